@@ -1,0 +1,60 @@
+//! The boundary between the engine and whoever embeds it (the napi binding,
+//! or a Rust test). Sandbox threads hand the host batches of [`Outgoing`]
+//! messages; the host answers tool calls through [`ToolOutcome`]s routed back
+//! with [`crate::Engine::settle`].
+
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use crate::errors::ErrorCode;
+use crate::events::HarnessEvent;
+use crate::result::ScriptResult;
+
+/// Identifies one tool call for its answer: which worker, which script on
+/// it, which call of that script.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct CallToken {
+    pub worker: u32,
+    pub script: u64,
+    pub call: u32,
+}
+
+/// What a sandbox thread asks of the host. Messages of one script keep
+/// their order; a batch is delivered in one hop.
+#[derive(Debug, Serialize)]
+#[serde(tag = "t", rename_all = "camelCase")]
+pub enum Outgoing {
+    /// Run the handler of tool `tool` with `args` (JSON text).
+    #[serde(rename_all = "camelCase")]
+    Call {
+        token: CallToken,
+        tool: u32,
+        tool_name: String,
+        script_id: String,
+        call_id: String,
+        args: Box<RawValue>,
+    },
+    /// Fire the `AbortSignal` of a call the script no longer waits for.
+    #[serde(rename_all = "camelCase")]
+    Abort { token: CallToken, reason: String },
+    Event { event: HarnessEvent },
+    /// The script of run `run` ended.
+    Done { run: u64, result: ScriptResult },
+}
+
+/// How a tool call ended, as the host reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ToolOutcome {
+    /// The handler's value as JSON text; `None` for `undefined`.
+    Ok(Option<String>),
+    Err { code: ErrorCode, message: String },
+}
+
+/// Implemented by the embedder. Called from sandbox threads; must not block.
+pub trait Host: Send + Sync + 'static {
+    fn deliver(&self, batch: Vec<Outgoing>);
+    /// Whether anyone listens to events; when not, none are built.
+    fn wants_events(&self) -> bool {
+        true
+    }
+}

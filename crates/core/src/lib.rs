@@ -1,0 +1,24 @@
+//! The napi-free engine of script-harness: it runs model-written scripts in
+//! hardened QuickJS sandboxes on its own threads, with tools provided by a
+//! [`host::Host`].
+//!
+//! - [`sandbox::pool::Engine`]: submit scripts, route tool answers, cancel, close.
+//! - [`compile`]: from the model's text to the code a sandbox evaluates.
+//! - [`limits`], [`tools`], [`errors`], [`result`], [`events`]: the contract's shapes.
+
+pub mod compile;
+pub mod errors;
+pub mod events;
+pub mod host;
+pub mod limits;
+pub mod result;
+pub mod sandbox;
+pub mod tools;
+
+pub use compile::Language;
+pub use errors::{ErrorCode, HarnessError, Phase, ScriptError};
+pub use host::{CallToken, Host, Outgoing, ToolOutcome};
+pub use limits::HarnessLimits;
+pub use result::ScriptResult;
+pub use sandbox::pool::{Engine, EngineConfig, RunHandle, Submission};
+pub use tools::{ApprovalRule, ToolSpec};

@@ -1,0 +1,248 @@
+//! The engine: a harness's pool of sandbox workers and what they share.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{Sender, channel};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Map, Value};
+
+use super::worker::{Inbound, Job, Worker};
+use crate::compile::{CompiledScript, Language, compile, sha256_hex};
+use crate::errors::{HarnessError, ScriptError};
+use crate::host::{CallToken, Host, ToolOutcome};
+use crate::limits::HarnessLimits;
+use crate::tools::{ToolRegistry, ToolSpec};
+
+/// Stack of each sandbox thread. Far above `MAX_STACK_BYTES_CEILING` so the
+/// JS stack limit, not the thread, is what a deep script hits first; it is
+/// address space, only touched pages cost memory.
+pub const THREAD_STACK_BYTES: usize = 16 * 1024 * 1024;
+/// Compiled scripts kept per harness.
+const COMPILE_CACHE_ENTRIES: usize = 256;
+
+pub struct EngineConfig {
+    pub tools: Vec<ToolSpec>,
+    pub limits: HarnessLimits,
+    /// Sandbox threads; 0 means one per CPU.
+    pub workers: usize,
+    /// `ContextSeed` defaults of the harness.
+    pub seed: Map<String, Value>,
+    pub host: Arc<dyn Host>,
+}
+
+/// What every worker of one engine reads.
+pub struct EngineShared {
+    pub registry: ToolRegistry,
+    pub host: Arc<dyn Host>,
+    pub limits: HarnessLimits,
+    pub seed: Map<String, Value>,
+    /// JSON tree of namespaces → tool indexes, for the prelude.
+    pub tool_tree: String,
+    pub closing: AtomicBool,
+    cache: Mutex<HashMap<String, Arc<CompiledScript>>>,
+}
+
+impl EngineShared {
+    pub(crate) fn compile_cached(
+        &self,
+        source: &str,
+        language: Language,
+        max_source_bytes: u64,
+    ) -> Result<Arc<CompiledScript>, ScriptError> {
+        let key = sha256_hex(source);
+        if let Some(hit) = self.cache.lock().ok().and_then(|c| c.get(&key).cloned())
+            && hit.language == language
+            && (hit.wrapped.len() as u64) <= max_source_bytes + 64
+        {
+            return Ok(hit);
+        }
+        let compiled = Arc::new(compile(source, language, max_source_bytes)?);
+        if let Ok(mut cache) = self.cache.lock() {
+            if cache.len() >= COMPILE_CACHE_ENTRIES {
+                cache.clear();
+            }
+            cache.insert(key, compiled.clone());
+        }
+        Ok(compiled)
+    }
+
+    /// The script's `context` object, as JSON.
+    pub(crate) fn context_json(&self, job: &Job) -> String {
+        let mut ctx = self.seed.clone();
+        for (k, v) in &job.seed {
+            ctx.insert(k.clone(), v.clone());
+        }
+        ctx.insert("scriptId".into(), Value::String(job.script_id.clone()));
+        ctx.insert("mode".into(), Value::String("enabled".into()));
+        ctx.insert("limits".into(), serde_json::to_value(job.limits).unwrap_or(Value::Null));
+        ctx.insert(
+            "tools".into(),
+            Value::Array(self.registry.names().map(|n| Value::String(n.into())).collect()),
+        );
+        Value::Object(ctx).to_string()
+    }
+}
+
+fn tool_tree(registry: &ToolRegistry) -> String {
+    let mut root = Map::new();
+    for (i, name) in registry.names().enumerate() {
+        let mut node = &mut root;
+        let segments: Vec<&str> = name.split('.').collect();
+        for seg in &segments[..segments.len() - 1] {
+            node = node
+                .entry(seg.to_string())
+                .or_insert_with(|| Value::Object(Map::new()))
+                .as_object_mut()
+                .expect("registry refuses a name that is both tool and namespace");
+        }
+        node.insert(segments[segments.len() - 1].to_string(), Value::from(i));
+    }
+    Value::Object(root).to_string()
+}
+
+struct WorkerHandle {
+    tx: Sender<Inbound>,
+    load: Arc<AtomicUsize>,
+}
+
+/// Cancels one run. Cheap to clone; usable from any thread.
+#[derive(Clone)]
+pub struct RunHandle {
+    pub run: u64,
+    pub script_id: String,
+    cancel: Arc<AtomicBool>,
+    tx: Sender<Inbound>,
+}
+
+impl RunHandle {
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+        let _ = self.tx.send(Inbound::Wake);
+    }
+}
+
+/// Per-run overrides of a submission.
+pub struct Submission {
+    pub source: String,
+    pub language: Language,
+    pub limits: HarnessLimits,
+    pub seed: Map<String, Value>,
+}
+
+pub struct Engine {
+    shared: Arc<EngineShared>,
+    workers: Vec<WorkerHandle>,
+    next_run: AtomicU64,
+    id_prefix: String,
+}
+
+impl Engine {
+    pub fn new(config: EngineConfig) -> Result<Engine, HarnessError> {
+        let registry = ToolRegistry::new(config.tools)?;
+        let tool_tree = tool_tree(&registry);
+        let shared = Arc::new(EngineShared {
+            registry,
+            host: config.host,
+            limits: config.limits,
+            seed: config.seed,
+            tool_tree,
+            closing: AtomicBool::new(false),
+            cache: Mutex::new(HashMap::new()),
+        });
+        let count = if config.workers == 0 {
+            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+        } else {
+            config.workers
+        };
+        let mut workers = Vec::with_capacity(count);
+        for index in 0..count {
+            let (tx, rx) = channel();
+            let load = Arc::new(AtomicUsize::new(0));
+            let (worker_shared, worker_load) = (shared.clone(), load.clone());
+            std::thread::Builder::new()
+                .name(format!("script-harness-{index}"))
+                .stack_size(THREAD_STACK_BYTES)
+                .spawn(move || Worker::new(index as u32, worker_shared, rx, worker_load).run())
+                .map_err(|e| HarnessError::Thread(e.to_string()))?;
+            workers.push(WorkerHandle { tx, load });
+        }
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos() ^ (d.as_secs() as u32))
+            .unwrap_or(0);
+        Ok(Engine {
+            shared,
+            workers,
+            next_run: AtomicU64::new(1),
+            id_prefix: format!("scr_{:06x}", nanos & 0xff_ffff),
+        })
+    }
+
+    pub fn shared(&self) -> &Arc<EngineShared> {
+        &self.shared
+    }
+
+    pub fn default_limits(&self) -> HarnessLimits {
+        self.shared.limits
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.shared.closing.load(Ordering::Relaxed)
+    }
+
+    /// Queue a script on the least busy worker. Its result arrives through
+    /// the host as `Outgoing::Done { run }`.
+    pub fn submit(&self, sub: Submission) -> Result<RunHandle, HarnessError> {
+        if self.is_closed() {
+            return Err(HarnessError::Closed);
+        }
+        let run = self.next_run.fetch_add(1, Ordering::Relaxed);
+        let script_id = format!("{}_{run}", self.id_prefix);
+        let worker = self
+            .workers
+            .iter()
+            .enumerate()
+            .min_by_key(|(i, w)| (w.load.load(Ordering::Relaxed), (*i as u64 + run) % self.workers.len() as u64))
+            .map(|(_, w)| w)
+            .ok_or(HarnessError::Closed)?;
+        worker.load.fetch_add(1, Ordering::Relaxed);
+        let cancel = Arc::new(AtomicBool::new(false));
+        let job = Job {
+            run,
+            script_id: script_id.clone(),
+            source: sub.source,
+            language: sub.language,
+            limits: sub.limits,
+            seed: sub.seed,
+            cancel: cancel.clone(),
+        };
+        worker
+            .tx
+            .send(Inbound::Start(Box::new(job)))
+            .map_err(|_| HarnessError::Closed)?;
+        Ok(RunHandle { run, script_id, cancel, tx: worker.tx.clone() })
+    }
+
+    /// Route a tool call's outcome back to its script.
+    pub fn settle(&self, token: CallToken, outcome: ToolOutcome) {
+        if let Some(w) = self.workers.get(token.worker as usize) {
+            let _ = w.tx.send(Inbound::Settle { script: token.script, call: token.call, outcome });
+        }
+    }
+
+    /// Cancel every running script and let the threads end once they have
+    /// reported. Idempotent.
+    pub fn close(&self) {
+        self.shared.closing.store(true, Ordering::Relaxed);
+        for w in &self.workers {
+            let _ = w.tx.send(Inbound::Shutdown);
+        }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.close();
+    }
+}

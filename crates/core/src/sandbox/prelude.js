@@ -1,0 +1,321 @@
+// The trusted prelude: evaluated in every fresh context before any script
+// code, with the host's native functions as `host`. It tames the realm
+// (no eval, no function constructors, frozen intrinsics), builds `tools`
+// and `console`, and returns the internal API the engine drives the script
+// with. Nothing here stays reachable from the script except through the
+// frozen objects it installs.
+(function (host, toolTree) {
+  'use strict';
+  const G = globalThis;
+  const { freeze, isFrozen, defineProperty, getPrototypeOf, getOwnPropertyDescriptor, create } = Object;
+  const { ownKeys, apply } = Reflect;
+  const hasOwn = Object.hasOwn;
+  const jsonParse = JSON.parse;
+  const jsonStringify = JSON.stringify;
+  const PromiseC = Promise;
+  const promiseReject = Promise.reject.bind(Promise);
+  const ErrorC = Error;
+  const TypeErrorC = TypeError;
+  const StringC = String;
+  const ProxyC = Proxy;
+  const WeakMapC = WeakMap;
+  const MapC = Map;
+  const weakGet = WeakMap.prototype.get;
+  const weakSet = WeakMap.prototype.set;
+  const mapGet = Map.prototype.get;
+  const mapSet = Map.prototype.set;
+  const mapDelete = Map.prototype.delete;
+  const arrayIsArray = Array.isArray;
+  const arrayPush = Array.prototype.push;
+  const arrayPop = Array.prototype.pop;
+  const arrayJoin = Array.prototype.join;
+  const stringSlice = String.prototype.slice;
+
+  // Globals the contract says a script never has.
+  for (const name of ['SharedArrayBuffer', 'Atomics', 'WeakRef', 'FinalizationRegistry',
+    'require', 'process', 'module', 'exports', 'setTimeout', 'setInterval', 'clearTimeout',
+    'clearInterval', 'setImmediate', 'fetch', 'Worker', 'os', 'std', 'print', 'gc',
+    'navigator', 'performance']) {
+    delete G[name];
+  }
+
+  // eval and every function constructor throw.
+  function refusal(what) {
+    const f = function () {
+      throw new TypeErrorC(what + ' is not allowed in scripts');
+    };
+    defineProperty(f, 'name', { value: what });
+    return f;
+  }
+  const functionProtos = [
+    ['Function', Function.prototype],
+    ['AsyncFunction', getPrototypeOf(async function () {})],
+    ['GeneratorFunction', getPrototypeOf(function* () {})],
+    ['AsyncGeneratorFunction', getPrototypeOf(async function* () {})],
+  ];
+  for (const [name, proto] of functionProtos) {
+    const tamed = refusal(name);
+    defineProperty(tamed, 'prototype', { value: proto, writable: false, enumerable: false, configurable: false });
+    defineProperty(proto, 'constructor', { value: tamed, writable: false, enumerable: false, configurable: false });
+    if (name === 'Function') {
+      defineProperty(G, 'Function', { value: tamed, writable: false, enumerable: false, configurable: false });
+    }
+  }
+  defineProperty(G, 'eval', { value: refusal('eval'), writable: false, enumerable: false, configurable: false });
+  // Error.prepareStackTrace would run script code whenever any error is made,
+  // host-made ones included; pin it to undefined.
+  const prepare = getOwnPropertyDescriptor(ErrorC, 'prepareStackTrace');
+  if (prepare && prepare.configurable) {
+    defineProperty(ErrorC, 'prepareStackTrace', { value: undefined, writable: false, enumerable: false, configurable: false });
+  }
+
+  // Errors the harness throws into the script. Their code is kept here, out
+  // of the script's reach; `name` is only for the script's convenience.
+  const harnessErrors = new WeakMapC();
+  function makeError(code, message, toolName, callId) {
+    const e = new ErrorC(message);
+    defineProperty(e, 'name', { value: code, writable: true, enumerable: false, configurable: true });
+    if (toolName !== undefined) e.toolName = toolName;
+    if (callId !== undefined) e.callId = callId;
+    apply(weakSet, harnessErrors, [e, freeze([code, toolName, callId])]);
+    return e;
+  }
+
+  function deepFreeze(root) {
+    const stack = [root];
+    while (stack.length > 0) {
+      const v = apply(arrayPop, stack, []);
+      // Values here come from JSON or from this file: a frozen one is done.
+      if (((typeof v === 'object' && v !== null) || typeof v === 'function') && !isFrozen(v)) {
+        freeze(v);
+        for (const k of ownKeys(v)) {
+          const d = getOwnPropertyDescriptor(v, k);
+          if (d && hasOwn(d, 'value')) apply(arrayPush, stack, [d.value]);
+        }
+      }
+    }
+    return root;
+  }
+
+  // Freeze every intrinsic reachable from the global object or from values
+  // the language makes without naming their constructors (iterators,
+  // generators, async functions, typed arrays).
+  function harden(roots) {
+    const seen = new WeakMapC();
+    const stack = roots;
+    while (stack.length > 0) {
+      const v = apply(arrayPop, stack, []);
+      if (!((typeof v === 'object' && v !== null) || typeof v === 'function')) continue;
+      if (v === G || apply(weakGet, seen, [v])) continue;
+      apply(weakSet, seen, [v, true]);
+      freeze(v);
+      apply(arrayPush, stack, [getPrototypeOf(v)]);
+      for (const k of ownKeys(v)) {
+        const d = getOwnPropertyDescriptor(v, k);
+        if (!d) continue;
+        if (hasOwn(d, 'value')) apply(arrayPush, stack, [d.value]);
+        else {
+          if (d.get) apply(arrayPush, stack, [d.get]);
+          if (d.set) apply(arrayPush, stack, [d.set]);
+        }
+      }
+    }
+  }
+
+  // Frozen prototypes make `obj.toString = f` on an ordinary object throw
+  // (the "override mistake"). For the properties scripts commonly set on
+  // their own objects, an accessor defines the property on the receiver
+  // instead, while the prototype itself stays unchanged.
+  function enableOverride(proto, key) {
+    const d = getOwnPropertyDescriptor(proto, key);
+    if (!d || !hasOwn(d, 'value') || !d.configurable) return;
+    const value = d.value;
+    defineProperty(proto, key, {
+      get() { return value; },
+      set(v) {
+        if (this === proto) throw new TypeErrorC("Cannot assign to read only property '" + StringC(key) + "'");
+        defineProperty(this, key, { value: v, writable: true, enumerable: true, configurable: true });
+      },
+      enumerable: d.enumerable,
+      configurable: false,
+    });
+  }
+  for (const key of ['toString', 'valueOf', 'constructor', 'toLocaleString', 'hasOwnProperty']) {
+    enableOverride(Object.prototype, key);
+  }
+  for (const E of [Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError, AggregateError]) {
+    for (const key of ['name', 'message', 'constructor', 'toString']) enableOverride(E.prototype, key);
+  }
+  enableOverride(Function.prototype, 'toString');
+
+  // console: formatted here, kept and counted by the host.
+  function show(v, depth) {
+    switch (typeof v) {
+      case 'string': return depth === 0 ? v : jsonStringify(v);
+      case 'function': return '[Function ' + (v.name || 'anonymous') + ']';
+      case 'symbol': case 'bigint': case 'number': case 'boolean': case 'undefined':
+        return StringC(v) + (typeof v === 'bigint' ? 'n' : '');
+    }
+    if (v === null) return 'null';
+    if (v instanceof ErrorC) return StringC(v.name) + ': ' + StringC(v.message);
+    try {
+      const s = jsonStringify(v, (k, x) => (typeof x === 'bigint' ? StringC(x) + 'n' : x));
+      return s === undefined ? StringC(v) : s;
+    } catch (e) {
+      return '[object]';
+    }
+  }
+  const consoleObject = {};
+  const levels = ['log', 'info', 'warn', 'error'];
+  for (let i = 0; i < levels.length; i++) {
+    const level = i;
+    consoleObject[levels[i]] = function (...args) {
+      const parts = [];
+      for (const a of args) {
+        let s;
+        try { s = show(a, 0); } catch (e) { s = '[unprintable]'; }
+        apply(arrayPush, parts, [s]);
+      }
+      host.log(level, apply(arrayJoin, parts, [' ']));
+    };
+  }
+  consoleObject.debug = consoleObject.log;
+  defineProperty(G, 'console', { value: consoleObject, writable: false, enumerable: false, configurable: false });
+
+  // tools: a frozen tree; unknown names give a function that rejects with
+  // ToolNotFoundError, so `tools.typo(...)` fails the way the contract says.
+  const pending = new MapC();
+  function toJsonArgs(args) {
+    if (args === undefined) return '{}';
+    return jsonStringify(args, (k, v) => {
+      const t = typeof v;
+      if (t === 'function' || t === 'symbol' || t === 'bigint') {
+        throw new TypeErrorC('a ' + t + ' cannot be sent to a tool (arguments must be JSON values)');
+      }
+      return v;
+    });
+  }
+  function callTool(index, path, args) {
+    let json;
+    try {
+      json = toJsonArgs(args);
+    } catch (e) {
+      let why = 'not JSON';
+      try { why = StringC(e && e.message); } catch (e2) { /* keep the default */ }
+      return promiseReject(makeError('SerializationError', 'arguments of tools.' + path + ' are not JSON: ' + why, path));
+    }
+    const r = host.call(index, json, path);
+    if (typeof r !== 'number') return promiseReject(makeError(r[0], r[1], path, r[2]));
+    return new PromiseC((resolve, reject) => {
+      apply(mapSet, pending, [r, [resolve, reject]]);
+    });
+  }
+  const excluded = ['then', 'toJSON', 'constructor', 'valueOf', 'toString', 'inspect', 'asymmetricMatch', 'nodeType'];
+  function namespace(node, prefix) {
+    const target = {};
+    for (const key of ownKeys(node)) {
+      const path = prefix === '' ? key : prefix + '.' + key;
+      const child = node[key];
+      if (typeof child === 'number') {
+        const fn = (args) => callTool(child, path, args);
+        defineProperty(fn, 'name', { value: key });
+        target[key] = freeze(fn);
+      } else {
+        target[key] = namespace(child, path);
+      }
+    }
+    freeze(target);
+    return new ProxyC(target, {
+      get(t, key, receiver) {
+        if (typeof key !== 'string' || hasOwn(t, key) || key in t || excluded.includes(key)) {
+          return apply(Reflect.get, undefined, [t, key, receiver]);
+        }
+        const path = prefix === '' ? key : prefix + '.' + key;
+        return freeze((args) => callTool(-1, path, args));
+      },
+    });
+  }
+  defineProperty(G, 'tools', { value: namespace(toolTree, ''), writable: false, enumerable: false, configurable: false });
+
+  // The global object itself is frozen in begin(), once `context` is on it.
+  const globals = [getPrototypeOf(G)];
+  for (const k of ownKeys(G)) {
+    const d = getOwnPropertyDescriptor(G, k);
+    if (hasOwn(d, 'value')) apply(arrayPush, globals, [d.value]);
+    else apply(arrayPush, globals, [d.get, d.set]);
+  }
+  harden([
+    ...globals,
+    getPrototypeOf([][Symbol.iterator]()),
+    getPrototypeOf(new Map().entries()),
+    getPrototypeOf(new Set().values()),
+    getPrototypeOf(''[Symbol.iterator]()),
+    getPrototypeOf('a'.matchAll(/a/g)),
+    getPrototypeOf((function* () {})()),
+    getPrototypeOf((async function* () {})()),
+    getPrototypeOf(async function () {}),
+    getPrototypeOf(Int8Array),
+    getOwnPropertyDescriptor(Function.prototype, 'caller'),
+    (function () { return arguments; })(),
+  ]);
+
+  function str(v) {
+    try { return v === undefined ? undefined : StringC(v); } catch (e) { return '[unprintable]'; }
+  }
+
+  // The engine's handle on this realm.
+  return freeze({
+    // Installs the script's `context` and freezes the global object.
+    begin(contextJson) {
+      const context = jsonParse(contextJson);
+      const emitProgress = (message, kind) => {
+        host.progress(str(message) ?? '', str(kind));
+      };
+      defineProperty(emitProgress, 'name', { value: 'emitProgress' });
+      context.emitProgress = emitProgress;
+      deepFreeze(context);
+      defineProperty(G, 'context', { value: context, writable: false, enumerable: false, configurable: false });
+      freeze(G);
+    },
+    settle(index, ok, payload, code, message, toolName, callId) {
+      const p = apply(mapGet, pending, [index]);
+      if (p === undefined) return;
+      apply(mapDelete, pending, [index]);
+      if (ok) p[0](payload === '' ? undefined : deepFreeze(jsonParse(payload)));
+      else p[1](makeError(code, message, toolName, callId));
+    },
+    // [harness code or '', name, message, stack, toolName, callId]
+    describe(e) {
+      const record = (typeof e === 'object' && e !== null) || typeof e === 'function'
+        ? apply(weakGet, harnessErrors, [e]) : undefined;
+      let name, message, stack;
+      try {
+        if (e instanceof ErrorC) {
+          name = str(e.name);
+          message = str(e.message);
+          stack = str(e.stack);
+        } else {
+          message = show(e, 0);
+        }
+      } catch (x) {
+        message = '[unprintable]';
+      }
+      if (message !== undefined && message.length > 4096) message = apply(stringSlice, message, [0, 4096]) + '…';
+      return record === undefined
+        ? ['', name, message, stack, undefined, undefined]
+        : [record[0], name, message, stack, record[1], record[2]];
+    },
+    // The return value as JSON text (undefined for no value); throws when
+    // it is not JSON.
+    serialize(value) {
+      if (value === undefined) return undefined;
+      return jsonStringify(value, (k, v) => {
+        const t = typeof v;
+        if (t === 'function' || t === 'symbol' || t === 'bigint') {
+          throw new TypeErrorC('the return value holds a ' + t + ', which is not JSON');
+        }
+        return v;
+      });
+    },
+  });
+})

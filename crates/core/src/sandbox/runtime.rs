@@ -1,0 +1,164 @@
+//! Assembling one sandbox: a fresh QuickJS runtime and context with the
+//! counting allocator, the interrupt handler, the host functions and the
+//! trusted prelude. Everything a sandbox is made of is decided here.
+
+use std::rc::Rc;
+
+use rquickjs::function::Opt;
+use rquickjs::{Context, Ctx, Function, Object, Persistent, Promise, Runtime, Value};
+
+use super::alloc::{CountingAllocator, Tripwires};
+use super::script::RunCell;
+
+const PRELUDE: &str = include_str!("prelude.js");
+/// Generous ceiling while the prelude runs; the script's own limit is set
+/// when it is assigned.
+const PRELUDE_MEMORY_BYTES: usize = 64 * 1024 * 1024;
+
+/// A hardened realm, ready for one script. Field order is drop order: the
+/// JS handles go before the context, the context before the runtime.
+pub(crate) struct Sandbox {
+    pub api: Persistent<Object<'static>>,
+    pub promise: Option<Persistent<Promise<'static>>>,
+    pub context: Context,
+    pub runtime: Runtime,
+    pub wires: Rc<Tripwires>,
+    pub cell: Rc<RunCell>,
+}
+
+#[derive(Debug)]
+pub(crate) struct PrepareError(pub String);
+
+impl Sandbox {
+    /// `tool_tree` is the JSON object of namespaces whose leaves are tool
+    /// indexes, e.g. `{"exec":0,"mcp":{"github":{"searchIssues":1}}}`.
+    pub fn prepare(tool_tree: &str, max_stack_bytes: usize) -> Result<Sandbox, PrepareError> {
+        let wires = Rc::new(Tripwires::default());
+        wires.set_memory_limit(PRELUDE_MEMORY_BYTES);
+        let runtime = Runtime::new_with_alloc(CountingAllocator::new(wires.clone()))
+            .map_err(|e| PrepareError(format!("runtime: {e}")))?;
+        runtime.set_max_stack_size(max_stack_bytes);
+        let cell = Rc::new(RunCell::default());
+        {
+            let cell = cell.clone();
+            let wires = wires.clone();
+            runtime.set_interrupt_handler(Some(Box::new(move || cell.should_interrupt(&wires))));
+        }
+        let context = Context::full(&runtime).map_err(|e| PrepareError(format!("context: {e}")))?;
+        let api = context.with(|ctx| -> Result<Persistent<Object<'static>>, PrepareError> {
+            let host = host_functions(&ctx, &cell).map_err(|e| PrepareError(format!("host functions: {e}")))?;
+            let tree: Value = ctx
+                .json_parse(tool_tree)
+                .map_err(|e| PrepareError(format!("tool tree: {e}")))?;
+            let make: Function = ctx
+                .eval_with_options(PRELUDE, prelude_options())
+                .map_err(|e| PrepareError(format!("prelude: {}", describe_exception(&ctx, e))))?;
+            let api: Object = make
+                .call((host, tree))
+                .map_err(|e| PrepareError(format!("prelude: {}", describe_exception(&ctx, e))))?;
+            Ok(Persistent::save(&ctx, api))
+        })?;
+        wires.reset_run();
+        Ok(Sandbox {
+            api,
+            promise: None,
+            context,
+            runtime,
+            wires,
+            cell,
+        })
+    }
+
+    /// Run queued promise jobs until none is left or the script must stop.
+    /// Returns false when it stopped because of an interrupt or a limit.
+    pub fn drain_jobs(&self) -> bool {
+        loop {
+            if self.cell.terminal().is_some() {
+                return false;
+            }
+            match self.runtime.execute_pending_job() {
+                Ok(true) => continue,
+                Ok(false) => return true,
+                // A job that threw past every handler: only the interrupt
+                // (uncatchable) or an allocation failure while unwinding do
+                // that; the terminal state says which.
+                Err(_) => {
+                    if self.cell.terminal().is_none() {
+                        self.cell.note_limits(&self.wires);
+                    }
+                    if self.cell.terminal().is_some() {
+                        return false;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn prelude_options() -> rquickjs::context::EvalOptions {
+    let mut o = rquickjs::context::EvalOptions::default();
+    o.global = true;
+    o.strict = true;
+    o.filename = Some("harness".into());
+    o
+}
+
+pub(crate) fn script_options() -> rquickjs::context::EvalOptions {
+    let mut o = rquickjs::context::EvalOptions::default();
+    o.global = true;
+    o.strict = true;
+    o.backtrace_barrier = true;
+    o.filename = Some("script".into());
+    o
+}
+
+/// The `host` object handed to the prelude: native functions that record
+/// into the script's [`RunCell`].
+fn host_functions<'js>(ctx: &Ctx<'js>, cell: &Rc<RunCell>) -> rquickjs::Result<Object<'js>> {
+    let host = Object::new(ctx.clone())?;
+    let c = cell.clone();
+    host.set(
+        "call",
+        Function::new(ctx.clone(), move |ctx: Ctx<'js>, index: i32, args: String, path: String| {
+            c.start_call(&ctx, index, args, path)
+        })?,
+    )?;
+    let c = cell.clone();
+    host.set(
+        "log",
+        Function::new(ctx.clone(), move |level: u32, message: String| c.log(level, message))?,
+    )?;
+    let c = cell.clone();
+    host.set(
+        "progress",
+        Function::new(ctx.clone(), move |message: String, kind: Opt<String>| {
+            c.progress(message, kind.0)
+        })?,
+    )?;
+    Ok(host)
+}
+
+/// Text of a pending exception, for internal errors only (never shown to a
+/// model as the reason a script failed).
+pub(crate) fn describe_exception(ctx: &Ctx<'_>, e: rquickjs::Error) -> String {
+    if let rquickjs::Error::Exception = e {
+        let v = ctx.catch();
+        if let Some(ex) = v.as_exception() {
+            return format!("{} {}", ex.message().unwrap_or_default(), ex.stack().unwrap_or_default());
+        }
+        return format!("{v:?}");
+    }
+    e.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prepares_a_sandbox() {
+        if let Err(e) = Sandbox::prepare(r#"{"exec":0,"mcp":{"x":1}}"#, 512 * 1024) {
+            panic!("{}", e.0);
+        }
+    }
+}

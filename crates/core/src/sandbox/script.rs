@@ -1,0 +1,751 @@
+//! One script's life on a worker: the state its host functions record into
+//! ([`RunCell`]), starting it, settling its tool calls, deciding when and
+//! why it ended, and building its [`ScriptResult`].
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use rquickjs::{Array, Ctx, Function, Object, Persistent, Promise, Value, promise::PromiseState};
+use serde_json::value::RawValue;
+
+use super::alloc::Tripwires;
+use super::runtime::{Sandbox, describe_exception, script_options};
+use crate::compile::CompiledScript;
+use crate::errors::{ErrorCode, Phase, ScriptError};
+use crate::events::{EventKind, HarnessEvent, now_ms};
+use crate::host::{CallToken, Outgoing, ToolOutcome};
+use crate::limits::HarnessLimits;
+use crate::result::{CallStatus, LogEntry, LogLevel, ResultMetadata, ScriptResult, ToolCallRecord};
+use crate::sandbox::pool::EngineShared;
+
+/// The message of the RangeError QuickJS throws when the stack limit is hit.
+const STACK_OVERFLOW_MESSAGE: &str = "Maximum call stack size exceeded";
+
+/// Longest console message kept, in bytes.
+const MAX_LOG_MESSAGE_BYTES: usize = 8 * 1024;
+
+/// Why a script was stopped by the harness. Decided from the harness's own
+/// records (deadline, cancel flags, the allocator's tripwire), never from
+/// what the script threw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Terminal {
+    Cancelled,
+    Timeout,
+    Memory,
+}
+
+impl Terminal {
+    fn error(self, limits: &HarnessLimits) -> ScriptError {
+        let (code, message) = match self {
+            Terminal::Cancelled => (ErrorCode::ScriptCancelledError, "the script was cancelled".to_owned()),
+            Terminal::Timeout => (
+                ErrorCode::ScriptTimeoutError,
+                format!("the script ran longer than its {} ms time limit", limits.timeout_ms),
+            ),
+            Terminal::Memory => (
+                ErrorCode::ScriptMemoryError,
+                format!("the script used more than its {} MB memory limit", limits.memory_mb),
+            ),
+        };
+        ScriptError::new(code, Phase::Executing, message)
+    }
+}
+
+struct CallRecord {
+    call_id: String,
+    tool_name: String,
+    tool_index: u32,
+    args: Box<RawValue>,
+    status: Option<CallStatus>,
+    started: Instant,
+    dispatched: bool,
+    duration_ms: f64,
+    result: Option<Box<RawValue>>,
+    error: Option<ScriptError>,
+}
+
+/// Everything about the live script that host functions and the worker
+/// record. Present from `begin` until the result is built.
+pub(crate) struct RunState {
+    pub shared: Arc<EngineShared>,
+    pub run: u64,
+    pub token_base: CallToken,
+    pub script_id: String,
+    pub script_hash: String,
+    pub limits: HarnessLimits,
+    pub started: Instant,
+    pub cancel: Arc<AtomicBool>,
+    calls: Vec<CallRecord>,
+    in_flight: usize,
+    queued: VecDeque<u32>,
+    logs: Vec<LogEntry>,
+    logs_dropped: u64,
+    outbox: Rc<RefCell<Vec<Outgoing>>>,
+}
+
+impl RunState {
+    fn emit(&self, kind: EventKind) {
+        if self.shared.host.wants_events() {
+            self.outbox.borrow_mut().push(Outgoing::Event {
+                event: HarnessEvent {
+                    script_id: self.script_id.clone(),
+                    timestamp: now_ms(),
+                    kind,
+                },
+            });
+        }
+    }
+
+    fn token(&self, call: u32) -> CallToken {
+        CallToken { call, ..self.token_base }
+    }
+
+    fn dispatch(&mut self, call: u32) {
+        let record = &mut self.calls[call as usize];
+        record.dispatched = true;
+        record.started = Instant::now();
+        self.in_flight += 1;
+        let msg = Outgoing::Call {
+            token: CallToken { call, ..self.token_base },
+            tool: record.tool_index,
+            tool_name: record.tool_name.clone(),
+            script_id: self.script_id.clone(),
+            call_id: record.call_id.clone(),
+            args: record.args.clone(),
+        };
+        let event = EventKind::ToolCallStarted {
+            call_id: record.call_id.clone(),
+            tool_name: record.tool_name.clone(),
+            args: record.args.clone(),
+        };
+        self.emit(event);
+        self.outbox.borrow_mut().push(msg);
+    }
+
+    fn complete(&mut self, call: u32, status: CallStatus) {
+        let record = &mut self.calls[call as usize];
+        record.status = Some(status);
+        record.duration_ms = if record.dispatched {
+            record.started.elapsed().as_secs_f64() * 1000.0
+        } else {
+            0.0
+        };
+        let event = EventKind::ToolCallCompleted {
+            call_id: record.call_id.clone(),
+            tool_name: record.tool_name.clone(),
+            status,
+            duration_ms: record.duration_ms,
+        };
+        self.emit(event);
+    }
+}
+
+/// Shared by a sandbox's host functions, its interrupt handler and its
+/// worker.
+#[derive(Default)]
+pub(crate) struct RunCell {
+    terminal: Cell<Option<Terminal>>,
+    deadline: Cell<Option<Instant>>,
+    state: RefCell<Option<RunState>>,
+}
+
+impl RunCell {
+    pub fn terminal(&self) -> Option<Terminal> {
+        self.terminal.get()
+    }
+
+    pub fn set_terminal(&self, t: Terminal) {
+        if self.terminal.get().is_none() {
+            self.terminal.set(Some(t));
+        }
+    }
+
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline.get()
+    }
+
+    /// Record the memory tripwire as terminal.
+    pub fn note_limits(&self, wires: &Tripwires) {
+        if wires.memory_tripped() {
+            self.set_terminal(Terminal::Memory);
+        }
+    }
+
+    /// Checks the cancel flags and the deadline; true when the script must stop.
+    pub fn check_stop(&self, now: Instant) -> bool {
+        if self.terminal.get().is_some() {
+            return true;
+        }
+        if let Ok(state) = self.state.try_borrow()
+            && let Some(s) = state.as_ref()
+            && (s.cancel.load(Ordering::Relaxed) || s.shared.closing.load(Ordering::Relaxed))
+        {
+            self.set_terminal(Terminal::Cancelled);
+            return true;
+        }
+        if matches!(self.deadline.get(), Some(d) if now >= d) {
+            self.set_terminal(Terminal::Timeout);
+            return true;
+        }
+        false
+    }
+
+    /// The QuickJS interrupt handler: polled while JS runs.
+    pub fn should_interrupt(&self, wires: &Tripwires) -> bool {
+        self.note_limits(wires);
+        self.check_stop(Instant::now())
+    }
+
+    fn with_state<R>(&self, f: impl FnOnce(&mut RunState) -> R) -> Option<R> {
+        self.state.borrow_mut().as_mut().map(f)
+    }
+
+    /// `host.call`: a script called `tools.<path>`. Returns the call's index,
+    /// or `[code, message, callId?]` for a call refused at once.
+    pub fn start_call<'js>(
+        &self,
+        ctx: &Ctx<'js>,
+        index: i32,
+        args: String,
+        path: String,
+    ) -> rquickjs::Result<Value<'js>> {
+        let refused = |code: ErrorCode, message: String, call_id: Option<String>| -> rquickjs::Result<Value<'js>> {
+            let arr = Array::new(ctx.clone())?;
+            arr.set(0, code.as_str())?;
+            arr.set(1, message)?;
+            if let Some(id) = call_id {
+                arr.set(2, id)?;
+            }
+            Ok(arr.into_value())
+        };
+        if let Some(t) = self.terminal.get() {
+            let limits = self.with_state(|s| s.limits).unwrap_or_default();
+            let e = t.error(&limits);
+            return refused(e.code, e.message, None);
+        }
+        let mut guard = self.state.borrow_mut();
+        let Some(s) = guard.as_mut() else {
+            return refused(ErrorCode::HarnessInternalError, "no script is running".into(), None);
+        };
+        let args = RawValue::from_string(args).unwrap_or_else(|_| RawValue::from_string("{}".into()).expect("valid"));
+        let call = s.calls.len() as u32;
+        let call_id = format!("{}-c{}", s.script_id, call + 1);
+        let known = usize::try_from(index).ok().filter(|i| *i < s.shared.registry.len());
+        let Some(tool_index) = known else {
+            let message = s.shared.registry.not_found_message(&path);
+            let error = ScriptError::new(ErrorCode::ToolNotFoundError, Phase::Executing, message.clone())
+                .for_call(&path, &call_id);
+            s.calls.push(CallRecord {
+                call_id: call_id.clone(),
+                tool_name: path,
+                tool_index: u32::MAX,
+                args,
+                status: None,
+                started: Instant::now(),
+                dispatched: false,
+                duration_ms: 0.0,
+                result: None,
+                error: Some(error),
+            });
+            s.complete(call, CallStatus::Error);
+            return refused(ErrorCode::ToolNotFoundError, message, Some(call_id));
+        };
+        let made = s.calls.iter().filter(|c| c.tool_index != u32::MAX).count() as u64;
+        if made >= s.limits.max_tool_calls {
+            return refused(
+                ErrorCode::ToolBudgetExceededError,
+                format!(
+                    "tools.{path} was not called: the script already made its {} allowed tool calls",
+                    s.limits.max_tool_calls
+                ),
+                None,
+            );
+        }
+        s.calls.push(CallRecord {
+            call_id,
+            tool_name: path,
+            tool_index: tool_index as u32,
+            args,
+            status: None,
+            started: Instant::now(),
+            dispatched: false,
+            duration_ms: 0.0,
+            result: None,
+            error: None,
+        });
+        if (s.in_flight as u64) < s.limits.max_concurrent_tool_calls {
+            s.dispatch(call);
+        } else {
+            s.queued.push_back(call);
+        }
+        Ok(Value::new_int(ctx.clone(), call as i32))
+    }
+
+    /// `console.*`: kept up to `maxLogEvents`, the rest counted.
+    pub fn log(&self, level: u32, mut message: String) {
+        self.with_state(|s| {
+            if s.logs.len() as u64 >= s.limits.max_log_events {
+                s.logs_dropped += 1;
+                return;
+            }
+            truncate_utf8(&mut message, MAX_LOG_MESSAGE_BYTES);
+            let level = LogLevel::from_index(level);
+            s.emit(EventKind::Console {
+                level,
+                message: message.clone(),
+            });
+            s.logs.push(LogEntry { level, message });
+        });
+    }
+
+    /// `context.emitProgress`.
+    pub fn progress(&self, mut message: String, _kind: Option<String>) {
+        self.with_state(|s| {
+            truncate_utf8(&mut message, MAX_LOG_MESSAGE_BYTES);
+            s.emit(EventKind::Progress { message });
+        });
+    }
+
+    pub fn run_id(&self) -> Option<u64> {
+        self.state.try_borrow().ok()?.as_ref().map(|s| s.run)
+    }
+
+    pub fn script_id(&self) -> Option<String> {
+        self.state.try_borrow().ok()?.as_ref().map(|s| s.script_id.clone())
+    }
+
+    pub fn has_pending_calls(&self) -> bool {
+        self.with_state(|s| s.in_flight > 0 || !s.queued.is_empty())
+            .unwrap_or(false)
+    }
+}
+
+fn truncate_utf8(s: &mut String, max: usize) {
+    if s.len() > max {
+        let mut cut = max;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s.push('…');
+    }
+}
+
+/// What the worker needs to start a script on a sandbox.
+pub(crate) struct Start {
+    pub shared: Arc<EngineShared>,
+    pub run: u64,
+    pub token_base: CallToken,
+    pub script_id: String,
+    pub compiled: Arc<CompiledScript>,
+    pub limits: HarnessLimits,
+    pub context_json: String,
+    pub cancel: Arc<AtomicBool>,
+    pub outbox: Rc<RefCell<Vec<Outgoing>>>,
+}
+
+/// Where a script stands after the worker drove it.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Progress {
+    Running,
+    Finished,
+}
+
+impl Sandbox {
+    /// Install the script, run it until it first waits, and report.
+    pub fn begin(&mut self, start: Start) -> Progress {
+        let limits = start.limits;
+        self.wires.set_memory_limit((limits.memory_mb as usize) * 1024 * 1024);
+        self.wires.reset_run();
+        self.runtime.set_max_stack_size(limits.max_stack_bytes as usize);
+        let started = Instant::now();
+        self.cell
+            .deadline
+            .set(Some(started + std::time::Duration::from_millis(limits.timeout_ms)));
+        let state = RunState {
+            shared: start.shared,
+            run: start.run,
+            token_base: start.token_base,
+            script_id: start.script_id,
+            script_hash: start.compiled.hash.clone(),
+            limits,
+            started,
+            cancel: start.cancel,
+            calls: Vec::new(),
+            in_flight: 0,
+            queued: VecDeque::new(),
+            logs: Vec::new(),
+            logs_dropped: 0,
+            outbox: start.outbox,
+        };
+        state.emit(EventKind::ScriptStarted {
+            language: start.compiled.language.as_str(),
+            script_hash: state.script_hash.clone(),
+        });
+        *self.cell.state.borrow_mut() = Some(state);
+
+        let compiled = start.compiled;
+        let outcome = self.context.with(|ctx| -> Result<Persistent<Promise<'static>>, ScriptError> {
+            let api: Object = self.api.clone().restore(&ctx).map_err(internal)?;
+            let begin: Function = api.get("begin").map_err(internal)?;
+            begin
+                .call::<_, ()>((start.context_json.as_str(),))
+                .map_err(|e| internal_msg(describe_exception(&ctx, e)))?;
+            let func: Function = match ctx.eval_with_options(compiled.wrapped.as_str(), script_options()) {
+                Ok(f) => f,
+                Err(e) => return Err(self.exception_error(&ctx, e, Phase::Parsing, &compiled)),
+            };
+            match func.call::<_, Promise>(()) {
+                Ok(p) => Ok(Persistent::save(&ctx, p)),
+                Err(e) => Err(self.exception_error(&ctx, e, Phase::Executing, &compiled)),
+            }
+        });
+        match outcome {
+            Ok(p) => {
+                self.promise = Some(p);
+                self.drive(&compiled)
+            }
+            Err(e) => {
+                self.finish(Err(e));
+                Progress::Finished
+            }
+        }
+    }
+
+    /// Deliver a tool call's outcome to the script, then run what it unblocked.
+    pub fn settle(&mut self, call: u32, outcome: ToolOutcome, compiled: &CompiledScript) -> Progress {
+        let delivered = self.cell.with_state(|s| {
+            let Some(record) = s.calls.get_mut(call as usize) else { return None };
+            if record.status.is_some() || !record.dispatched {
+                return None;
+            }
+            let (status, ok, payload, error) = match outcome {
+                ToolOutcome::Ok(json) => {
+                    let raw = json.as_deref().map(|j| RawValue::from_string(j.to_owned()));
+                    match raw {
+                        Some(Ok(raw)) => {
+                            record.result = Some(raw);
+                            (CallStatus::Ok, true, json.unwrap_or_default(), None)
+                        }
+                        Some(Err(_)) => {
+                            let e = ScriptError::new(ErrorCode::ToolExecutionError, Phase::Executing,
+                                "the tool returned text that is not JSON")
+                                .for_call(&record.tool_name, &record.call_id);
+                            (CallStatus::Error, false, String::new(), Some(e))
+                        }
+                        None => (CallStatus::Ok, true, String::new(), None),
+                    }
+                }
+                ToolOutcome::Err { code, message } => {
+                    let e = ScriptError::new(code, Phase::Executing, message)
+                        .for_call(&record.tool_name, &record.call_id);
+                    let status = match code {
+                        ErrorCode::ApprovalDeniedError | ErrorCode::ApprovalTimeoutError => CallStatus::Denied,
+                        _ => CallStatus::Error,
+                    };
+                    (status, false, String::new(), Some(e))
+                }
+            };
+            record.error = error.clone();
+            let (tool_name, call_id) = (record.tool_name.clone(), record.call_id.clone());
+            s.in_flight -= 1;
+            s.complete(call, status);
+            if let Some(next) = s.queued.pop_front() {
+                s.dispatch(next);
+            }
+            Some((ok, payload, error, tool_name, call_id))
+        });
+        let Some(Some((ok, payload, error, tool_name, call_id))) = delivered else {
+            return Progress::Running;
+        };
+        let (code, message) = error.map(|e| (e.code.as_str(), e.message)).unwrap_or(("", String::new()));
+        let result = self.context.with(|ctx| -> rquickjs::Result<()> {
+            let api: Object = self.api.clone().restore(&ctx)?;
+            let settle: Function = api.get("settle")?;
+            settle.call((call, ok, payload, code, message, tool_name, call_id))
+        });
+        if result.is_err() {
+            self.cell.note_limits(&self.wires);
+            if self.cell.terminal().is_none() {
+                // A result too big to parse within the memory limit ends up here.
+                self.cell.set_terminal(Terminal::Memory);
+            }
+        }
+        self.drive(compiled)
+    }
+
+    /// Run pending jobs; finish the script if it settled or must stop.
+    pub fn drive(&mut self, compiled: &CompiledScript) -> Progress {
+        self.drain_jobs();
+        self.cell.note_limits(&self.wires);
+        if self.cell.check_stop(Instant::now()) {
+            self.finish_terminal();
+            return Progress::Finished;
+        }
+        let state = self.context.with(|ctx| {
+            self.promise
+                .clone()
+                .and_then(|p| p.restore(&ctx).ok())
+                .map(|p| p.state())
+        });
+        match state {
+            Some(PromiseState::Pending) => {
+                if self.cell.has_pending_calls() || self.runtime.is_job_pending() {
+                    Progress::Running
+                } else {
+                    self.finish(Err(ScriptError::new(
+                        ErrorCode::ScriptRuntimeError,
+                        Phase::Executing,
+                        "the script is waiting for a promise that nothing can settle (no tool call is pending)",
+                    )));
+                    Progress::Finished
+                }
+            }
+            Some(PromiseState::Resolved) => {
+                let value = self.serialize_value(compiled);
+                self.finish(value);
+                Progress::Finished
+            }
+            Some(PromiseState::Rejected) => {
+                let error = self.context.with(|ctx| {
+                    let promise = self.promise.clone().and_then(|p| p.restore(&ctx).ok());
+                    let reason = match promise.map(|p| p.result::<Value>()) {
+                        Some(Some(Err(rquickjs::Error::Exception))) => ctx.catch(),
+                        _ => Value::new_undefined(ctx.clone()),
+                    };
+                    self.describe_thrown(&ctx, reason, Phase::Executing, compiled)
+                });
+                self.finish(Err(error));
+                Progress::Finished
+            }
+            None => {
+                self.finish(Err(internal_msg("the script's promise is gone".into())));
+                Progress::Finished
+            }
+        }
+    }
+
+    /// End the script because of a terminal condition.
+    pub fn finish_terminal(&mut self) {
+        self.cell.note_limits(&self.wires);
+        let t = self.cell.terminal().unwrap_or(Terminal::Cancelled);
+        let limits = self.cell.with_state(|s| s.limits).unwrap_or_default();
+        self.finish(Err(t.error(&limits)));
+    }
+
+    fn serialize_value(&self, compiled: &CompiledScript) -> Result<Option<Box<RawValue>>, ScriptError> {
+        let limits = self.cell.with_state(|s| s.limits).unwrap_or_default();
+        let json = self.context.with(|ctx| -> Result<Option<String>, ScriptError> {
+            let value: Value = self
+                .promise
+                .clone()
+                .and_then(|p| p.restore(&ctx).ok())
+                .and_then(|p| p.result::<Value>())
+                .and_then(|r| r.ok())
+                .unwrap_or_else(|| Value::new_undefined(ctx.clone()));
+            let api: Object = self.api.clone().restore(&ctx).map_err(internal)?;
+            let serialize: Function = api.get("serialize").map_err(internal)?;
+            match serialize.call::<_, Option<String>>((value,)) {
+                Ok(s) => Ok(s),
+                Err(e) => {
+                    let mut err = self.exception_error(&ctx, e, Phase::Finalizing, compiled);
+                    err.code = ErrorCode::SerializationError;
+                    err.retryable = false;
+                    err.phase = Phase::Finalizing;
+                    err.stack = None;
+                    err.line = None;
+                    err.column = None;
+                    Err(err)
+                }
+            }
+        });
+        self.cell.note_limits(&self.wires);
+        if let Some(t) = self.cell.terminal() {
+            return Err(t.error(&limits));
+        }
+        let Some(json) = json? else { return Ok(None) };
+        if json.len() as u64 > limits.max_return_bytes {
+            return Err(ScriptError::new(
+                ErrorCode::ReturnValueTooLargeError,
+                Phase::Finalizing,
+                format!(
+                    "the return value is {} bytes of JSON, over the {} byte limit (maxReturnBytes); return a summary instead",
+                    json.len(),
+                    limits.max_return_bytes
+                ),
+            ));
+        }
+        RawValue::from_string(json)
+            .map(Some)
+            .map_err(|e| internal_msg(format!("return value: {e}")))
+    }
+
+    /// The `ScriptError` for a pending exception (syntax errors included).
+    fn exception_error(&self, ctx: &Ctx<'_>, e: rquickjs::Error, phase: Phase, compiled: &CompiledScript) -> ScriptError {
+        self.cell.note_limits(&self.wires);
+        if let Some(t) = self.cell.terminal() {
+            let limits = self.cell.with_state(|s| s.limits).unwrap_or_default();
+            return t.error(&limits);
+        }
+        let value = match e {
+            rquickjs::Error::Exception => ctx.catch(),
+            other => return internal_msg(other.to_string()),
+        };
+        self.describe_thrown(ctx, value, phase, compiled)
+    }
+
+    /// Classify what the script threw: a harness error keeps its code (from
+    /// the prelude's records); anything else is the script's own error.
+    fn describe_thrown<'js>(&self, ctx: &Ctx<'js>, thrown: Value<'js>, phase: Phase, compiled: &CompiledScript) -> ScriptError {
+        self.cell.note_limits(&self.wires);
+        if let Some(t) = self.cell.terminal() {
+            let limits = self.cell.with_state(|s| s.limits).unwrap_or_default();
+            return t.error(&limits);
+        }
+        let described: Option<Array> = (|| {
+            let api: Object = self.api.clone().restore(ctx).ok()?;
+            let describe: Function = api.get("describe").ok()?;
+            describe.call((thrown,)).ok()
+        })();
+        let _ = ctx.catch();
+        let Some(d) = described else {
+            self.cell.note_limits(&self.wires);
+            if let Some(t) = self.cell.terminal() {
+                let limits = self.cell.with_state(|s| s.limits).unwrap_or_default();
+                return t.error(&limits);
+            }
+            return ScriptError::new(ErrorCode::ScriptRuntimeError, phase, "the script threw a value that cannot be described");
+        };
+        let field = |i: usize| -> Option<String> { d.get::<Option<String>>(i).ok().flatten() };
+        let (code, name, message, stack, tool_name, call_id) =
+            (field(0).unwrap_or_default(), field(1), field(2), field(3), field(4), field(5));
+        let frames = compiled.script_frames(stack.as_deref().unwrap_or(""));
+        let position = frames.first().map(|f| (f.line, f.column));
+        let is_syntax = phase == Phase::Parsing && name.as_deref() == Some("SyntaxError");
+        let message = message.unwrap_or_default();
+        let mut error = match ErrorCode::parse(&code) {
+            Some(code) => {
+                let mut e = ScriptError::new(code, phase, message);
+                e.tool_name = tool_name;
+                e.call_id = call_id;
+                e
+            }
+            None if is_syntax => ScriptError::new(ErrorCode::ScriptSyntaxError, Phase::Parsing, message),
+            // QuickJS gives no hook at the moment it overflows, so an
+            // uncaught overflow is known by the engine's own RangeError.
+            None if name.as_deref() == Some("RangeError") && message == STACK_OVERFLOW_MESSAGE => {
+                let limits = self.cell.with_state(|s| s.limits).unwrap_or_default();
+                ScriptError::new(
+                    ErrorCode::ScriptStackOverflowError,
+                    phase,
+                    format!(
+                        "the script exceeded its {} byte stack limit (unbounded recursion?)",
+                        limits.max_stack_bytes
+                    ),
+                )
+            }
+            None => {
+                let text = match name {
+                    Some(n) if !n.is_empty() => format!("{n}: {message}"),
+                    _ => message,
+                };
+                ScriptError::new(ErrorCode::ScriptRuntimeError, phase, text)
+            }
+        };
+        if let Some((line, column)) = position {
+            error.line = Some(line);
+            error.column = Some(column);
+        }
+        if !frames.is_empty() {
+            error.stack = Some(
+                frames
+                    .iter()
+                    .map(|f| format!("    at {} (script:{}:{})", f.function, f.line, f.column))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            );
+        }
+        error
+    }
+
+    /// Close the books: abort what is still pending, build the result,
+    /// queue the final events and the result for the host.
+    pub fn finish(&mut self, outcome: Result<Option<Box<RawValue>>, ScriptError>) {
+        let Some(mut s) = self.cell.state.borrow_mut().take() else { return };
+        let reason = match &outcome {
+            Err(e) if matches!(e.code, ErrorCode::ScriptTimeoutError | ErrorCode::ScriptCancelledError | ErrorCode::ScriptMemoryError | ErrorCode::ScriptStackOverflowError) => e.message.clone(),
+            _ => "the script ended before this call finished".to_owned(),
+        };
+        for call in 0..s.calls.len() as u32 {
+            let record = &s.calls[call as usize];
+            if record.status.is_none() {
+                if record.dispatched {
+                    let token = s.token(call);
+                    s.outbox.borrow_mut().push(Outgoing::Abort { token, reason: reason.clone() });
+                }
+                s.complete(call, CallStatus::Aborted);
+            }
+        }
+        s.in_flight = 0;
+        s.queued.clear();
+        if s.logs_dropped > 0 {
+            s.logs.push(LogEntry {
+                level: LogLevel::Warn,
+                message: format!(
+                    "[script-harness] {} more console entries were dropped (maxLogEvents is {})",
+                    s.logs_dropped, s.limits.max_log_events
+                ),
+            });
+        }
+        let duration_ms = s.started.elapsed().as_secs_f64() * 1000.0;
+        let (value, error) = match outcome {
+            Ok(v) => (v, None),
+            Err(e) => (None, Some(e)),
+        };
+        let tool_calls: Vec<ToolCallRecord> = s
+            .calls
+            .drain(..)
+            .map(|c| ToolCallRecord {
+                call_id: c.call_id,
+                tool_name: c.tool_name,
+                args: c.args,
+                status: c.status.unwrap_or(CallStatus::Aborted),
+                duration_ms: c.duration_ms,
+                result: c.result,
+                error: c.error,
+            })
+            .collect();
+        let tool_calls_made = tool_calls.iter().filter(|c| c.error.as_ref().is_none_or(|e| e.code != ErrorCode::ToolNotFoundError)).count() as u32;
+        let result = ScriptResult {
+            ok: error.is_none(),
+            script_id: s.script_id.clone(),
+            value,
+            error: error.clone(),
+            logs: std::mem::take(&mut s.logs),
+            tool_calls,
+            metadata: ResultMetadata {
+                duration_ms,
+                tool_calls_made,
+                memory_used_mb: Some((self.wires.peak() as f64 / (1024.0 * 1024.0) * 100.0).round() / 100.0),
+            },
+        };
+        s.emit(EventKind::ScriptCompleted {
+            ok: result.ok,
+            error,
+            duration_ms,
+        });
+        s.outbox.borrow_mut().push(Outgoing::Done { run: s.run, result });
+    }
+}
+
+fn internal(e: rquickjs::Error) -> ScriptError {
+    internal_msg(e.to_string())
+}
+
+fn internal_msg(message: String) -> ScriptError {
+    ScriptError::new(ErrorCode::HarnessInternalError, Phase::Executing, message)
+}

@@ -1,0 +1,312 @@
+//! A sandbox worker: one OS thread that owns its QuickJS runtimes for life.
+//! Work arrives by channel; results leave through the host in batches.
+//! Scripts waiting for tools hold no thread: the worker interleaves every
+//! script it owns and prepares the next sandbox while it would otherwise idle.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value};
+
+use super::pool::EngineShared;
+use super::runtime::Sandbox;
+use super::script::{Progress, Start};
+use crate::compile::{CompiledScript, Language};
+use crate::errors::{ErrorCode, Phase, ScriptError};
+use crate::events::{EventKind, HarnessEvent, now_ms};
+use crate::host::{CallToken, Outgoing, ToolOutcome};
+use crate::limits::HarnessLimits;
+use crate::result::ScriptResult;
+
+/// How long an idle worker that expects a tool answer keeps polling before
+/// it parks: waking a parked thread costs about 35 µs on these machines,
+/// more than a fast tool's whole round trip.
+const SPIN: Duration = Duration::from_micros(60);
+
+pub(crate) enum Inbound {
+    Start(Box<Job>),
+    Settle { script: u64, call: u32, outcome: ToolOutcome },
+    /// Look at cancel flags now.
+    Wake,
+    Shutdown,
+}
+
+pub struct Job {
+    pub run: u64,
+    pub script_id: String,
+    pub source: String,
+    pub language: Language,
+    pub limits: HarnessLimits,
+    /// The `ContextSeed` fields, merged over the harness's.
+    pub seed: Map<String, Value>,
+    pub cancel: Arc<AtomicBool>,
+}
+
+struct Live {
+    sandbox: Sandbox,
+    compiled: Arc<CompiledScript>,
+}
+
+pub(crate) struct Worker {
+    index: u32,
+    shared: Arc<EngineShared>,
+    rx: Receiver<Inbound>,
+    live: HashMap<u64, Live>,
+    spare: Option<Sandbox>,
+    next_script: u64,
+    outbox: Rc<RefCell<Vec<Outgoing>>>,
+    load: Arc<AtomicUsize>,
+    shutting_down: bool,
+}
+
+impl Worker {
+    pub fn new(index: u32, shared: Arc<EngineShared>, rx: Receiver<Inbound>, load: Arc<AtomicUsize>) -> Worker {
+        Worker {
+            index,
+            shared,
+            rx,
+            live: HashMap::new(),
+            spare: None,
+            next_script: 0,
+            outbox: Rc::new(RefCell::new(Vec::new())),
+            load,
+            shutting_down: false,
+        }
+    }
+
+    pub fn run(mut self) {
+        loop {
+            // Handle everything that is already here, then flush once.
+            let mut handled = false;
+            loop {
+                match self.rx.try_recv() {
+                    Ok(msg) => {
+                        self.handle(msg);
+                        handled = true;
+                    }
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => {
+                        self.shutting_down = true;
+                        break;
+                    }
+                }
+            }
+            self.check_stops();
+            self.flush();
+            if self.shutting_down && self.live.is_empty() {
+                return;
+            }
+            if handled {
+                continue;
+            }
+            if self.spare.is_none() && !self.shutting_down {
+                self.spare = self.prepare().ok();
+                continue;
+            }
+            // Idle: spin briefly if an answer is due soon, then park until a
+            // message or the nearest deadline.
+            let expecting = self.live.values().any(|l| l.sandbox.cell.has_pending_calls());
+            if expecting {
+                let until = Instant::now() + SPIN;
+                let mut got = None;
+                while Instant::now() < until {
+                    match self.rx.try_recv() {
+                        Ok(m) => {
+                            got = Some(m);
+                            break;
+                        }
+                        Err(TryRecvError::Empty) => std::hint::spin_loop(),
+                        Err(TryRecvError::Disconnected) => break,
+                    }
+                }
+                if let Some(m) = got {
+                    self.handle(m);
+                    continue;
+                }
+            }
+            let deadline = self.live.values().filter_map(|l| l.sandbox.cell.deadline()).min();
+            let msg = match deadline {
+                Some(d) => match self.rx.recv_timeout(d.saturating_duration_since(Instant::now())) {
+                    Ok(m) => Some(m),
+                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Disconnected) => {
+                        self.shutting_down = true;
+                        None
+                    }
+                },
+                None => match self.rx.recv() {
+                    Ok(m) => Some(m),
+                    Err(_) => {
+                        self.shutting_down = true;
+                        None
+                    }
+                },
+            };
+            if let Some(m) = msg {
+                self.handle(m);
+            }
+        }
+    }
+
+    fn prepare(&self) -> Result<Sandbox, String> {
+        let max_stack = self.shared.limits.max_stack_bytes as usize;
+        match catch_unwind(AssertUnwindSafe(|| Sandbox::prepare(&self.shared.tool_tree, max_stack))) {
+            Ok(Ok(s)) => Ok(s),
+            Ok(Err(e)) => Err(e.0),
+            Err(_) => Err("panic while preparing a sandbox".into()),
+        }
+    }
+
+    fn flush(&mut self) {
+        let batch = std::mem::take(&mut *self.outbox.borrow_mut());
+        if batch.is_empty() {
+            return;
+        }
+        for m in &batch {
+            if matches!(m, Outgoing::Done { .. }) {
+                self.load.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+        self.shared.host.deliver(batch);
+    }
+
+    fn handle(&mut self, msg: Inbound) {
+        match msg {
+            Inbound::Start(job) => self.start(*job),
+            Inbound::Settle { script, call, outcome } => {
+                self.guarded(script, |live| live.sandbox.settle(call, outcome, &live.compiled));
+            }
+            Inbound::Wake => self.check_stops(),
+            Inbound::Shutdown => {
+                self.shutting_down = true;
+                self.check_stops();
+            }
+        }
+    }
+
+    /// Finish every live script whose cancel flag is set or whose deadline passed.
+    fn check_stops(&mut self) {
+        let now = Instant::now();
+        let stopped: Vec<u64> = self
+            .live
+            .iter()
+            .filter(|(_, l)| l.sandbox.cell.check_stop(now))
+            .map(|(k, _)| *k)
+            .collect();
+        for key in stopped {
+            self.guarded(key, |live| {
+                live.sandbox.finish_terminal();
+                Progress::Finished
+            });
+        }
+    }
+
+    /// Run `f` on a live script, containing panics: a script whose
+    /// operation panicked ends with `HarnessInternalError`, and its sandbox
+    /// is leaked rather than torn down in an unknown state.
+    fn guarded(&mut self, key: u64, f: impl FnOnce(&mut Live) -> Progress) {
+        let Some(mut live) = self.live.remove(&key) else { return };
+        match catch_unwind(AssertUnwindSafe(|| f(&mut live))) {
+            Ok(Progress::Running) => {
+                self.live.insert(key, live);
+            }
+            Ok(Progress::Finished) => drop(live),
+            Err(_) => {
+                let run = live.sandbox.cell.run_id();
+                let script_id = live.sandbox.cell.script_id();
+                std::mem::forget(live);
+                if let (Some(run), Some(script_id)) = (run, script_id) {
+                    self.report_failure(run, script_id, internal_panic());
+                }
+            }
+        }
+    }
+
+    fn report_failure(&self, run: u64, script_id: String, error: ScriptError) {
+        if self.shared.host.wants_events() {
+            self.outbox.borrow_mut().push(Outgoing::Event {
+                event: HarnessEvent {
+                    script_id: script_id.clone(),
+                    timestamp: now_ms(),
+                    kind: EventKind::ScriptCompleted { ok: false, error: Some(error.clone()), duration_ms: 0.0 },
+                },
+            });
+        }
+        self.outbox.borrow_mut().push(Outgoing::Done {
+            run,
+            result: ScriptResult::failed_before_start(script_id, error),
+        });
+    }
+
+    fn start(&mut self, job: Job) {
+        if self.shutting_down || self.shared.closing.load(Ordering::Relaxed) {
+            let e = ScriptError::new(ErrorCode::ScriptCancelledError, Phase::Executing, "the harness was closed before the script started");
+            self.report_failure(job.run, job.script_id, e);
+            return;
+        }
+        let compiled = match self.shared.compile_cached(&job.source, job.language, job.limits.max_source_bytes) {
+            Ok(c) => c,
+            Err(e) => {
+                if self.shared.host.wants_events() {
+                    self.outbox.borrow_mut().push(Outgoing::Event {
+                        event: HarnessEvent {
+                            script_id: job.script_id.clone(),
+                            timestamp: now_ms(),
+                            kind: EventKind::ScriptStarted {
+                                language: job.language.as_str(),
+                                script_hash: crate::compile::sha256_hex(&job.source),
+                            },
+                        },
+                    });
+                }
+                self.report_failure(job.run, job.script_id, e);
+                return;
+            }
+        };
+        let sandbox = match self.spare.take().map(Ok).unwrap_or_else(|| self.prepare()) {
+            Ok(s) => s,
+            Err(why) => {
+                self.report_failure(
+                    job.run,
+                    job.script_id,
+                    ScriptError::new(
+                        ErrorCode::HarnessInternalError,
+                        Phase::Executing,
+                        format!("could not create a sandbox: {why}"),
+                    ),
+                );
+                return;
+            }
+        };
+        self.next_script += 1;
+        let key = self.next_script;
+        let context_json = self.shared.context_json(&job);
+        let start = Start {
+            shared: self.shared.clone(),
+            run: job.run,
+            token_base: CallToken { worker: self.index, script: key, call: 0 },
+            script_id: job.script_id,
+            compiled: compiled.clone(),
+            limits: job.limits,
+            context_json,
+            cancel: job.cancel,
+            outbox: self.outbox.clone(),
+        };
+        self.live.insert(key, Live { sandbox, compiled });
+        self.guarded(key, move |live| live.sandbox.begin(start));
+    }
+}
+
+fn internal_panic() -> ScriptError {
+    ScriptError::new(
+        ErrorCode::HarnessInternalError,
+        Phase::Executing,
+        "the harness failed internally while running this script (a bug: please report it)",
+    )
+}

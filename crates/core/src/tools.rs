@@ -1,0 +1,199 @@
+//! The registry of tools a harness exposes to scripts as `tools.*`.
+//!
+//! Handlers live in the host (JavaScript); the engine knows a tool by its
+//! index in this registry and by its dotted path.
+
+use serde_json::Value;
+
+use crate::errors::HarnessError;
+
+/// Segment names that would let a script reach object internals or make the
+/// tools tree thenable (`await tools` would call `tools.then`).
+const RESERVED_SEGMENTS: [&str; 4] = ["__proto__", "constructor", "prototype", "then"];
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApprovalRule {
+    Never,
+    Always,
+    /// The host evaluates its predicate for each call.
+    Predicate,
+}
+
+#[derive(Debug, Clone)]
+pub struct ToolSpec {
+    pub name: String,
+    pub description: Option<String>,
+    pub parameters: Option<Value>,
+    pub approval: ApprovalRule,
+}
+
+#[derive(Debug, Default)]
+pub struct ToolRegistry {
+    tools: Vec<ToolSpec>,
+}
+
+fn valid_segment(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || c == '$')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+}
+
+impl ToolRegistry {
+    pub fn new(tools: Vec<ToolSpec>) -> Result<ToolRegistry, HarnessError> {
+        for (i, tool) in tools.iter().enumerate() {
+            let field = format!("tools[{i}].name");
+            if tool.name.is_empty() {
+                return Err(HarnessError::option(field, "must be a non-empty string"));
+            }
+            for segment in tool.name.split('.') {
+                if !valid_segment(segment) {
+                    return Err(HarnessError::option(
+                        field,
+                        format!(
+                            "'{}' is not a valid tool name: use identifiers separated by dots, like 'mcp.github.searchIssues'",
+                            tool.name
+                        ),
+                    ));
+                }
+                if RESERVED_SEGMENTS.contains(&segment) {
+                    return Err(HarnessError::option(
+                        field,
+                        format!("'{}' uses the reserved name '{segment}'", tool.name),
+                    ));
+                }
+            }
+            for (j, other) in tools[..i].iter().enumerate() {
+                if other.name == tool.name {
+                    return Err(HarnessError::option(
+                        field,
+                        format!("duplicate tool name '{}' (also tools[{j}])", tool.name),
+                    ));
+                }
+                let (short, long) = if other.name.len() < tool.name.len() {
+                    (&other.name, &tool.name)
+                } else {
+                    (&tool.name, &other.name)
+                };
+                if long.starts_with(short.as_str()) && long.as_bytes()[short.len()] == b'.' {
+                    return Err(HarnessError::option(
+                        field,
+                        format!("'{short}' is both a tool and the namespace of '{long}'"),
+                    ));
+                }
+            }
+        }
+        Ok(ToolRegistry { tools })
+    }
+
+    pub fn len(&self) -> usize {
+        self.tools.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tools.is_empty()
+    }
+
+    pub fn get(&self, index: usize) -> Option<&ToolSpec> {
+        self.tools.get(index)
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.tools.iter().map(|t| t.name.as_str())
+    }
+
+    /// Up to three registered names closest to `wanted`, nearest first.
+    pub fn closest(&self, wanted: &str) -> Vec<&str> {
+        let wanted_lc = wanted.to_ascii_lowercase();
+        let mut scored: Vec<(usize, &str)> = self
+            .names()
+            .map(|n| {
+                let lc = n.to_ascii_lowercase();
+                let last = lc.rsplit('.').next().unwrap_or(&lc);
+                let d = edit_distance(&wanted_lc, &lc).min(edit_distance(&wanted_lc, last));
+                (d, n)
+            })
+            .filter(|(d, _)| *d <= (wanted.len() / 2).max(1))
+            .collect();
+        scored.sort();
+        scored.into_iter().take(3).map(|(_, n)| n).collect()
+    }
+
+    /// The message of the `ToolNotFoundError` for `path`.
+    pub fn not_found_message(&self, path: &str) -> String {
+        let closest = self.closest(path);
+        let available: Vec<&str> = self.names().collect();
+        let mut msg = format!("no tool named '{path}'");
+        if !closest.is_empty() {
+            msg.push_str(&format!("; did you mean {}?", quote_list(&closest)));
+        }
+        if available.is_empty() {
+            msg.push_str(" (no tools are registered)");
+        } else {
+            msg.push_str(&format!(" Available tools: {}.", available.join(", ")));
+        }
+        msg
+    }
+}
+
+fn quote_list(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("'tools.{n}'"))
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
+/// Levenshtein distance over chars; inputs are short tool names.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.chars().enumerate() {
+        cur[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(name: &str) -> ToolSpec {
+        ToolSpec {
+            name: name.into(),
+            description: None,
+            parameters: None,
+            approval: ApprovalRule::Never,
+        }
+    }
+
+    fn field_of(r: Result<ToolRegistry, HarnessError>) -> String {
+        match r {
+            Err(HarnessError::InvalidOption { field, .. }) => field,
+            other => panic!("expected an option error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn refuses_bad_duplicate_reserved_and_conflicting_names() {
+        assert_eq!(field_of(ToolRegistry::new(vec![spec("a-b")])), "tools[0].name");
+        assert_eq!(field_of(ToolRegistry::new(vec![spec("x"), spec("x")])), "tools[1].name");
+        assert_eq!(field_of(ToolRegistry::new(vec![spec("a.__proto__")])), "tools[0].name");
+        assert_eq!(field_of(ToolRegistry::new(vec![spec("mcp"), spec("mcp.x")])), "tools[1].name");
+        assert!(ToolRegistry::new(vec![spec("mcp.a"), spec("mcpx")]).is_ok());
+    }
+
+    #[test]
+    fn suggests_the_closest_names() {
+        let r = ToolRegistry::new(vec![spec("exec"), spec("fileSearch"), spec("mcp.github.searchIssues")])
+            .unwrap();
+        assert_eq!(r.closest("exce"), vec!["exec"]);
+        assert_eq!(r.closest("searchIssue")[0], "mcp.github.searchIssues");
+        assert!(r.not_found_message("fileSerch").contains("did you mean 'tools.fileSearch'"));
+    }
+}
