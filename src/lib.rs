@@ -1,1 +1,16 @@
+//! Node.js binding of script-harness (napi-rs). Thin by design: it turns JS
+//! options into engine configuration, engine messages into JS calls, and
+//! nothing else. The engine lives in `crates/core`.
+//!
+//! - [`harness::ScriptHarness`]: the exported class.
+//! - [`options`]: option data → engine configuration (and TypeErrors).
+//! - [`host`]: the engine's `Host`, delivering to the JS bridge in one hop.
+//! - `bridge.js`: the JS side (handlers, AbortControllers, run promises).
 
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+mod harness;
+mod host;
+mod options;
+
+pub use harness::ScriptHarness;

@@ -31,8 +31,11 @@ pub enum Outgoing {
         tool: u32,
         tool_name: String,
         script_id: String,
+        script_hash: String,
         call_id: String,
         args: Box<RawValue>,
+        /// How long the host may wait for a person to approve the call.
+        approval_timeout_ms: u64,
     },
     /// Fire the `AbortSignal` of a call the script no longer waits for.
     #[serde(rename_all = "camelCase")]

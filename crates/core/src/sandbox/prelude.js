@@ -97,31 +97,6 @@
     return root;
   }
 
-  // Freeze every intrinsic reachable from the global object or from values
-  // the language makes without naming their constructors (iterators,
-  // generators, async functions, typed arrays).
-  function harden(roots) {
-    const seen = new WeakMapC();
-    const stack = roots;
-    while (stack.length > 0) {
-      const v = apply(arrayPop, stack, []);
-      if (!((typeof v === 'object' && v !== null) || typeof v === 'function')) continue;
-      if (v === G || apply(weakGet, seen, [v])) continue;
-      apply(weakSet, seen, [v, true]);
-      freeze(v);
-      apply(arrayPush, stack, [getPrototypeOf(v)]);
-      for (const k of ownKeys(v)) {
-        const d = getOwnPropertyDescriptor(v, k);
-        if (!d) continue;
-        if (hasOwn(d, 'value')) apply(arrayPush, stack, [d.value]);
-        else {
-          if (d.get) apply(arrayPush, stack, [d.get]);
-          if (d.set) apply(arrayPush, stack, [d.set]);
-        }
-      }
-    }
-  }
-
   // Frozen prototypes make `obj.toString = f` on an ordinary object throw
   // (the "override mistake"). For the properties scripts commonly set on
   // their own objects, an accessor defines the property on the receiver
@@ -244,7 +219,10 @@
     if (hasOwn(d, 'value')) apply(arrayPush, globals, [d.value]);
     else apply(arrayPush, globals, [d.get, d.set]);
   }
-  harden([
+  // Freeze every intrinsic reachable from the global object or from values
+  // the language makes without naming their constructors (iterators,
+  // generators, async functions, typed arrays). The walk is native.
+  host.harden([
     ...globals,
     getPrototypeOf([][Symbol.iterator]()),
     getPrototypeOf(new Map().entries()),
@@ -257,7 +235,7 @@
     getPrototypeOf(Int8Array),
     getOwnPropertyDescriptor(Function.prototype, 'caller'),
     (function () { return arguments; })(),
-  ]);
+  ], G);
 
   function str(v) {
     try { return v === undefined ? undefined : StringC(v); } catch (e) { return '[unprintable]'; }

@@ -50,9 +50,11 @@ impl Sandbox {
             let tree: Value = ctx
                 .json_parse(tool_tree)
                 .map_err(|e| PrepareError(format!("tool tree: {e}")))?;
-            let make: Function = ctx
-                .eval_with_options(PRELUDE, prelude_options())
-                .map_err(|e| PrepareError(format!("prelude: {}", describe_exception(&ctx, e))))?;
+            let make = match super::bytecode::prelude(PRELUDE) {
+                Some(bytes) => super::bytecode::run(&ctx, bytes).and_then(|v| Function::from_value(v)),
+                None => ctx.eval_with_options(PRELUDE, prelude_options()),
+            };
+            let make: Function = make.map_err(|e| PrepareError(format!("prelude: {}", describe_exception(&ctx, e))))?;
             let api: Object = make
                 .call((host, tree))
                 .map_err(|e| PrepareError(format!("prelude: {}", describe_exception(&ctx, e))))?;
@@ -128,6 +130,7 @@ fn host_functions<'js>(ctx: &Ctx<'js>, cell: &Rc<RunCell>) -> rquickjs::Result<O
         "log",
         Function::new(ctx.clone(), move |level: u32, message: String| c.log(level, message))?,
     )?;
+    host.set("harden", Function::new(ctx.clone(), super::harden::freeze_reachable)?)?;
     let c = cell.clone();
     host.set(
         "progress",
@@ -159,6 +162,50 @@ mod tests {
     fn prepares_a_sandbox() {
         if let Err(e) = Sandbox::prepare(r#"{"exec":0,"mcp":{"x":1}}"#, 512 * 1024) {
             panic!("{}", e.0);
+        }
+    }
+}
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+
+    #[test]
+    #[ignore]
+    fn time_prepare() {
+        for _ in 0..3 {
+            let t = std::time::Instant::now();
+            let n = 200;
+            for _ in 0..n {
+                let s = Sandbox::prepare(r#"{"exec":0}"#, 512 * 1024).unwrap();
+                drop(s);
+            }
+            let per = t.elapsed().as_secs_f64() * 1e6 / n as f64;
+            let t = std::time::Instant::now();
+            for _ in 0..n {
+                let rt = Runtime::new().unwrap();
+                let ctx = Context::full(&rt).unwrap();
+                ctx.with(|ctx| { let _: i32 = ctx.eval("1+1").unwrap(); });
+            }
+            let bare = t.elapsed().as_secs_f64() * 1e6 / n as f64;
+            let rt = Runtime::new().unwrap();
+            let ctx = Context::full(&rt).unwrap();
+            let t = std::time::Instant::now();
+            ctx.with(|ctx| {
+                for _ in 0..n {
+                    let _: Function = ctx.eval_with_options(PRELUDE, prelude_options()).unwrap();
+                }
+            });
+            let parse = t.elapsed().as_secs_f64() * 1e6 / n as f64;
+            let bytes = super::super::bytecode::prelude(PRELUDE).expect("bytecode");
+            let t = std::time::Instant::now();
+            ctx.with(|ctx| {
+                for _ in 0..n {
+                    let _ = super::super::bytecode::run(&ctx, bytes).unwrap();
+                }
+            });
+            eprintln!("bytecode load {:.0} us ({} bytes)", t.elapsed().as_secs_f64() * 1e6 / n as f64, bytes.len());
+            eprintln!("prepare {per:.0} us, bare runtime+context+eval {bare:.0} us, prelude parse {parse:.0} us");
         }
     }
 }

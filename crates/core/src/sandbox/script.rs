@@ -114,8 +114,10 @@ impl RunState {
             tool: record.tool_index,
             tool_name: record.tool_name.clone(),
             script_id: self.script_id.clone(),
+            script_hash: self.script_hash.clone(),
             call_id: record.call_id.clone(),
             args: record.args.clone(),
+            approval_timeout_ms: self.limits.approval_timeout_ms,
         };
         let event = EventKind::ToolCallStarted {
             call_id: record.call_id.clone(),

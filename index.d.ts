@@ -1,0 +1,195 @@
+/* The public types of script-harness. This header is prepended to the
+ * declarations napi-rs generates from the Rust binding (see package.json
+ * `napi.dtsHeaderFile`), so index.d.ts holds the whole, documented API. */
+
+/** `enabled` runs scripts; `dry-run` validates and runs nothing; `disabled` runs nothing. */
+export type HarnessMode = 'disabled' | 'dry-run' | 'enabled'
+export type ApiFormat = 'responses' | 'chat' | 'messages'
+
+export interface ScriptHarnessOptions {
+  /** The tools scripts may call as `tools.<name>(args)`. */
+  tools: ToolDefinition[]
+  /** Default `'enabled'`. */
+  mode?: HarnessMode
+  /** Overrides of the default limits (see `HarnessLimits`). */
+  limits?: Partial<HarnessLimits>
+  /** Asked before a tool whose `requiresApproval` holds runs. Without it, such tools are denied. */
+  onApproval?: (req: ApprovalRequest) => ApprovalDecision | Promise<ApprovalDecision>
+  /** Receives every `HarnessEvent`, in order per script. A throw is ignored. */
+  onEvent?: (event: HarnessEvent) => void
+  /** Defaults for the sandbox's `context` object. */
+  context?: ContextSeed
+  /** Sandbox threads. Default: the number of CPUs. */
+  workers?: number
+}
+
+export interface RunOptions {
+  /** Cancels the script (`ScriptCancelledError`) and aborts its tool calls. */
+  signal?: AbortSignal
+  /** Per-call mode override. */
+  mode?: HarnessMode
+  /** Per-call limit overrides. */
+  limits?: Partial<HarnessLimits>
+  /** Per-call context fields, merged over the harness's. */
+  context?: ContextSeed
+}
+
+/** Limits of one script. Defaults in brackets. */
+export interface HarnessLimits {
+  /** Wall clock from the start on a worker, including time awaiting tools [30000]. */
+  timeoutMs: number
+  /** Sandbox heap [96]. */
+  memoryMb: number
+  /** JS stack; 64 KiB to 4 MiB [524288]. */
+  maxStackBytes: number
+  /** Script size in UTF-8 bytes [20480]. */
+  maxSourceBytes: number
+  /** Serialized return value in UTF-8 bytes [131072]. */
+  maxReturnBytes: number
+  /** Tool calls per script [32]. */
+  maxToolCalls: number
+  /** Tool calls in flight per script; further calls wait their turn [4]. */
+  maxConcurrentToolCalls: number
+  /** Console entries kept per script [200]. */
+  maxLogEvents: number
+  /** Time `onApproval` has to answer [60000]. */
+  approvalTimeoutMs: number
+  /** After the script ends, time for aborted calls to settle [250]. */
+  orphanGraceMs: number
+}
+
+export interface ContextSeed {
+  conversationId?: string
+  sessionId?: string
+  turnId?: string
+  workingDirectory?: string
+  provider?: string
+  model?: string
+}
+
+export interface ToolDefinition {
+  /** `exec`, `fileSearch`, `mcp.github.searchIssues` (dots make namespaces). */
+  name: string
+  description?: string
+  /** JSON Schema of the single argument object. */
+  parameters?: object
+  /** Whether a call waits for `onApproval` (a predicate sees the arguments). */
+  requiresApproval?: boolean | ((args: unknown) => boolean | Promise<boolean>)
+  /** Runs on the Node main thread; gets the script's arguments as JSON values. Its value must be JSON. */
+  handler(args: unknown, ctx: ToolContext): unknown | Promise<unknown>
+}
+
+export interface ToolContext {
+  /** Aborted when the call is orphaned, loses a race, times out or is cancelled. */
+  signal: AbortSignal
+  scriptId: string
+  callId: string
+  toolName: string
+}
+
+export interface ApprovalRequest {
+  requestId: string
+  scriptId: string
+  callId: string
+  toolName: string
+  /** For display: values under secret-looking keys are `"[redacted]"`. */
+  args: unknown
+  /** sha256 of the script source, hex. */
+  scriptHash: string
+  /** Line of the call in the script, where known. */
+  line?: number
+}
+/** Only `'approved'` or `true` approves. */
+export type ApprovalDecision = 'approved' | 'denied' | boolean
+
+export interface LogEntry {
+  level: 'log' | 'info' | 'warn' | 'error'
+  message: string
+}
+
+export interface ScriptResult {
+  ok: boolean
+  scriptId: string
+  /** The script's return value as a JSON value; absent when it returned nothing. */
+  value?: unknown
+  error?: ScriptError
+  logs: LogEntry[]
+  /** In call order, including failed, denied and aborted ones. */
+  toolCalls: ToolCallRecord[]
+  metadata: { durationMs: number; toolCallsMade: number; memoryUsedMb?: number }
+}
+
+export interface ToolCallRecord {
+  callId: string
+  toolName: string
+  args: unknown
+  status: 'ok' | 'error' | 'denied' | 'aborted'
+  durationMs: number
+  result?: unknown
+  error?: ScriptError
+}
+
+export interface ScriptError {
+  code: ErrorCode
+  message: string
+  phase: 'parsing' | 'executing' | 'finalizing'
+  /** In the script as the model wrote it (line 1 is its first line). */
+  line?: number
+  column?: number
+  toolName?: string
+  callId?: string
+  /** Script frames only; no host paths or harness internals. */
+  stack?: string
+  retryable: boolean
+}
+
+export type ErrorCode =
+  | 'ScriptSyntaxError' | 'ScriptTooLargeError' | 'BannedConstructError'
+  | 'ScriptRuntimeError'
+  | 'ScriptTimeoutError' | 'ScriptMemoryError' | 'ScriptStackOverflowError' | 'ScriptCancelledError'
+  | 'ToolNotFoundError' | 'ToolValidationError' | 'ToolExecutionError' | 'ToolBudgetExceededError'
+  | 'ApprovalDeniedError' | 'ApprovalTimeoutError'
+  | 'DetachedPromiseError' | 'SerializationError' | 'ReturnValueTooLargeError'
+  | 'HarnessDisabledError' | 'HarnessInternalError'
+
+export type HarnessEvent = { scriptId: string; timestamp: number } & (
+  | { type: 'script_started'; language: 'ts' | 'js'; scriptHash: string }
+  | { type: 'tool_call_started'; callId: string; toolName: string; args: unknown }
+  | { type: 'approval_requested'; request: ApprovalRequest }
+  | { type: 'approval_resolved'; requestId: string; decision: 'approved' | 'denied' | 'timeout' }
+  | { type: 'tool_call_completed'; callId: string; toolName: string; status: ToolCallRecord['status']; durationMs: number }
+  | { type: 'console'; level: 'log' | 'info' | 'warn' | 'error'; message: string }
+  | { type: 'progress'; message: string }
+  | { type: 'script_completed'; ok: boolean; error?: ScriptError; durationMs: number })
+
+/**
+ * Which binding artifact the generated loader actually loaded: `'native'` for
+ * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
+ * flavor napi-rs can build is listed, because `NAPI_RS_NATIVE_LIBRARY_PATH`
+ * can point the loader at a WASI artifact this package does not build itself.
+ */
+export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
+
+/**
+ * Runs scripts written by a model in hardened QuickJS sandboxes on their own
+ * threads. Tools are your JavaScript functions; scripts call them as
+ * `await tools.<name>(args)`.
+ */
+export declare class ScriptHarness {
+  /**
+   * Start a harness: validates the options (a `TypeError` names the bad
+   * field) and starts `workers` sandbox threads.
+   */
+  constructor(options: ScriptHarnessOptions)
+  /**
+   * Run one script body (TypeScript or JavaScript, no surrounding tags).
+   * Resolves with a `ScriptResult` whether the script succeeded or not;
+   * rejects only for misuse (closed harness, bad options).
+   */
+  run(source: string, options?: RunOptions): Promise<ScriptResult>
+  /**
+   * Abort running scripts (each settles with `ScriptCancelledError`),
+   * refuse new work and let the sandbox threads end. Idempotent.
+   */
+  close(): Promise<void>
+}

@@ -1,0 +1,299 @@
+// Host-side glue of the binding, evaluated once per harness on the Node main
+// thread. It owns what only JavaScript can hold: the tool handlers, their
+// AbortControllers, the callbacks and the promises returned by run(). Rust
+// sends it batches of messages as JSON; it answers tool calls through
+// `native.reply`. Type checks of options live here because a TypeError that
+// names the field is easiest to raise where the value is seen.
+(function () {
+  'use strict';
+
+  const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+  function typeError(field, message) {
+    return new TypeError(`${field}: ${message}`);
+  }
+  function messageOf(e) {
+    try {
+      if (e instanceof Error) return String(e.message);
+      if (typeof e === 'string') return e;
+      return JSON.stringify(e) ?? String(e);
+    } catch {
+      return 'the tool failed with a value that cannot be shown';
+    }
+  }
+  const SEED_FIELDS = ['conversationId', 'sessionId', 'turnId', 'workingDirectory', 'provider', 'model'];
+  const MODES = ['disabled', 'dry-run', 'enabled'];
+
+  function checkSeed(seed, field) {
+    if (seed === undefined) return undefined;
+    if (!isObject(seed)) throw typeError(field, 'must be an object');
+    const out = {};
+    for (const [k, v] of Object.entries(seed)) {
+      if (!SEED_FIELDS.includes(k)) throw typeError(`${field}.${k}`, `is not a context field (use ${SEED_FIELDS.join(', ')})`);
+      if (v === undefined) continue;
+      if (typeof v !== 'string') throw typeError(`${field}.${k}`, 'must be a string');
+      out[k] = v;
+    }
+    return out;
+  }
+  function checkLimits(limits, field) {
+    if (limits === undefined) return undefined;
+    if (!isObject(limits)) throw typeError(field, 'must be an object');
+    for (const [k, v] of Object.entries(limits)) {
+      if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v))) {
+        throw typeError(`${field}.${k}`, 'must be a finite number');
+      }
+    }
+    return limits;
+  }
+  function checkMode(mode, field) {
+    if (mode === undefined) return undefined;
+    if (!MODES.includes(mode)) throw typeError(field, `must be one of ${MODES.map((m) => `'${m}'`).join(', ')}`);
+    return mode;
+  }
+
+  // ScriptHarnessOptions → the plain data Rust validates further, plus the
+  // functions that stay here.
+  function normalizeOptions(options) {
+    if (!isObject(options)) throw typeError('options', 'must be an object');
+    const { tools, mode, limits, onApproval, onEvent, context, workers } = options;
+    if (!Array.isArray(tools)) throw typeError('options.tools', 'must be an array of tool definitions');
+    const handlers = [];
+    const predicates = [];
+    const approvals = [];
+    const specs = tools.map((t, i) => {
+      const field = `options.tools[${i}]`;
+      if (!isObject(t)) throw typeError(field, 'must be an object');
+      if (typeof t.name !== 'string') throw typeError(`${field}.name`, 'must be a string');
+      if (typeof t.handler !== 'function') throw typeError(`${field}.handler`, 'must be a function');
+      if (t.description !== undefined && typeof t.description !== 'string') throw typeError(`${field}.description`, 'must be a string');
+      if (t.parameters !== undefined && !isObject(t.parameters)) throw typeError(`${field}.parameters`, 'must be a JSON Schema object');
+      const ra = t.requiresApproval;
+      if (ra !== undefined && typeof ra !== 'boolean' && typeof ra !== 'function') {
+        throw typeError(`${field}.requiresApproval`, 'must be a boolean or a function');
+      }
+      handlers.push(t.handler);
+      predicates.push(typeof ra === 'function' ? ra : undefined);
+      const approval = typeof ra === 'function' ? 'predicate' : ra === true ? 'always' : 'never';
+      approvals.push(approval);
+      return { name: t.name, description: t.description, parameters: t.parameters, approval };
+    });
+    if (onApproval !== undefined && typeof onApproval !== 'function') throw typeError('options.onApproval', 'must be a function');
+    if (onEvent !== undefined && typeof onEvent !== 'function') throw typeError('options.onEvent', 'must be a function');
+    if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > 256)) {
+      throw typeError('options.workers', 'must be an integer between 1 and 256');
+    }
+    const data = {
+      tools: specs,
+      mode: checkMode(mode, 'options.mode'),
+      limits: checkLimits(limits, 'options.limits'),
+      context: checkSeed(context, 'options.context'),
+      workers,
+      events: onEvent !== undefined,
+    };
+    return { json: JSON.stringify(data), handlers, predicates, approvals, onEvent, onApproval };
+  }
+
+  function normalizeRunOptions(options) {
+    if (options === undefined) return undefined;
+    if (!isObject(options)) throw typeError('options', 'must be an object');
+    const { signal, mode, limits, context } = options;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw typeError('options.signal', 'must be an AbortSignal');
+    const data = {
+      mode: checkMode(mode, 'options.mode'),
+      limits: checkLimits(limits, 'options.limits'),
+      context: checkSeed(context, 'options.context'),
+    };
+    return { json: JSON.stringify(data), signal };
+  }
+
+  // Values under secret-looking keys, at any depth, for approval requests
+  // and events (the handler gets the real arguments).
+  const SECRET_KEY = /pass(word)?|secret|token|api[-_]?key|auth|credential|cookie|private[-_]?key/i;
+  function redact(value, depth = 0) {
+    if (depth > 64 || value === null || typeof value !== 'object') return value;
+    if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
+    const out = {};
+    for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEY.test(k) ? '[redacted]' : redact(v, depth + 1);
+    return out;
+  }
+
+  function createBridge(parts, native) {
+    const { handlers, predicates, approvals, onEvent, onApproval } = parts;
+    let approvalCount = 0;
+    const runs = new Map();
+    const calls = new Map();
+    const keyOf = (t) => `${t.worker}:${t.script}:${t.call}`;
+
+    function startCall(m) {
+      const { token } = m;
+      const key = keyOf(token);
+      const controller = new AbortController();
+      calls.set(key, controller);
+      const ctx = { signal: controller.signal, scriptId: m.scriptId, callId: m.callId, toolName: m.toolName };
+      const fail = (e) => {
+        calls.delete(key);
+        native.reply(token.worker, token.script, token.call, 'ToolExecutionError', messageOf(e));
+      };
+      const deny = (code, message) => {
+        calls.delete(key);
+        native.reply(token.worker, token.script, token.call, code, message);
+      };
+      const runHandler = () => {
+        if (controller.signal.aborted) return;
+        let out;
+        try {
+          out = handlers[m.tool](m.args, ctx);
+        } catch (e) {
+          fail(e);
+          return;
+        }
+        settleCall(m, key, out);
+      };
+      if (approvals[m.tool] === 'never') {
+        runHandler();
+        return;
+      }
+      needsApproval(m).then((needed) => {
+        if (!needed) return runHandler();
+        return askApproval(m, controller.signal).then((decision) => {
+          if (decision === 'approved') runHandler();
+          else if (decision === 'timeout') deny('ApprovalTimeoutError', `no answer to the approval request for tools.${m.toolName} within ${m.approvalTimeoutMs} ms`);
+          else deny('ApprovalDeniedError', `the user denied tools.${m.toolName}`);
+        });
+      }).catch(() => deny('ApprovalDeniedError', `the approval check for tools.${m.toolName} failed`));
+    }
+
+    function needsApproval(m) {
+      if (approvals[m.tool] === 'always') return Promise.resolve(true);
+      // A predicate that throws or rejects counts as "needs approval".
+      try {
+        return Promise.resolve(predicates[m.tool](m.args)).then((v) => v !== false, () => true);
+      } catch {
+        return Promise.resolve(true);
+      }
+    }
+
+    // Resolves to 'approved', 'denied' or 'timeout'; anything but 'approved'
+    // or true from onApproval, and any throw, denies.
+    function askApproval(m, signal) {
+      const request = {
+        requestId: `${m.callId}-a${++approvalCount}`,
+        scriptId: m.scriptId,
+        callId: m.callId,
+        toolName: m.toolName,
+        args: redact(m.args),
+        scriptHash: m.scriptHash,
+      };
+      emit({ type: 'approval_requested', scriptId: m.scriptId, timestamp: Date.now(), request });
+      const resolved = (decision) => {
+        emit({ type: 'approval_resolved', scriptId: m.scriptId, timestamp: Date.now(), requestId: request.requestId, decision });
+        return decision;
+      };
+      if (onApproval === undefined) return Promise.resolve(resolved('denied'));
+      return new Promise((resolve) => {
+        let done = false;
+        const finish = (d) => {
+          if (done) return;
+          done = true;
+          clearTimeout(timer);
+          signal.removeEventListener('abort', onAbort);
+          resolve(resolved(d));
+        };
+        const timer = setTimeout(() => finish('timeout'), m.approvalTimeoutMs);
+        const onAbort = () => finish('denied');
+        signal.addEventListener('abort', onAbort, { once: true });
+        let answer;
+        try {
+          answer = onApproval(request);
+        } catch {
+          finish('denied');
+          return;
+        }
+        Promise.resolve(answer).then(
+          (a) => finish(a === 'approved' || a === true ? 'approved' : 'denied'),
+          () => finish('denied'),
+        );
+      });
+    }
+
+    function settleCall(m, key, out) {
+      const { token } = m;
+      Promise.resolve(out).then((value) => {
+        calls.delete(key);
+        let json;
+        try {
+          json = value === undefined ? undefined : JSON.stringify(value);
+        } catch (e) {
+          native.reply(token.worker, token.script, token.call, 'ToolExecutionError',
+            `tools.${m.toolName} returned a value that is not JSON: ${messageOf(e)}`);
+          return;
+        }
+        native.reply(token.worker, token.script, token.call, undefined, json);
+      }, (e) => {
+        calls.delete(key);
+        native.reply(token.worker, token.script, token.call, 'ToolExecutionError', messageOf(e));
+      });
+    }
+
+    function abortCall(m) {
+      const key = keyOf(m.token);
+      const controller = calls.get(key);
+      if (controller === undefined) return;
+      calls.delete(key);
+      const reason = new Error(m.reason);
+      reason.name = 'AbortError';
+      controller.abort(reason);
+    }
+
+    function emit(event) {
+      if (onEvent === undefined) return;
+      try {
+        onEvent(event);
+      } catch {
+        // An event callback that throws must not break the script.
+      }
+    }
+
+    function finish(m) {
+      const run = runs.get(m.run);
+      if (run === undefined) return;
+      runs.delete(m.run);
+      if (run.signal != null) run.signal.removeEventListener('abort', run.onAbort);
+      run.resolve(m.result);
+    }
+
+    return {
+      begin(run, signal) {
+        return new Promise((resolve) => {
+          const entry = { resolve, signal, onAbort: undefined };
+          runs.set(run, entry);
+          if (signal != null) {
+            entry.onAbort = () => native.cancel(run);
+            if (signal.aborted) native.cancel(run);
+            else signal.addEventListener('abort', entry.onAbort, { once: true });
+          }
+        });
+      },
+      // Messages from the sandbox threads, in order.
+      dispatch(batch) {
+        for (const m of JSON.parse(batch)) {
+          switch (m.t) {
+            case 'call': startCall(m); break;
+            case 'abort': abortCall(m); break;
+            case 'event': emit(m.event); break;
+            case 'done': finish(m); break;
+          }
+        }
+      },
+      // Resolves once every run has settled.
+      settled() {
+        return Promise.all([...runs.values()].map((r) => new Promise((res) => {
+          const inner = r.resolve;
+          r.resolve = (v) => { inner(v); res(); };
+        }))).then(() => undefined);
+      },
+    };
+  }
+
+  return { normalizeOptions, normalizeRunOptions, createBridge };
+})()

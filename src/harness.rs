@@ -1,0 +1,239 @@
+//! `ScriptHarness`, the exported class.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use napi::bindgen_prelude::{FnArgs, Function, FunctionCallContext, JsObjectValue, Object, ObjectRef, Unknown};
+use napi::threadsafe_function::ThreadsafeCallContext;
+use napi::{Env, Error, Result, Status};
+use napi_derive::napi;
+
+use script_harness_core::compile::sha256_hex;
+use script_harness_core::errors::Phase;
+use script_harness_core::{
+    CallToken, Engine, EngineConfig, ErrorCode, HarnessError, HarnessMode, Language, Outgoing, RunHandle, ScriptError,
+    ScriptResult, Submission, ToolOutcome,
+};
+
+use crate::host::{DispatchFn, KeepAlive, NapiHost};
+use crate::options::{HarnessData, RunData};
+
+const BRIDGE: &str = include_str!("bridge.js");
+
+type Runs = Arc<Mutex<HashMap<u64, RunHandle>>>;
+
+/// Throw `TypeError: <field>: <message>` for bad options, `Error` for misuse.
+fn misuse(env: &Env, e: HarnessError) -> Error {
+    match e {
+        HarnessError::InvalidOption { .. } => {
+            let _ = env.throw_type_error(&e.to_string(), Some("ERR_INVALID_ARG_VALUE"));
+            Error::new(Status::PendingException, e.to_string())
+        }
+        other => Error::new(Status::GenericFailure, other.to_string()),
+    }
+}
+
+fn to_napi(e: serde_json::Error) -> Error {
+    Error::new(Status::GenericFailure, format!("option data: {e}"))
+}
+
+/// Runs scripts written by a model in hardened QuickJS sandboxes on their own
+/// threads. Tools are your JavaScript functions; scripts call them as
+/// `await tools.<name>(args)`.
+#[napi]
+pub struct ScriptHarness {
+    engine: Arc<Engine>,
+    bridge: ObjectRef<false>,
+    keep_alive: Arc<KeepAlive>,
+    runs: Runs,
+    mode: HarnessMode,
+}
+
+#[napi]
+impl ScriptHarness {
+    /// Start a harness: validates the options (a `TypeError` names the bad
+    /// field) and starts `workers` sandbox threads.
+    #[napi(constructor, ts_args_type = "options: ScriptHarnessOptions")]
+    pub fn new(env: Env, options: Unknown) -> Result<Self> {
+        let glue: Object = env.run_script(BRIDGE)?;
+        let normalize: Function<Unknown, Object> = glue.get_named_property("normalizeOptions")?;
+        let parts: Object = normalize.call(options)?;
+        let json: String = parts.get_named_property("json")?;
+        let mut data: HarnessData = serde_json::from_str(&json).map_err(to_napi)?;
+        let limits = data.limits().map_err(|e| misuse(&env, e))?;
+        let tools = data.take_tools();
+
+        let engine_slot: Arc<OnceLock<Arc<Engine>>> = Arc::new(OnceLock::new());
+        let runs: Runs = Arc::new(Mutex::new(HashMap::new()));
+        let native = native_functions(&env, &engine_slot, &runs)?;
+        let create: Function<FnArgs<(Object, Object)>, Object> = glue.get_named_property("createBridge")?;
+        let bridge: Object = create.call((parts, native).into())?;
+
+        let keep_alive = Arc::new(KeepAlive::default());
+        let dispatch: Function<String, ()> = bridge.get_named_property("dispatch")?;
+        let alive = keep_alive.clone();
+        let runs_for_done = runs.clone();
+        let dispatch: DispatchFn = dispatch
+            .build_threadsafe_function::<Vec<Outgoing>>()
+            .callee_handled::<false>()
+            .weak::<true>()
+            .build_callback(move |ctx: ThreadsafeCallContext<Vec<Outgoing>>| {
+                let mut done = 0;
+                if let Ok(mut map) = runs_for_done.lock() {
+                    for m in &ctx.value {
+                        if let Outgoing::Done { run, .. } = m {
+                            map.remove(run);
+                            done += 1;
+                        }
+                    }
+                }
+                alive.runs_finished(&ctx.env, done);
+                serde_json::to_string(&ctx.value).map_err(to_napi)
+            })?;
+        keep_alive.set_function(dispatch.raw());
+
+        let engine = Engine::new(EngineConfig {
+            tools,
+            limits,
+            workers: data.workers.unwrap_or(0),
+            seed: data.context.take().unwrap_or_default(),
+            host: Arc::new(NapiHost { dispatch, events: data.events }),
+        })
+        .map_err(|e| misuse(&env, e))?;
+        let engine = Arc::new(engine);
+        let _ = engine_slot.set(engine.clone());
+        Ok(ScriptHarness {
+            engine,
+            bridge: bridge.create_ref()?,
+            keep_alive,
+            runs,
+            mode: data.mode.unwrap_or_default(),
+        })
+    }
+
+    /// Run one script body (TypeScript or JavaScript, no surrounding tags).
+    /// Resolves with a `ScriptResult` whether the script succeeded or not;
+    /// rejects only for misuse (closed harness, bad options).
+    #[napi(ts_args_type = "source: string, options?: RunOptions", ts_return_type = "Promise<ScriptResult>")]
+    pub fn run<'env>(&self, env: &'env Env, source: String, options: Option<Unknown<'env>>) -> Result<Object<'env>> {
+        if self.engine.is_closed() {
+            return Err(misuse(env, HarnessError::Closed));
+        }
+        let glue_bridge = self.bridge.get_value(env)?;
+        let (data, signal) = match options {
+            Some(o) => read_run_options(env, o)?,
+            None => (RunData::default(), None),
+        };
+        let limits = match &data.limits {
+            Some(patch) => self.engine.default_limits().merged(patch, "options.limits").map_err(|e| misuse(env, e))?,
+            None => self.engine.default_limits(),
+        };
+        let mode = data.mode.unwrap_or(self.mode);
+        let begin: Function<FnArgs<(f64, Option<Unknown>)>, Object> = glue_bridge.get_named_property("begin")?;
+        if mode != HarnessMode::Enabled {
+            let result = not_run(mode, &source);
+            return resolved(env, &result);
+        }
+        let handle = self
+            .engine
+            .submit(Submission {
+                source,
+                language: Language::Ts,
+                limits,
+                seed: data.context.unwrap_or_default(),
+            })
+            .map_err(|e| misuse(env, e))?;
+        let run = handle.run;
+        if let Ok(mut map) = self.runs.lock() {
+            map.insert(run, handle);
+        }
+        self.keep_alive.run_started(env);
+        begin.call((run as f64, signal).into())
+    }
+
+    /// Abort running scripts (each settles with `ScriptCancelledError`),
+    /// refuse new work and let the sandbox threads end. Idempotent.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn close<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        self.engine.close();
+        let bridge = self.bridge.get_value(env)?;
+        let settled: Function<(), Object> = bridge.get_named_property("settled")?;
+        settled.call(())
+    }
+}
+
+fn read_run_options<'env>(env: &'env Env, options: Unknown<'env>) -> Result<(RunData, Option<Unknown<'env>>)> {
+    let glue: Object = env.run_script(BRIDGE)?;
+    let normalize: Function<Unknown, Option<Object>> = glue.get_named_property("normalizeRunOptions")?;
+    let Some(parts) = normalize.call(options)? else {
+        return Ok((RunData::default(), None));
+    };
+    let json: String = parts.get_named_property("json")?;
+    let signal: Option<Unknown> = parts.get_named_property("signal")?;
+    let data: RunData = serde_json::from_str(&json).map_err(to_napi)?;
+    Ok((data, signal))
+}
+
+/// The result of a script that was not run because of the mode.
+fn not_run(mode: HarnessMode, source: &str) -> ScriptResult {
+    let message = match mode {
+        HarnessMode::Disabled => "scripts are disabled in this session: call the tools directly instead",
+        _ => "dry-run: the script was validated but not run",
+    };
+    let mut r = ScriptResult::failed_before_start(
+        format!("scr_{}", &sha256_hex(source)[..12]),
+        ScriptError::new(ErrorCode::HarnessDisabledError, Phase::Parsing, message),
+    );
+    if mode == HarnessMode::DryRun {
+        r.ok = true;
+        r.error = None;
+    }
+    r
+}
+
+fn resolved<'env>(env: &'env Env, result: &ScriptResult) -> Result<Object<'env>> {
+    let json: Object = env.get_global()?.get_named_property("JSON")?;
+    let parse: Function<String, Unknown> = json.get_named_property("parse")?;
+    let value = parse.call(result.to_json())?;
+    let promise: Object = env.get_global()?.get_named_property("Promise")?;
+    let resolve: Function<Unknown, Object> = promise.get_named_property("resolve")?;
+    resolve.apply(promise, value)
+}
+
+/// `native.reply(worker, script, call, errorCode?, payload?)` and
+/// `native.cancel(run)`, as the bridge calls them.
+fn native_functions<'env>(env: &'env Env, engine: &Arc<OnceLock<Arc<Engine>>>, runs: &Runs) -> Result<Object<'env>> {
+    let mut native = Object::new(env)?;
+    let slot = engine.clone();
+    let reply: Function<(), ()> = env.create_function_from_closure("reply", move |ctx: FunctionCallContext| -> Result<()> {
+        let token = CallToken {
+            worker: ctx.get::<u32>(0)?,
+            script: ctx.get::<f64>(1)? as u64,
+            call: ctx.get::<u32>(2)?,
+        };
+        let code: Option<String> = ctx.get(3)?;
+        let payload: Option<String> = ctx.get(4)?;
+        let outcome = match code {
+            None => ToolOutcome::Ok(payload),
+            Some(code) => ToolOutcome::Err {
+                code: ErrorCode::parse(&code).unwrap_or(ErrorCode::ToolExecutionError),
+                message: payload.unwrap_or_default(),
+            },
+        };
+        if let Some(engine) = slot.get() {
+            engine.settle(token, outcome);
+        }
+        Ok(())
+    })?;
+    native.set("reply", reply)?;
+    let runs = runs.clone();
+    let cancel: Function<(), ()> = env.create_function_from_closure("cancel", move |ctx: FunctionCallContext| -> Result<()> {
+        let run = ctx.get::<f64>(0)? as u64;
+        if let Some(handle) = runs.lock().ok().and_then(|m| m.get(&run).cloned()) {
+            handle.cancel();
+        }
+        Ok(())
+    })?;
+    native.set("cancel", cancel)?;
+    Ok(native)
+}

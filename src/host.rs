@@ -1,0 +1,58 @@
+//! The engine's `Host` in Node: one threadsafe function into the bridge's
+//! `dispatch`, called once per batch of messages (one thread hop).
+
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+
+use napi::threadsafe_function::ThreadsafeFunctionCallMode;
+use napi::threadsafe_function::ThreadsafeFunction;
+use napi::{Env, Status, sys};
+use script_harness_core::{Host, Outgoing};
+
+/// `bridge.dispatch(batchJson)`: weak (it does not keep Node alive by
+/// itself), not error-first, called with one string.
+pub type DispatchFn = ThreadsafeFunction<Vec<Outgoing>, (), String, Status, false, true>;
+
+/// Keeps the process alive while runs are pending, and only then: the
+/// dispatch function is weak, and referenced from the first pending run to
+/// the last result. Touched on the main thread only.
+#[derive(Default)]
+pub struct KeepAlive {
+    pending: AtomicUsize,
+    tsfn: AtomicPtr<std::ffi::c_void>,
+}
+
+impl KeepAlive {
+    pub fn set_function(&self, raw: sys::napi_threadsafe_function) {
+        self.tsfn.store(raw.cast(), Ordering::Relaxed);
+    }
+
+    pub fn run_started(&self, env: &Env) {
+        if self.pending.fetch_add(1, Ordering::Relaxed) == 0 {
+            // SAFETY: main thread; the function lives as long as the engine's host.
+            unsafe { sys::napi_ref_threadsafe_function(env.raw(), self.tsfn.load(Ordering::Relaxed).cast()) };
+        }
+    }
+
+    pub fn runs_finished(&self, env: &Env, n: usize) {
+        if n > 0 && self.pending.fetch_sub(n, Ordering::Relaxed) == n {
+            // SAFETY: as above.
+            unsafe { sys::napi_unref_threadsafe_function(env.raw(), self.tsfn.load(Ordering::Relaxed).cast()) };
+        }
+    }
+}
+
+pub struct NapiHost {
+    pub dispatch: DispatchFn,
+    pub events: bool,
+}
+
+impl Host for NapiHost {
+    fn deliver(&self, batch: Vec<Outgoing>) {
+        // `Closing` means Node is tearing down: nobody is left to tell.
+        let _ = self.dispatch.call(batch, ThreadsafeFunctionCallMode::NonBlocking);
+    }
+
+    fn wants_events(&self) -> bool {
+        self.events
+    }
+}
