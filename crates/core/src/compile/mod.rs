@@ -1,11 +1,18 @@
 //! From the script as the model wrote it to the code a sandbox evaluates.
 //!
-//! This step checks size and encoding, hashes the source, and wraps the
-//! body in an async function so top-level `await` and `return` work. It
-//! keeps lines where the model wrote them: the wrapper opens on the body's
-//! first line, so QuickJS's line numbers are the script's.
+//! This step checks size and encoding, hashes the source, parses it with a
+//! real TypeScript parser (oxc), refuses banned constructs from the syntax
+//! tree, strips types, and wraps the body in an async function so top-level
+//! `await` and `return` work. Positions in the generated code map back to
+//! the script as written.
+
+mod checks;
+mod positions;
+mod typescript;
 
 use sha2::{Digest, Sha256};
+
+pub use positions::{LineMap, line_col};
 
 use crate::errors::{ErrorCode, Phase, ScriptError};
 
@@ -34,6 +41,10 @@ pub struct CompiledScript {
     pub language: Language,
     /// The code evaluated in the sandbox: a function expression.
     pub wrapped: String,
+    /// Generated positions back to the script's (empty for JavaScript).
+    pub lines: LineMap,
+    /// Tool paths the script mentions (`exec`, `mcp.github.searchIssues`).
+    pub tools_referenced: Vec<String>,
 }
 
 /// One frame of a script's stack, in the script's own coordinates.
@@ -75,11 +86,12 @@ pub fn compile(source: &str, language: Language, max_source_bytes: u64) -> Resul
             "the script contains a NUL character",
         ));
     }
-    let mut wrapped = String::with_capacity(WRAP_HEAD.len() + body.len() + WRAP_TAIL.len());
+    let stripped = typescript::strip(body, language)?;
+    let mut wrapped = String::with_capacity(WRAP_HEAD.len() + stripped.code.len() + WRAP_TAIL.len());
     wrapped.push_str(WRAP_HEAD);
-    wrapped.push_str(body);
+    wrapped.push_str(&stripped.code);
     wrapped.push_str(WRAP_TAIL);
-    Ok(CompiledScript { hash, language, wrapped })
+    Ok(CompiledScript { hash, language, wrapped, lines: stripped.lines, tools_referenced: stripped.tools })
 }
 
 impl CompiledScript {
@@ -111,8 +123,9 @@ impl CompiledScript {
                 } else {
                     function.to_owned()
                 };
-                let column = if l == 1 { c.saturating_sub(WRAP_HEAD.len() as u32) } else { c };
-                Some(Frame { function, line: l, column: column.max(1) })
+                let column = if l == 1 { c.saturating_sub(WRAP_HEAD.len() as u32) } else { c }.max(1);
+                let (line, column) = self.lines.original(l, column).unwrap_or((l, column));
+                Some(Frame { function, line, column })
             })
             .collect()
     }
@@ -126,9 +139,69 @@ mod tests {
     fn refuses_oversize_and_strips_bom() {
         let e = compile(&"x".repeat(11), Language::Ts, 10).unwrap_err();
         assert_eq!(e.code, ErrorCode::ScriptTooLargeError);
-        let c = compile("\u{feff}return 1", Language::Ts, 10).unwrap();
+        let c = compile("\u{feff}return 1", Language::Js, 10).unwrap();
         assert!(c.wrapped.contains("'use strict';return 1\n"));
         assert_eq!(c.hash, sha256_hex("\u{feff}return 1"));
+    }
+
+    fn code_of(source: &str) -> ErrorCode {
+        compile(source, Language::Ts, 100_000).unwrap_err().code
+    }
+
+    #[test]
+    fn strips_types_and_keeps_meaning() {
+        let c = compile(
+            "interface A { x: number }\ntype B = A | null\nenum E { One = 1 }\nclass P { constructor(private readonly v: number) {} get(): number { return this.v } }\nconst f = async <T,>(x: T): Promise<T> => x\nconst a = { x: 1 } satisfies A as A\nreturn [a!.x, E.One, new P(2).get(), await f<number>(3)]",
+            Language::Ts,
+            100_000,
+        )
+        .unwrap();
+        assert!(!c.wrapped.contains("interface"));
+        assert!(!c.wrapped.contains("satisfies"));
+    }
+
+    #[test]
+    fn refuses_banned_constructs_with_lines() {
+        for (src, line) in [
+            ("const a = 1\nimport fs from 'fs'", 2),
+            ("\nexport const x = 1", 2),
+            ("const m = await import('fs')", 1),
+            ("const a = 1\n\nconst fs = require('fs')", 3),
+            ("import x = require('y')", 1),
+        ] {
+            let e = compile(src, Language::Ts, 100_000).unwrap_err();
+            assert_eq!((e.code, e.line), (ErrorCode::BannedConstructError, Some(line)), "{src}");
+        }
+    }
+
+    #[test]
+    fn no_false_positives_on_the_same_words() {
+        for src in [
+            "const s = 'import fs from \"fs\"; require(1)'; return s",
+            "// import('x')\n/* require('y') */ return 1",
+            "const o = { require: (x: number) => x, import: 1 }; return o.require(2) + o.import",
+            "return `require(${1}) import()`",
+        ] {
+            assert!(compile(src, Language::Ts, 100_000).is_ok(), "{src}");
+        }
+    }
+
+    #[test]
+    fn syntax_errors_point_at_the_script() {
+        let e = compile("const a = {\n  x: 1\n  y: 2\n}", Language::Ts, 100_000).unwrap_err();
+        assert_eq!((e.code, e.line), (ErrorCode::ScriptSyntaxError, Some(3)));
+        assert_eq!(code_of("return <"), ErrorCode::ScriptSyntaxError);
+    }
+
+    #[test]
+    fn collects_tool_references() {
+        let c = compile(
+            "await tools.exec({}); const r = await tools.mcp.github.searchIssues({}); tools['fileSearch']; return r",
+            Language::Ts,
+            100_000,
+        )
+        .unwrap();
+        assert_eq!(c.tools_referenced, ["exec", "mcp.github.searchIssues", "fileSearch"]);
     }
 
     #[test]
