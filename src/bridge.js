@@ -263,6 +263,20 @@
     }
 
     return {
+      // Run options checked here; a bad one becomes a rejected promise.
+      prepareRun(options) {
+        try {
+          return normalizeRunOptions(options) ?? null;
+        } catch (error) {
+          return { error };
+        }
+      },
+      reject(kind, message) {
+        return Promise.reject(kind === 'type' ? new TypeError(message) : new Error(message));
+      },
+      rejectWith(error) {
+        return Promise.reject(error);
+      },
       begin(run, signal) {
         return new Promise((resolve) => {
           const entry = { resolve, signal, onAbort: undefined };

@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use napi::bindgen_prelude::{FnArgs, Function, FunctionCallContext, JsObjectValue, Object, ObjectRef, Unknown};
+use napi::bindgen_prelude::{
+    FnArgs, Function, FunctionCallContext, JsObjectValue, Object, ObjectRef, Unknown,
+};
 use napi::threadsafe_function::ThreadsafeCallContext;
 use napi::{Env, Error, Result, Status};
 use napi_derive::napi;
@@ -11,8 +13,8 @@ use napi_derive::napi;
 use script_harness_core::compile::sha256_hex;
 use script_harness_core::errors::Phase;
 use script_harness_core::{
-    CallToken, Engine, EngineConfig, ErrorCode, HarnessError, HarnessMode, Language, Outgoing, RunHandle, ScriptError,
-    ScriptResult, Submission, ToolOutcome,
+    CallToken, Engine, EngineConfig, ErrorCode, HarnessError, HarnessMode, Language, Outgoing,
+    RunHandle, ScriptError, ScriptResult, Submission, ToolOutcome,
 };
 
 use crate::host::{DispatchFn, KeepAlive, NapiHost};
@@ -66,7 +68,8 @@ impl ScriptHarness {
         let engine_slot: Arc<OnceLock<Arc<Engine>>> = Arc::new(OnceLock::new());
         let runs: Runs = Arc::new(Mutex::new(HashMap::new()));
         let native = native_functions(&env, &engine_slot, &runs)?;
-        let create: Function<FnArgs<(Object, Object)>, Object> = glue.get_named_property("createBridge")?;
+        let create: Function<FnArgs<(Object, Object)>, Object> =
+            glue.get_named_property("createBridge")?;
         let bridge: Object = create.call((parts, native).into())?;
 
         let keep_alive = Arc::new(KeepAlive::default());
@@ -97,7 +100,10 @@ impl ScriptHarness {
             limits,
             workers: data.workers.unwrap_or(0),
             seed: data.context.take().unwrap_or_default(),
-            host: Arc::new(NapiHost { dispatch, events: data.events }),
+            host: Arc::new(NapiHost {
+                dispatch,
+                events: data.events,
+            }),
         })
         .map_err(|e| misuse(&env, e))?;
         let engine = Arc::new(engine);
@@ -114,40 +120,80 @@ impl ScriptHarness {
     /// Run one script body (TypeScript or JavaScript, no surrounding tags).
     /// Resolves with a `ScriptResult` whether the script succeeded or not;
     /// rejects only for misuse (closed harness, bad options).
-    #[napi(ts_args_type = "source: string, options?: RunOptions", ts_return_type = "Promise<ScriptResult>")]
-    pub fn run<'env>(&self, env: &'env Env, source: String, options: Option<Unknown<'env>>) -> Result<Object<'env>> {
+    #[napi(
+        ts_args_type = "source: string, options?: RunOptions",
+        ts_return_type = "Promise<ScriptResult>"
+    )]
+    pub fn run<'env>(
+        &self,
+        env: &'env Env,
+        source: String,
+        options: Option<Unknown<'env>>,
+    ) -> Result<Object<'env>> {
+        let bridge = self.bridge.get_value(env)?;
+        let reject = |e: HarnessError| -> Result<Object<'env>> {
+            let kind = if matches!(e, HarnessError::InvalidOption { .. }) {
+                "type"
+            } else {
+                "error"
+            };
+            let reject: Function<FnArgs<(&str, String)>, Object> =
+                bridge.get_named_property("reject")?;
+            reject.call((kind, e.to_string()).into())
+        };
         if self.engine.is_closed() {
-            return Err(misuse(env, HarnessError::Closed));
+            return reject(HarnessError::Closed);
         }
-        let glue_bridge = self.bridge.get_value(env)?;
         let (data, signal) = match options {
-            Some(o) => read_run_options(env, o)?,
             None => (RunData::default(), None),
+            Some(o) => {
+                let prepare: Function<Unknown, Option<Object>> =
+                    bridge.get_named_property("prepareRun")?;
+                match prepare.call(o)? {
+                    None => (RunData::default(), None),
+                    Some(parts) => {
+                        if let Some(error) = parts.get::<Unknown>("error")? {
+                            let reject_with: Function<Unknown, Object> =
+                                bridge.get_named_property("rejectWith")?;
+                            return reject_with.call(error);
+                        }
+                        let json: String = parts.get_named_property("json")?;
+                        let signal: Option<Unknown> = parts.get("signal")?;
+                        (
+                            serde_json::from_str::<RunData>(&json).map_err(to_napi)?,
+                            signal,
+                        )
+                    }
+                }
+            }
         };
         let limits = match &data.limits {
-            Some(patch) => self.engine.default_limits().merged(patch, "options.limits").map_err(|e| misuse(env, e))?,
+            Some(patch) => match self.engine.default_limits().merged(patch, "options.limits") {
+                Ok(l) => l,
+                Err(e) => return reject(e),
+            },
             None => self.engine.default_limits(),
         };
         let mode = data.mode.unwrap_or(self.mode);
-        let begin: Function<FnArgs<(f64, Option<Unknown>)>, Object> = glue_bridge.get_named_property("begin")?;
         if mode != HarnessMode::Enabled {
-            let result = not_run(mode, &source);
-            return resolved(env, &result);
+            return resolved(env, &not_run(mode, &source));
         }
-        let handle = self
-            .engine
-            .submit(Submission {
-                source,
-                language: Language::Ts,
-                limits,
-                seed: data.context.unwrap_or_default(),
-            })
-            .map_err(|e| misuse(env, e))?;
+        let handle = match self.engine.submit(Submission {
+            source,
+            language: Language::Ts,
+            limits,
+            seed: data.context.unwrap_or_default(),
+        }) {
+            Ok(h) => h,
+            Err(e) => return reject(e),
+        };
         let run = handle.run;
         if let Ok(mut map) = self.runs.lock() {
             map.insert(run, handle);
         }
         self.keep_alive.run_started(env);
+        let begin: Function<FnArgs<(f64, Option<Unknown>)>, Object> =
+            bridge.get_named_property("begin")?;
         begin.call((run as f64, signal).into())
     }
 
@@ -162,22 +208,12 @@ impl ScriptHarness {
     }
 }
 
-fn read_run_options<'env>(env: &'env Env, options: Unknown<'env>) -> Result<(RunData, Option<Unknown<'env>>)> {
-    let glue: Object = env.run_script(BRIDGE)?;
-    let normalize: Function<Unknown, Option<Object>> = glue.get_named_property("normalizeRunOptions")?;
-    let Some(parts) = normalize.call(options)? else {
-        return Ok((RunData::default(), None));
-    };
-    let json: String = parts.get_named_property("json")?;
-    let signal: Option<Unknown> = parts.get_named_property("signal")?;
-    let data: RunData = serde_json::from_str(&json).map_err(to_napi)?;
-    Ok((data, signal))
-}
-
 /// The result of a script that was not run because of the mode.
 fn not_run(mode: HarnessMode, source: &str) -> ScriptResult {
     let message = match mode {
-        HarnessMode::Disabled => "scripts are disabled in this session: call the tools directly instead",
+        HarnessMode::Disabled => {
+            "scripts are disabled in this session: call the tools directly instead"
+        }
         _ => "dry-run: the script was validated but not run",
     };
     let mut r = ScriptResult::failed_before_start(
@@ -202,38 +238,46 @@ fn resolved<'env>(env: &'env Env, result: &ScriptResult) -> Result<Object<'env>>
 
 /// `native.reply(worker, script, call, errorCode?, payload?)` and
 /// `native.cancel(run)`, as the bridge calls them.
-fn native_functions<'env>(env: &'env Env, engine: &Arc<OnceLock<Arc<Engine>>>, runs: &Runs) -> Result<Object<'env>> {
+fn native_functions<'env>(
+    env: &'env Env,
+    engine: &Arc<OnceLock<Arc<Engine>>>,
+    runs: &Runs,
+) -> Result<Object<'env>> {
     let mut native = Object::new(env)?;
     let slot = engine.clone();
-    let reply: Function<(), ()> = env.create_function_from_closure("reply", move |ctx: FunctionCallContext| -> Result<()> {
-        let token = CallToken {
-            worker: ctx.get::<u32>(0)?,
-            script: ctx.get::<f64>(1)? as u64,
-            call: ctx.get::<u32>(2)?,
-        };
-        let code: Option<String> = ctx.get(3)?;
-        let payload: Option<String> = ctx.get(4)?;
-        let outcome = match code {
-            None => ToolOutcome::Ok(payload),
-            Some(code) => ToolOutcome::Err {
-                code: ErrorCode::parse(&code).unwrap_or(ErrorCode::ToolExecutionError),
-                message: payload.unwrap_or_default(),
-            },
-        };
-        if let Some(engine) = slot.get() {
-            engine.settle(token, outcome);
-        }
-        Ok(())
-    })?;
+    let reply: Function<(), ()> =
+        env.create_function_from_closure("reply", move |ctx: FunctionCallContext| -> Result<()> {
+            let token = CallToken {
+                worker: ctx.get::<u32>(0)?,
+                script: ctx.get::<f64>(1)? as u64,
+                call: ctx.get::<u32>(2)?,
+            };
+            let code: Option<String> = ctx.get(3)?;
+            let payload: Option<String> = ctx.get(4)?;
+            let outcome = match code {
+                None => ToolOutcome::Ok(payload),
+                Some(code) => ToolOutcome::Err {
+                    code: ErrorCode::parse(&code).unwrap_or(ErrorCode::ToolExecutionError),
+                    message: payload.unwrap_or_default(),
+                },
+            };
+            if let Some(engine) = slot.get() {
+                engine.settle(token, outcome);
+            }
+            Ok(())
+        })?;
     native.set("reply", reply)?;
     let runs = runs.clone();
-    let cancel: Function<(), ()> = env.create_function_from_closure("cancel", move |ctx: FunctionCallContext| -> Result<()> {
-        let run = ctx.get::<f64>(0)? as u64;
-        if let Some(handle) = runs.lock().ok().and_then(|m| m.get(&run).cloned()) {
-            handle.cancel();
-        }
-        Ok(())
-    })?;
+    let cancel: Function<(), ()> = env.create_function_from_closure(
+        "cancel",
+        move |ctx: FunctionCallContext| -> Result<()> {
+            let run = ctx.get::<f64>(0)? as u64;
+            if let Some(handle) = runs.lock().ok().and_then(|m| m.get(&run).cloned()) {
+                handle.cancel();
+            }
+            Ok(())
+        },
+    )?;
     native.set("cancel", cancel)?;
     Ok(native)
 }

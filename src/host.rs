@@ -3,8 +3,8 @@
 
 use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 
-use napi::threadsafe_function::ThreadsafeFunctionCallMode;
 use napi::threadsafe_function::ThreadsafeFunction;
+use napi::threadsafe_function::ThreadsafeFunctionCallMode;
 use napi::{Env, Status, sys};
 use script_harness_core::{Host, Outgoing};
 
@@ -29,14 +29,24 @@ impl KeepAlive {
     pub fn run_started(&self, env: &Env) {
         if self.pending.fetch_add(1, Ordering::Relaxed) == 0 {
             // SAFETY: main thread; the function lives as long as the engine's host.
-            unsafe { sys::napi_ref_threadsafe_function(env.raw(), self.tsfn.load(Ordering::Relaxed).cast()) };
+            unsafe {
+                sys::napi_ref_threadsafe_function(
+                    env.raw(),
+                    self.tsfn.load(Ordering::Relaxed).cast(),
+                )
+            };
         }
     }
 
     pub fn runs_finished(&self, env: &Env, n: usize) {
         if n > 0 && self.pending.fetch_sub(n, Ordering::Relaxed) == n {
             // SAFETY: as above.
-            unsafe { sys::napi_unref_threadsafe_function(env.raw(), self.tsfn.load(Ordering::Relaxed).cast()) };
+            unsafe {
+                sys::napi_unref_threadsafe_function(
+                    env.raw(),
+                    self.tsfn.load(Ordering::Relaxed).cast(),
+                )
+            };
         }
     }
 }
@@ -49,7 +59,9 @@ pub struct NapiHost {
 impl Host for NapiHost {
     fn deliver(&self, batch: Vec<Outgoing>) {
         // `Closing` means Node is tearing down: nobody is left to tell.
-        let _ = self.dispatch.call(batch, ThreadsafeFunctionCallMode::NonBlocking);
+        let _ = self
+            .dispatch
+            .call(batch, ThreadsafeFunctionCallMode::NonBlocking);
     }
 
     fn wants_events(&self) -> bool {

@@ -22,6 +22,10 @@ export async function open(tools) {
 
   async function run(body, { timeoutMs }) {
     const isolate = new ivm.Isolate({ memoryLimit: MEMORY_LIMIT_MB });
+    // `timeout` below only bounds the synchronous part of the script; a loop
+    // after an await would spin forever on an ivm thread. Disposing the
+    // isolate is the only way to stop that, so a wall-clock watchdog does it.
+    const watchdog = setTimeout(() => isolate.dispose(), timeoutMs);
     try {
       const context = await isolate.createContext();
       const ref = new ivm.Reference(bridge);
@@ -34,7 +38,8 @@ export async function open(tools) {
         result: { promise: true, copy: true },
       });
     } finally {
-      isolate.dispose();
+      clearTimeout(watchdog);
+      if (!isolate.isDisposed) isolate.dispose();
     }
   }
 

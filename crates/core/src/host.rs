@@ -39,10 +39,18 @@ pub enum Outgoing {
     },
     /// Fire the `AbortSignal` of a call the script no longer waits for.
     #[serde(rename_all = "camelCase")]
-    Abort { token: CallToken, reason: String },
-    Event { event: HarnessEvent },
+    Abort {
+        token: CallToken,
+        reason: String,
+    },
+    Event {
+        event: HarnessEvent,
+    },
     /// The script of run `run` ended.
-    Done { run: u64, result: ScriptResult },
+    Done {
+        run: u64,
+        result: ScriptResult,
+    },
 }
 
 /// How a tool call ended, as the host reports it.
@@ -50,7 +58,10 @@ pub enum Outgoing {
 pub enum ToolOutcome {
     /// The handler's value as JSON text; `None` for `undefined`.
     Ok(Option<String>),
-    Err { code: ErrorCode, message: String },
+    Err {
+        code: ErrorCode,
+        message: String,
+    },
 }
 
 /// Implemented by the embedder. Called from sandbox threads; must not block.

@@ -54,16 +54,56 @@ struct Rule {
 }
 
 const RULES: [Rule; 10] = [
-    Rule { name: "timeoutMs", min: 1, max: MAX_TIMEOUT_MS },
-    Rule { name: "memoryMb", min: MIN_MEMORY_MB, max: MAX_MEMORY_MB },
-    Rule { name: "maxStackBytes", min: MIN_STACK_BYTES, max: MAX_STACK_BYTES_CEILING },
-    Rule { name: "maxSourceBytes", min: 1, max: 16 * 1024 * 1024 },
-    Rule { name: "maxReturnBytes", min: 1, max: 256 * 1024 * 1024 },
-    Rule { name: "maxToolCalls", min: 0, max: 1_000_000 },
-    Rule { name: "maxConcurrentToolCalls", min: 1, max: 10_000 },
-    Rule { name: "maxLogEvents", min: 0, max: 1_000_000 },
-    Rule { name: "approvalTimeoutMs", min: 1, max: MAX_TIMEOUT_MS },
-    Rule { name: "orphanGraceMs", min: 0, max: 60_000 },
+    Rule {
+        name: "timeoutMs",
+        min: 1,
+        max: MAX_TIMEOUT_MS,
+    },
+    Rule {
+        name: "memoryMb",
+        min: MIN_MEMORY_MB,
+        max: MAX_MEMORY_MB,
+    },
+    Rule {
+        name: "maxStackBytes",
+        min: MIN_STACK_BYTES,
+        max: MAX_STACK_BYTES_CEILING,
+    },
+    Rule {
+        name: "maxSourceBytes",
+        min: 1,
+        max: 16 * 1024 * 1024,
+    },
+    Rule {
+        name: "maxReturnBytes",
+        min: 1,
+        max: 256 * 1024 * 1024,
+    },
+    Rule {
+        name: "maxToolCalls",
+        min: 0,
+        max: 1_000_000,
+    },
+    Rule {
+        name: "maxConcurrentToolCalls",
+        min: 1,
+        max: 10_000,
+    },
+    Rule {
+        name: "maxLogEvents",
+        min: 0,
+        max: 1_000_000,
+    },
+    Rule {
+        name: "approvalTimeoutMs",
+        min: 1,
+        max: MAX_TIMEOUT_MS,
+    },
+    Rule {
+        name: "orphanGraceMs",
+        min: 0,
+        max: 60_000,
+    },
 ];
 
 impl HarnessLimits {
@@ -147,7 +187,10 @@ mod tests {
             (json!({ "timeoutMs": -1 }), "limits.timeoutMs"),
             (json!({ "timeoutMs": "1" }), "limits.timeoutMs"),
             (json!({ "memoryMb": 1.5 }), "limits.memoryMb"),
-            (json!({ "maxStackBytes": 64 * 1024 * 1024 }), "limits.maxStackBytes"),
+            (
+                json!({ "maxStackBytes": 64 * 1024 * 1024 }),
+                "limits.maxStackBytes",
+            ),
             (json!({ "timeoutMS": 5 }), "limits.timeoutMS"),
         ] {
             match base.merged(&patch, "limits") {

@@ -181,19 +181,38 @@ mod tests {
 
     #[test]
     fn refuses_bad_duplicate_reserved_and_conflicting_names() {
-        assert_eq!(field_of(ToolRegistry::new(vec![spec("a-b")])), "tools[0].name");
-        assert_eq!(field_of(ToolRegistry::new(vec![spec("x"), spec("x")])), "tools[1].name");
-        assert_eq!(field_of(ToolRegistry::new(vec![spec("a.__proto__")])), "tools[0].name");
-        assert_eq!(field_of(ToolRegistry::new(vec![spec("mcp"), spec("mcp.x")])), "tools[1].name");
+        assert_eq!(
+            field_of(ToolRegistry::new(vec![spec("a-b")])),
+            "tools[0].name"
+        );
+        assert_eq!(
+            field_of(ToolRegistry::new(vec![spec("x"), spec("x")])),
+            "tools[1].name"
+        );
+        assert_eq!(
+            field_of(ToolRegistry::new(vec![spec("a.__proto__")])),
+            "tools[0].name"
+        );
+        assert_eq!(
+            field_of(ToolRegistry::new(vec![spec("mcp"), spec("mcp.x")])),
+            "tools[1].name"
+        );
         assert!(ToolRegistry::new(vec![spec("mcp.a"), spec("mcpx")]).is_ok());
     }
 
     #[test]
     fn suggests_the_closest_names() {
-        let r = ToolRegistry::new(vec![spec("exec"), spec("fileSearch"), spec("mcp.github.searchIssues")])
-            .unwrap();
+        let r = ToolRegistry::new(vec![
+            spec("exec"),
+            spec("fileSearch"),
+            spec("mcp.github.searchIssues"),
+        ])
+        .unwrap();
         assert_eq!(r.closest("exce"), vec!["exec"]);
         assert_eq!(r.closest("searchIssue")[0], "mcp.github.searchIssues");
-        assert!(r.not_found_message("fileSerch").contains("did you mean 'tools.fileSearch'"));
+        assert!(
+            r.not_found_message("fileSerch")
+                .contains("did you mean 'tools.fileSearch'")
+        );
     }
 }

@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use script_harness_core::{
-    ApprovalRule, Engine, EngineConfig, ErrorCode, HarnessLimits, Host, Language, Outgoing, ScriptResult, Submission,
-    ToolOutcome, ToolSpec,
+    ApprovalRule, Engine, EngineConfig, ErrorCode, HarnessLimits, Host, Language, Outgoing,
+    ScriptResult, Submission, ToolOutcome, ToolSpec,
 };
 use serde_json::{Map, Value, json};
 
@@ -26,20 +26,33 @@ struct Harness {
 }
 
 fn tool(name: &str) -> ToolSpec {
-    ToolSpec { name: name.into(), description: None, parameters: None, approval: ApprovalRule::Never }
+    ToolSpec {
+        name: name.into(),
+        description: None,
+        parameters: None,
+        approval: ApprovalRule::Never,
+    }
 }
 
 fn harness_with(limits: HarnessLimits, workers: usize) -> Harness {
     let (tx, rx) = channel();
     let engine = Engine::new(EngineConfig {
-        tools: ["echo", "fail", "slow", "mcp.github.searchIssues"].into_iter().map(tool).collect(),
+        tools: ["echo", "fail", "slow", "mcp.github.searchIssues"]
+            .into_iter()
+            .map(tool)
+            .collect(),
         limits,
         workers,
         seed: Map::new(),
         host: Arc::new(ChannelHost(Mutex::new(tx))),
     })
     .unwrap();
-    Harness { engine: Arc::new(engine), rx, events: Vec::new(), aborted: Vec::new() }
+    Harness {
+        engine: Arc::new(engine),
+        rx,
+        events: Vec::new(),
+        aborted: Vec::new(),
+    }
 }
 
 fn harness() -> Harness {
@@ -55,7 +68,12 @@ impl Harness {
     fn run_with(&mut self, source: &str, limits: HarnessLimits) -> ScriptResult {
         let handle = self
             .engine
-            .submit(Submission { source: source.into(), language: Language::Ts, limits, seed: Map::new() })
+            .submit(Submission {
+                source: source.into(),
+                language: Language::Ts,
+                limits,
+                seed: Map::new(),
+            })
             .unwrap();
         self.wait(handle.run)
     }
@@ -63,14 +81,24 @@ impl Harness {
     fn wait(&mut self, run: u64) -> ScriptResult {
         let give_up = Instant::now() + Duration::from_secs(20);
         loop {
-            let batch = self.rx.recv_timeout(give_up - Instant::now()).expect("a result in time");
+            let batch = self
+                .rx
+                .recv_timeout(give_up - Instant::now())
+                .expect("a result in time");
             for m in batch {
                 match m {
                     Outgoing::Done { run: r, result } if r == run => return result,
                     Outgoing::Done { .. } => {}
-                    Outgoing::Event { event } => self.events.push(serde_json::to_value(event).unwrap()),
+                    Outgoing::Event { event } => {
+                        self.events.push(serde_json::to_value(event).unwrap())
+                    }
                     Outgoing::Abort { token, .. } => self.aborted.push(format!("{}", token.call)),
-                    Outgoing::Call { token, tool_name, args, .. } => {
+                    Outgoing::Call {
+                        token,
+                        tool_name,
+                        args,
+                        ..
+                    } => {
                         let engine = self.engine.clone();
                         let args: Value = serde_json::from_str(args.get()).unwrap();
                         match tool_name.as_str() {
@@ -79,13 +107,19 @@ impl Harness {
                             }
                             "fail" => engine.settle(
                                 token,
-                                ToolOutcome::Err { code: ErrorCode::ToolExecutionError, message: "boom".into() },
+                                ToolOutcome::Err {
+                                    code: ErrorCode::ToolExecutionError,
+                                    message: "boom".into(),
+                                },
                             ),
                             "slow" => {
                                 let ms = args["ms"].as_u64().unwrap_or(20);
                                 std::thread::spawn(move || {
                                     std::thread::sleep(Duration::from_millis(ms));
-                                    engine.settle(token, ToolOutcome::Ok(Some(json!({ "slept": ms }).to_string())));
+                                    engine.settle(
+                                        token,
+                                        ToolOutcome::Ok(Some(json!({ "slept": ms }).to_string())),
+                                    );
                                 });
                             }
                             other => panic!("unknown tool {other}"),
@@ -99,11 +133,17 @@ impl Harness {
 
 fn value(r: &ScriptResult) -> Value {
     assert!(r.ok, "script failed: {:?}", r.error);
-    r.value.as_ref().map(|v| serde_json::from_str(v.get()).unwrap()).unwrap_or(Value::Null)
+    r.value
+        .as_ref()
+        .map(|v| serde_json::from_str(v.get()).unwrap())
+        .unwrap_or(Value::Null)
 }
 
 fn code(r: &ScriptResult) -> ErrorCode {
-    r.error.as_ref().unwrap_or_else(|| panic!("expected failure, got {:?}", r.value)).code
+    r.error
+        .as_ref()
+        .unwrap_or_else(|| panic!("expected failure, got {:?}", r.value))
+        .code
 }
 
 #[test]
@@ -126,10 +166,17 @@ fn tool_calls_overlap() {
     let t = Instant::now();
     let r = h.run("const rs = await Promise.all(Array.from({ length: 10 }, () => tools.slow({ ms: 50 }))); return rs.length");
     assert_eq!(value(&r), json!(10));
-    let limits = HarnessLimits { max_concurrent_tool_calls: 10, ..Default::default() };
+    let limits = HarnessLimits {
+        max_concurrent_tool_calls: 10,
+        ..Default::default()
+    };
     let _ = limits;
     // maxConcurrentToolCalls is 4 by default: 10 calls take three rounds.
-    assert!(t.elapsed() < Duration::from_millis(50 * 3 + 400), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_millis(50 * 3 + 400),
+        "{:?}",
+        t.elapsed()
+    );
 }
 
 #[test]
@@ -163,23 +210,41 @@ fn unknown_tool_suggests_names() {
 #[test]
 fn limits_are_terminal() {
     let mut h = harness();
-    let fast = HarnessLimits { timeout_ms: 100, ..Default::default() };
+    let fast = HarnessLimits {
+        timeout_ms: 100,
+        ..Default::default()
+    };
     let t = Instant::now();
     let r = h.run_with("while (true) {}", fast);
     assert_eq!(code(&r), ErrorCode::ScriptTimeoutError);
     assert!(t.elapsed() < Duration::from_millis(1000));
     let r = h.run_with("try { while (true) {} } catch (e) {} return 1", fast);
     assert_eq!(code(&r), ErrorCode::ScriptTimeoutError);
-    let r = h.run_with("function f() { return Promise.resolve().then(f) } await f()", fast);
+    let r = h.run_with(
+        "function f() { return Promise.resolve().then(f) } await f()",
+        fast,
+    );
     assert_eq!(code(&r), ErrorCode::ScriptTimeoutError);
     let r = h.run_with("await tools.slow({ ms: 2000 })", fast);
     assert_eq!(code(&r), ErrorCode::ScriptTimeoutError);
-    assert_eq!(r.tool_calls[0].status, script_harness_core::result::CallStatus::Aborted);
+    assert_eq!(
+        r.tool_calls[0].status,
+        script_harness_core::result::CallStatus::Aborted
+    );
 
-    let small = HarnessLimits { memory_mb: 8, ..Default::default() };
-    let r = h.run_with("const a = []; while (true) a.push('x'.repeat(1000) + a.length)", small);
+    let small = HarnessLimits {
+        memory_mb: 8,
+        ..Default::default()
+    };
+    let r = h.run_with(
+        "const a = []; while (true) a.push('x'.repeat(1000) + a.length)",
+        small,
+    );
     assert_eq!(code(&r), ErrorCode::ScriptMemoryError);
-    let r = h.run_with("try { new Array(1e9).fill(0) } catch (e) {} return 1", small);
+    let r = h.run_with(
+        "try { new Array(1e9).fill(0) } catch (e) {} return 1",
+        small,
+    );
     assert_eq!(code(&r), ErrorCode::ScriptMemoryError);
 
     let r = h.run("function f(n) { return f(n + 1) + 1 } return f(0)");
@@ -197,11 +262,22 @@ fn limits_are_terminal() {
 #[test]
 fn return_values_must_be_json() {
     let mut h = harness();
-    for src in ["return () => 1", "const a = {}; a.a = a; return a", "return 1n", "return { get x() { throw new Error('g') } }"] {
+    for src in [
+        "return () => 1",
+        "const a = {}; a.a = a; return a",
+        "return 1n",
+        "return { get x() { throw new Error('g') } }",
+    ] {
         assert_eq!(code(&h.run(src)), ErrorCode::SerializationError, "{src}");
     }
-    let small = HarnessLimits { max_return_bytes: 10, ..Default::default() };
-    assert_eq!(code(&h.run_with("return 'x'.repeat(100)", small)), ErrorCode::ReturnValueTooLargeError);
+    let small = HarnessLimits {
+        max_return_bytes: 10,
+        ..Default::default()
+    };
+    assert_eq!(
+        code(&h.run_with("return 'x'.repeat(100)", small)),
+        ErrorCode::ReturnValueTooLargeError
+    );
 }
 
 #[test]
@@ -242,7 +318,12 @@ fn cancel_stops_cpu_loops_and_waits() {
         let limits = h.engine.default_limits();
         let handle = h
             .engine
-            .submit(Submission { source: src.into(), language: Language::Ts, limits, seed: Map::new() })
+            .submit(Submission {
+                source: src.into(),
+                language: Language::Ts,
+                limits,
+                seed: Map::new(),
+            })
             .unwrap();
         std::thread::sleep(Duration::from_millis(50));
         let t = Instant::now();
@@ -256,20 +337,35 @@ fn cancel_stops_cpu_loops_and_waits() {
 #[test]
 fn console_is_captured_and_capped() {
     let mut h = harness();
-    let limits = HarnessLimits { max_log_events: 3, ..Default::default() };
-    let r = h.run_with("for (let i = 0; i < 10; i++) console.log('n', i, { i }); console.error('x')", limits);
+    let limits = HarnessLimits {
+        max_log_events: 3,
+        ..Default::default()
+    };
+    let r = h.run_with(
+        "for (let i = 0; i < 10; i++) console.log('n', i, { i }); console.error('x')",
+        limits,
+    );
     assert!(r.ok);
     assert_eq!(r.logs.len(), 4);
     assert_eq!(r.logs[0].message, "n 0 {\"i\":0}");
-    assert!(r.logs[3].message.contains("8 more console entries were dropped"));
+    assert!(
+        r.logs[3]
+            .message
+            .contains("8 more console entries were dropped")
+    );
 }
 
 #[test]
 fn state_does_not_leak_between_scripts() {
     let mut h = harness_with(HarnessLimits::default(), 1);
-    let r = h.run("try { Array.prototype.x = 1 } catch {} try { globalThis.leak = 1 } catch {} return 1");
+    let r = h.run(
+        "try { Array.prototype.x = 1 } catch {} try { globalThis.leak = 1 } catch {} return 1",
+    );
     assert!(r.ok);
-    assert_eq!(value(&h.run("return [typeof globalThis.leak, [].x === undefined]")), json!(["undefined", true]));
+    assert_eq!(
+        value(&h.run("return [typeof globalThis.leak, [].x === undefined]")),
+        json!(["undefined", true])
+    );
 }
 
 #[test]
@@ -308,6 +404,19 @@ fn events_come_in_order() {
     let mut h = harness();
     let r = h.run("console.log('hi'); await tools.echo({}); return 1");
     assert!(r.ok);
-    let types: Vec<&str> = h.events.iter().map(|e| e["type"].as_str().unwrap()).collect();
-    assert_eq!(types, ["script_started", "console", "tool_call_started", "tool_call_completed", "script_completed"]);
+    let types: Vec<&str> = h
+        .events
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "script_started",
+            "console",
+            "tool_call_started",
+            "tool_call_completed",
+            "script_completed"
+        ]
+    );
 }

@@ -65,7 +65,11 @@ pub fn sha256_hex(text: &str) -> String {
 }
 
 /// Check and wrap `source`. `max_source_bytes` counts UTF-8 bytes.
-pub fn compile(source: &str, language: Language, max_source_bytes: u64) -> Result<CompiledScript, ScriptError> {
+pub fn compile(
+    source: &str,
+    language: Language,
+    max_source_bytes: u64,
+) -> Result<CompiledScript, ScriptError> {
     let hash = sha256_hex(source);
     let body = source.strip_prefix('\u{feff}').unwrap_or(source);
     if body.len() as u64 > max_source_bytes {
@@ -87,11 +91,18 @@ pub fn compile(source: &str, language: Language, max_source_bytes: u64) -> Resul
         ));
     }
     let stripped = typescript::strip(body, language)?;
-    let mut wrapped = String::with_capacity(WRAP_HEAD.len() + stripped.code.len() + WRAP_TAIL.len());
+    let mut wrapped =
+        String::with_capacity(WRAP_HEAD.len() + stripped.code.len() + WRAP_TAIL.len());
     wrapped.push_str(WRAP_HEAD);
     wrapped.push_str(&stripped.code);
     wrapped.push_str(WRAP_TAIL);
-    Ok(CompiledScript { hash, language, wrapped, lines: stripped.lines, tools_referenced: stripped.tools })
+    Ok(CompiledScript {
+        hash,
+        language,
+        wrapped,
+        lines: stripped.lines,
+        tools_referenced: stripped.tools,
+    })
 }
 
 impl CompiledScript {
@@ -109,7 +120,9 @@ impl CompiledScript {
                     return None;
                 }
                 let rest = &line[at + "script:".len()..];
-                let mut nums = rest.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty());
+                let mut nums = rest
+                    .split(|c: char| !c.is_ascii_digit())
+                    .filter(|s| !s.is_empty());
                 let l: u32 = nums.next()?.parse().ok()?;
                 let c: u32 = nums.next()?.parse().ok()?;
                 let function = before
@@ -123,9 +136,18 @@ impl CompiledScript {
                 } else {
                     function.to_owned()
                 };
-                let column = if l == 1 { c.saturating_sub(WRAP_HEAD.len() as u32) } else { c }.max(1);
+                let column = if l == 1 {
+                    c.saturating_sub(WRAP_HEAD.len() as u32)
+                } else {
+                    c
+                }
+                .max(1);
                 let (line, column) = self.lines.original(l, column).unwrap_or((l, column));
-                Some(Frame { function, line, column })
+                Some(Frame {
+                    function,
+                    line,
+                    column,
+                })
             })
             .collect()
     }
@@ -170,7 +192,11 @@ mod tests {
             ("import x = require('y')", 1),
         ] {
             let e = compile(src, Language::Ts, 100_000).unwrap_err();
-            assert_eq!((e.code, e.line), (ErrorCode::BannedConstructError, Some(line)), "{src}");
+            assert_eq!(
+                (e.code, e.line),
+                (ErrorCode::BannedConstructError, Some(line)),
+                "{src}"
+            );
         }
     }
 
@@ -201,17 +227,29 @@ mod tests {
             100_000,
         )
         .unwrap();
-        assert_eq!(c.tools_referenced, ["exec", "mcp.github.searchIssues", "fileSearch"]);
+        assert_eq!(
+            c.tools_referenced,
+            ["exec", "mcp.github.searchIssues", "fileSearch"]
+        );
     }
 
     #[test]
     fn maps_frames_to_script_lines() {
         let c = compile("x", Language::Js, 100).unwrap();
         let col = WRAP_HEAD.len() as u32 + 5;
-        let stack = format!("    at f (script:3:7)\n    at makeError (harness:10:2)\n    at <anonymous> (script:1:{col})\n");
+        let stack = format!(
+            "    at f (script:3:7)\n    at makeError (harness:10:2)\n    at <anonymous> (script:1:{col})\n"
+        );
         let frames = c.script_frames(&stack);
         assert_eq!(frames.len(), 2);
-        assert_eq!(frames[0], Frame { function: "f".into(), line: 3, column: 7 });
+        assert_eq!(
+            frames[0],
+            Frame {
+                function: "f".into(),
+                line: 3,
+                column: 7
+            }
+        );
         assert_eq!(frames[1].column, 5);
     }
 }

@@ -33,7 +33,14 @@ impl LineMap {
     pub fn from_source_map(map: &SourceMap) -> LineMap {
         let mut tokens: Vec<(u32, u32, u32, u32)> = map
             .get_tokens()
-            .map(|t: Token| (t.get_dst_line(), t.get_dst_col(), t.get_src_line(), t.get_src_col()))
+            .map(|t: Token| {
+                (
+                    t.get_dst_line(),
+                    t.get_dst_col(),
+                    t.get_src_line(),
+                    t.get_src_col(),
+                )
+            })
             .collect();
         tokens.sort_unstable();
         LineMap { tokens }
@@ -45,14 +52,24 @@ impl LineMap {
         if self.tokens.is_empty() {
             return None;
         }
-        let key = (line.saturating_sub(1), column.saturating_sub(1), u32::MAX, u32::MAX);
+        let key = (
+            line.saturating_sub(1),
+            column.saturating_sub(1),
+            u32::MAX,
+            u32::MAX,
+        );
         let i = self.tokens.partition_point(|t| *t <= key);
         // The last token at or before the position; a position before every
         // token of its line takes the line's first token.
         let token = match i {
             0 => self.tokens[0],
             i if self.tokens[i - 1].0 == key.0 => self.tokens[i - 1],
-            i => self.tokens.get(i).filter(|t| t.0 == key.0).copied().unwrap_or(self.tokens[i - 1]),
+            i => self
+                .tokens
+                .get(i)
+                .filter(|t| t.0 == key.0)
+                .copied()
+                .unwrap_or(self.tokens[i - 1]),
         };
         Some((token.2 + 1, token.3 + 1))
     }

@@ -11,9 +11,9 @@ use oxc::semantic::SemanticBuilder;
 use oxc::span::SourceType;
 use oxc::transformer::{TransformOptions, Transformer};
 
+use super::Language;
 use super::checks::Findings;
 use super::positions::{LineMap, line_col};
-use super::Language;
 use crate::errors::{ErrorCode, Phase, ScriptError};
 
 pub struct Stripped {
@@ -34,15 +34,25 @@ pub fn strip(source: &str, language: Language) -> Result<Stripped, ScriptError> 
         Language::Ts => SourceType::ts().with_module(true),
         Language::Js => SourceType::mjs(),
     };
-    let options = ParseOptions { allow_return_outside_function: true, ..ParseOptions::default() };
-    let parsed = Parser::new(&allocator, source, source_type).with_options(options).parse();
+    let options = ParseOptions {
+        allow_return_outside_function: true,
+        ..ParseOptions::default()
+    };
+    let parsed = Parser::new(&allocator, source, source_type)
+        .with_options(options)
+        .parse();
     if let Some(d) = parsed.diagnostics.first() {
-        let offset = d.labels.first().map(|l| l.offset() as u32).unwrap_or(0);
+        let offset = d.labels.first().map(|l| l.offset()).unwrap_or(0);
         let mut message = d.message.to_string();
         if let Some(help) = &d.help {
             message.push_str(&format!(" ({help})"));
         }
-        return Err(parsing_error(ErrorCode::ScriptSyntaxError, source, offset, message));
+        return Err(parsing_error(
+            ErrorCode::ScriptSyntaxError,
+            source,
+            offset,
+            message,
+        ));
     }
     let mut program = parsed.program;
     let mut findings = Findings::default();
@@ -52,24 +62,47 @@ pub fn strip(source: &str, language: Language) -> Result<Stripped, ScriptError> 
             ErrorCode::BannedConstructError,
             source,
             *offset,
-            format!("{what} is not allowed in scripts: there are no modules here; use the `tools` object"),
+            format!(
+                "{what} is not allowed in scripts: there are no modules here; use the `tools` object"
+            ),
         ));
     }
     if language == Language::Js {
         // Already JavaScript: run the text as written, positions and all.
-        return Ok(Stripped { code: source.to_owned(), lines: LineMap::default(), tools: findings.tools });
+        return Ok(Stripped {
+            code: source.to_owned(),
+            lines: LineMap::default(),
+            tools: findings.tools,
+        });
     }
     let semantic = SemanticBuilder::new().with_enum_eval(true).build(&program);
     let scoping = semantic.semantic.into_scoping();
     let path = Path::new("script.ts");
-    let transformed = Transformer::new(&allocator, path, &TransformOptions::default()).build_with_scoping(scoping, &mut program);
+    let transformed = Transformer::new(&allocator, path, &TransformOptions::default())
+        .build_with_scoping(scoping, &mut program);
     if let Some(d) = transformed.diagnostics.first() {
-        let offset = d.labels.first().map(|l| l.offset() as u32).unwrap_or(0);
-        return Err(parsing_error(ErrorCode::ScriptSyntaxError, source, offset, d.message.to_string()));
+        let offset = d.labels.first().map(|l| l.offset()).unwrap_or(0);
+        return Err(parsing_error(
+            ErrorCode::ScriptSyntaxError,
+            source,
+            offset,
+            d.message.to_string(),
+        ));
     }
     let printed = Codegen::new()
-        .with_options(CodegenOptions { source_map_path: Some(path.to_path_buf()), ..CodegenOptions::default() })
+        .with_options(CodegenOptions {
+            source_map_path: Some(path.to_path_buf()),
+            ..CodegenOptions::default()
+        })
         .build(&program);
-    let lines = printed.map.as_ref().map(LineMap::from_source_map).unwrap_or_default();
-    Ok(Stripped { code: printed.code, lines, tools: findings.tools })
+    let lines = printed
+        .map
+        .as_ref()
+        .map(LineMap::from_source_map)
+        .unwrap_or_default();
+    Ok(Stripped {
+        code: printed.code,
+        lines,
+        tools: findings.tools,
+    })
 }

@@ -17,7 +17,9 @@ fn compile(source: &str, filename: &str) -> Option<Vec<u8>> {
         let raw = ctx.as_raw().as_ptr();
         let src = CString::new(source).ok()?;
         let name = CString::new(filename).ok()?;
-        let flags = (qjs::JS_EVAL_TYPE_GLOBAL | qjs::JS_EVAL_FLAG_STRICT | qjs::JS_EVAL_FLAG_COMPILE_ONLY) as i32;
+        let flags = (qjs::JS_EVAL_TYPE_GLOBAL
+            | qjs::JS_EVAL_FLAG_STRICT
+            | qjs::JS_EVAL_FLAG_COMPILE_ONLY) as i32;
         // SAFETY: `src` is NUL-terminated as JS_Eval requires; every value
         // and buffer obtained here is freed before returning.
         unsafe {
@@ -41,7 +43,9 @@ fn compile(source: &str, filename: &str) -> Option<Vec<u8>> {
 
 pub(crate) fn prelude(source: &'static str) -> Option<&'static [u8]> {
     static PRELUDE: OnceLock<Option<Vec<u8>>> = OnceLock::new();
-    PRELUDE.get_or_init(|| compile(source, "harness")).as_deref()
+    PRELUDE
+        .get_or_init(|| compile(source, "harness"))
+        .as_deref()
 }
 
 /// Run bytecode made by [`prelude`] in `ctx` and return its value.
@@ -51,7 +55,12 @@ pub(crate) fn run<'js>(ctx: &Ctx<'js>, bytes: &[u8]) -> rquickjs::Result<Value<'
     // JS_EvalFunction takes ownership of the function object it is given,
     // and the result is handed to rquickjs, which owns it from then on.
     unsafe {
-        let func = qjs::JS_ReadObject(raw, bytes.as_ptr(), bytes.len() as _, qjs::JS_READ_OBJ_BYTECODE as i32);
+        let func = qjs::JS_ReadObject(
+            raw,
+            bytes.as_ptr(),
+            bytes.len() as _,
+            qjs::JS_READ_OBJ_BYTECODE as i32,
+        );
         if qjs::JS_IsException(func) {
             return Err(rquickjs::Error::Exception);
         }

@@ -11,7 +11,11 @@ use rquickjs::{Array, Ctx, Object, Value, qjs};
 /// (values, getters, setters) and prototypes, except `skip` (the global
 /// object, frozen later once `context` is installed). An object that is
 /// already non-extensible is taken as done.
-pub(crate) fn freeze_reachable<'js>(ctx: Ctx<'js>, roots: Array<'js>, skip: Object<'js>) -> rquickjs::Result<()> {
+pub(crate) fn freeze_reachable<'js>(
+    ctx: Ctx<'js>,
+    roots: Array<'js>,
+    skip: Object<'js>,
+) -> rquickjs::Result<()> {
     let raw = ctx.as_raw().as_ptr();
     // SAFETY: every JSValue on `stack` holds its own reference (dup'd, or
     // returned as a new reference by the C API) and is freed exactly once;

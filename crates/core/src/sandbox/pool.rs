@@ -75,10 +75,18 @@ impl EngineShared {
         }
         ctx.insert("scriptId".into(), Value::String(job.script_id.clone()));
         ctx.insert("mode".into(), Value::String("enabled".into()));
-        ctx.insert("limits".into(), serde_json::to_value(job.limits).unwrap_or(Value::Null));
+        ctx.insert(
+            "limits".into(),
+            serde_json::to_value(job.limits).unwrap_or(Value::Null),
+        );
         ctx.insert(
             "tools".into(),
-            Value::Array(self.registry.names().map(|n| Value::String(n.into())).collect()),
+            Value::Array(
+                self.registry
+                    .names()
+                    .map(|n| Value::String(n.into()))
+                    .collect(),
+            ),
         );
         Value::Object(ctx).to_string()
     }
@@ -151,7 +159,9 @@ impl Engine {
             cache: Mutex::new(HashMap::new()),
         });
         let count = if config.workers == 0 {
-            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
         } else {
             config.workers
         };
@@ -203,7 +213,12 @@ impl Engine {
             .workers
             .iter()
             .enumerate()
-            .min_by_key(|(i, w)| (w.load.load(Ordering::Relaxed), (*i as u64 + run) % self.workers.len() as u64))
+            .min_by_key(|(i, w)| {
+                (
+                    w.load.load(Ordering::Relaxed),
+                    (*i as u64 + run) % self.workers.len() as u64,
+                )
+            })
             .map(|(_, w)| w)
             .ok_or(HarnessError::Closed)?;
         worker.load.fetch_add(1, Ordering::Relaxed);
@@ -221,13 +236,22 @@ impl Engine {
             .tx
             .send(Inbound::Start(Box::new(job)))
             .map_err(|_| HarnessError::Closed)?;
-        Ok(RunHandle { run, script_id, cancel, tx: worker.tx.clone() })
+        Ok(RunHandle {
+            run,
+            script_id,
+            cancel,
+            tx: worker.tx.clone(),
+        })
     }
 
     /// Route a tool call's outcome back to its script.
     pub fn settle(&self, token: CallToken, outcome: ToolOutcome) {
         if let Some(w) = self.workers.get(token.worker as usize) {
-            let _ = w.tx.send(Inbound::Settle { script: token.script, call: token.call, outcome });
+            let _ = w.tx.send(Inbound::Settle {
+                script: token.script,
+                call: token.call,
+                outcome,
+            });
         }
     }
 

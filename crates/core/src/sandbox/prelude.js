@@ -247,7 +247,7 @@
     begin(contextJson) {
       const context = jsonParse(contextJson);
       const emitProgress = (message, kind) => {
-        host.progress(str(message) ?? '', str(kind));
+        host.progress(str(message) ?? '', str(kind) ?? '');
       };
       defineProperty(emitProgress, 'name', { value: 'emitProgress' });
       context.emitProgress = emitProgress;

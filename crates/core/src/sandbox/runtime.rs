@@ -4,7 +4,6 @@
 
 use std::rc::Rc;
 
-use rquickjs::function::Opt;
 use rquickjs::{Context, Ctx, Function, Object, Persistent, Promise, Runtime, Value};
 
 use super::alloc::{CountingAllocator, Tripwires};
@@ -46,15 +45,19 @@ impl Sandbox {
         }
         let context = Context::full(&runtime).map_err(|e| PrepareError(format!("context: {e}")))?;
         let api = context.with(|ctx| -> Result<Persistent<Object<'static>>, PrepareError> {
-            let host = host_functions(&ctx, &cell).map_err(|e| PrepareError(format!("host functions: {e}")))?;
+            let host = host_functions(&ctx, &cell)
+                .map_err(|e| PrepareError(format!("host functions: {e}")))?;
             let tree: Value = ctx
                 .json_parse(tool_tree)
                 .map_err(|e| PrepareError(format!("tool tree: {e}")))?;
             let make = match super::bytecode::prelude(PRELUDE) {
-                Some(bytes) => super::bytecode::run(&ctx, bytes).and_then(|v| Function::from_value(v)),
+                Some(bytes) => {
+                    super::bytecode::run(&ctx, bytes).and_then(Function::from_value)
+                }
                 None => ctx.eval_with_options(PRELUDE, prelude_options()),
             };
-            let make: Function = make.map_err(|e| PrepareError(format!("prelude: {}", describe_exception(&ctx, e))))?;
+            let make: Function = make
+                .map_err(|e| PrepareError(format!("prelude: {}", describe_exception(&ctx, e))))?;
             let api: Object = make
                 .call((host, tree))
                 .map_err(|e| PrepareError(format!("prelude: {}", describe_exception(&ctx, e))))?;
@@ -121,21 +124,29 @@ fn host_functions<'js>(ctx: &Ctx<'js>, cell: &Rc<RunCell>) -> rquickjs::Result<O
     let c = cell.clone();
     host.set(
         "call",
-        Function::new(ctx.clone(), move |ctx: Ctx<'js>, index: i32, args: String, path: String| {
-            c.start_call(&ctx, index, args, path)
-        })?,
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, index: i32, args: String, path: String| {
+                c.start_call(&ctx, index, args, path)
+            },
+        )?,
     )?;
     let c = cell.clone();
     host.set(
         "log",
-        Function::new(ctx.clone(), move |level: u32, message: String| c.log(level, message))?,
+        Function::new(ctx.clone(), move |level: u32, message: String| {
+            c.log(level, message)
+        })?,
     )?;
-    host.set("harden", Function::new(ctx.clone(), super::harden::freeze_reachable)?)?;
+    host.set(
+        "harden",
+        Function::new(ctx.clone(), super::harden::freeze_reachable)?,
+    )?;
     let c = cell.clone();
     host.set(
         "progress",
-        Function::new(ctx.clone(), move |message: String, kind: Opt<String>| {
-            c.progress(message, kind.0)
+        Function::new(ctx.clone(), move |message: String, kind: String| {
+            c.progress(message, kind)
         })?,
     )?;
     Ok(host)
@@ -147,7 +158,11 @@ pub(crate) fn describe_exception(ctx: &Ctx<'_>, e: rquickjs::Error) -> String {
     if let rquickjs::Error::Exception = e {
         let v = ctx.catch();
         if let Some(ex) = v.as_exception() {
-            return format!("{} {}", ex.message().unwrap_or_default(), ex.stack().unwrap_or_default());
+            return format!(
+                "{} {}",
+                ex.message().unwrap_or_default(),
+                ex.stack().unwrap_or_default()
+            );
         }
         return format!("{v:?}");
     }
@@ -185,7 +200,9 @@ mod timing {
             for _ in 0..n {
                 let rt = Runtime::new().unwrap();
                 let ctx = Context::full(&rt).unwrap();
-                ctx.with(|ctx| { let _: i32 = ctx.eval("1+1").unwrap(); });
+                ctx.with(|ctx| {
+                    let _: i32 = ctx.eval("1+1").unwrap();
+                });
             }
             let bare = t.elapsed().as_secs_f64() * 1e6 / n as f64;
             let rt = Runtime::new().unwrap();
@@ -204,8 +221,14 @@ mod timing {
                     let _ = super::super::bytecode::run(&ctx, bytes).unwrap();
                 }
             });
-            eprintln!("bytecode load {:.0} us ({} bytes)", t.elapsed().as_secs_f64() * 1e6 / n as f64, bytes.len());
-            eprintln!("prepare {per:.0} us, bare runtime+context+eval {bare:.0} us, prelude parse {parse:.0} us");
+            eprintln!(
+                "bytecode load {:.0} us ({} bytes)",
+                t.elapsed().as_secs_f64() * 1e6 / n as f64,
+                bytes.len()
+            );
+            eprintln!(
+                "prepare {per:.0} us, bare runtime+context+eval {bare:.0} us, prelude parse {parse:.0} us"
+            );
         }
     }
 }

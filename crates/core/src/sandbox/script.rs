@@ -41,14 +41,23 @@ pub(crate) enum Terminal {
 impl Terminal {
     fn error(self, limits: &HarnessLimits) -> ScriptError {
         let (code, message) = match self {
-            Terminal::Cancelled => (ErrorCode::ScriptCancelledError, "the script was cancelled".to_owned()),
+            Terminal::Cancelled => (
+                ErrorCode::ScriptCancelledError,
+                "the script was cancelled".to_owned(),
+            ),
             Terminal::Timeout => (
                 ErrorCode::ScriptTimeoutError,
-                format!("the script ran longer than its {} ms time limit", limits.timeout_ms),
+                format!(
+                    "the script ran longer than its {} ms time limit",
+                    limits.timeout_ms
+                ),
             ),
             Terminal::Memory => (
                 ErrorCode::ScriptMemoryError,
-                format!("the script used more than its {} MB memory limit", limits.memory_mb),
+                format!(
+                    "the script used more than its {} MB memory limit",
+                    limits.memory_mb
+                ),
             ),
         };
         ScriptError::new(code, Phase::Executing, message)
@@ -101,7 +110,10 @@ impl RunState {
     }
 
     fn token(&self, call: u32) -> CallToken {
-        CallToken { call, ..self.token_base }
+        CallToken {
+            call,
+            ..self.token_base
+        }
     }
 
     fn dispatch(&mut self, call: u32) {
@@ -110,7 +122,10 @@ impl RunState {
         record.started = Instant::now();
         self.in_flight += 1;
         let msg = Outgoing::Call {
-            token: CallToken { call, ..self.token_base },
+            token: CallToken {
+                call,
+                ..self.token_base
+            },
             tool: record.tool_index,
             tool_name: record.tool_name.clone(),
             script_id: self.script_id.clone(),
@@ -215,7 +230,10 @@ impl RunCell {
         args: String,
         path: String,
     ) -> rquickjs::Result<Value<'js>> {
-        let refused = |code: ErrorCode, message: String, call_id: Option<String>| -> rquickjs::Result<Value<'js>> {
+        let refused = |code: ErrorCode,
+                       message: String,
+                       call_id: Option<String>|
+         -> rquickjs::Result<Value<'js>> {
             let arr = Array::new(ctx.clone())?;
             arr.set(0, code.as_str())?;
             arr.set(1, message)?;
@@ -231,16 +249,27 @@ impl RunCell {
         }
         let mut guard = self.state.borrow_mut();
         let Some(s) = guard.as_mut() else {
-            return refused(ErrorCode::HarnessInternalError, "no script is running".into(), None);
+            return refused(
+                ErrorCode::HarnessInternalError,
+                "no script is running".into(),
+                None,
+            );
         };
-        let args = RawValue::from_string(args).unwrap_or_else(|_| RawValue::from_string("{}".into()).expect("valid"));
+        let args = RawValue::from_string(args)
+            .unwrap_or_else(|_| RawValue::from_string("{}".into()).expect("valid"));
         let call = s.calls.len() as u32;
         let call_id = format!("{}-c{}", s.script_id, call + 1);
-        let known = usize::try_from(index).ok().filter(|i| *i < s.shared.registry.len());
+        let known = usize::try_from(index)
+            .ok()
+            .filter(|i| *i < s.shared.registry.len());
         let Some(tool_index) = known else {
             let message = s.shared.registry.not_found_message(&path);
-            let error = ScriptError::new(ErrorCode::ToolNotFoundError, Phase::Executing, message.clone())
-                .for_call(&path, &call_id);
+            let error = ScriptError::new(
+                ErrorCode::ToolNotFoundError,
+                Phase::Executing,
+                message.clone(),
+            )
+            .for_call(&path, &call_id);
             s.calls.push(CallRecord {
                 call_id: call_id.clone(),
                 tool_name: path,
@@ -305,7 +334,7 @@ impl RunCell {
     }
 
     /// `context.emitProgress`.
-    pub fn progress(&self, mut message: String, _kind: Option<String>) {
+    pub fn progress(&self, mut message: String, _kind: String) {
         self.with_state(|s| {
             truncate_utf8(&mut message, MAX_LOG_MESSAGE_BYTES);
             s.emit(EventKind::Progress { message });
@@ -317,7 +346,11 @@ impl RunCell {
     }
 
     pub fn script_id(&self) -> Option<String> {
-        self.state.try_borrow().ok()?.as_ref().map(|s| s.script_id.clone())
+        self.state
+            .try_borrow()
+            .ok()?
+            .as_ref()
+            .map(|s| s.script_id.clone())
     }
 
     pub fn has_pending_calls(&self) -> bool {
@@ -361,13 +394,15 @@ impl Sandbox {
     /// Install the script, run it until it first waits, and report.
     pub fn begin(&mut self, start: Start) -> Progress {
         let limits = start.limits;
-        self.wires.set_memory_limit((limits.memory_mb as usize) * 1024 * 1024);
+        self.wires
+            .set_memory_limit((limits.memory_mb as usize) * 1024 * 1024);
         self.wires.reset_run();
-        self.runtime.set_max_stack_size(limits.max_stack_bytes as usize);
+        self.runtime
+            .set_max_stack_size(limits.max_stack_bytes as usize);
         let started = Instant::now();
-        self.cell
-            .deadline
-            .set(Some(started + std::time::Duration::from_millis(limits.timeout_ms)));
+        self.cell.deadline.set(Some(
+            started + std::time::Duration::from_millis(limits.timeout_ms),
+        ));
         let state = RunState {
             shared: start.shared,
             run: start.run,
@@ -391,21 +426,27 @@ impl Sandbox {
         *self.cell.state.borrow_mut() = Some(state);
 
         let compiled = start.compiled;
-        let outcome = self.context.with(|ctx| -> Result<Persistent<Promise<'static>>, ScriptError> {
-            let api: Object = self.api.clone().restore(&ctx).map_err(internal)?;
-            let begin: Function = api.get("begin").map_err(internal)?;
-            begin
-                .call::<_, ()>((start.context_json.as_str(),))
-                .map_err(|e| internal_msg(describe_exception(&ctx, e)))?;
-            let func: Function = match ctx.eval_with_options(compiled.wrapped.as_str(), script_options()) {
-                Ok(f) => f,
-                Err(e) => return Err(self.exception_error(&ctx, e, Phase::Parsing, &compiled)),
-            };
-            match func.call::<_, Promise>(()) {
-                Ok(p) => Ok(Persistent::save(&ctx, p)),
-                Err(e) => Err(self.exception_error(&ctx, e, Phase::Executing, &compiled)),
-            }
-        });
+        let outcome =
+            self.context
+                .with(|ctx| -> Result<Persistent<Promise<'static>>, ScriptError> {
+                    let api: Object = self.api.clone().restore(&ctx).map_err(internal)?;
+                    let begin: Function = api.get("begin").map_err(internal)?;
+                    begin
+                        .call::<_, ()>((start.context_json.as_str(),))
+                        .map_err(|e| internal_msg(describe_exception(&ctx, e)))?;
+                    let func: Function = match ctx
+                        .eval_with_options(compiled.wrapped.as_str(), script_options())
+                    {
+                        Ok(f) => f,
+                        Err(e) => {
+                            return Err(self.exception_error(&ctx, e, Phase::Parsing, &compiled));
+                        }
+                    };
+                    match func.call::<_, Promise>(()) {
+                        Ok(p) => Ok(Persistent::save(&ctx, p)),
+                        Err(e) => Err(self.exception_error(&ctx, e, Phase::Executing, &compiled)),
+                    }
+                });
         match outcome {
             Ok(p) => {
                 self.promise = Some(p);
@@ -419,9 +460,14 @@ impl Sandbox {
     }
 
     /// Deliver a tool call's outcome to the script, then run what it unblocked.
-    pub fn settle(&mut self, call: u32, outcome: ToolOutcome, compiled: &CompiledScript) -> Progress {
+    pub fn settle(
+        &mut self,
+        call: u32,
+        outcome: ToolOutcome,
+        compiled: &CompiledScript,
+    ) -> Progress {
         let delivered = self.cell.with_state(|s| {
-            let Some(record) = s.calls.get_mut(call as usize) else { return None };
+            let record = s.calls.get_mut(call as usize)?;
             if record.status.is_some() || !record.dispatched {
                 return None;
             }
@@ -434,9 +480,12 @@ impl Sandbox {
                             (CallStatus::Ok, true, json.unwrap_or_default(), None)
                         }
                         Some(Err(_)) => {
-                            let e = ScriptError::new(ErrorCode::ToolExecutionError, Phase::Executing,
-                                "the tool returned text that is not JSON")
-                                .for_call(&record.tool_name, &record.call_id);
+                            let e = ScriptError::new(
+                                ErrorCode::ToolExecutionError,
+                                Phase::Executing,
+                                "the tool returned text that is not JSON",
+                            )
+                            .for_call(&record.tool_name, &record.call_id);
                             (CallStatus::Error, false, String::new(), Some(e))
                         }
                         None => (CallStatus::Ok, true, String::new(), None),
@@ -446,7 +495,9 @@ impl Sandbox {
                     let e = ScriptError::new(code, Phase::Executing, message)
                         .for_call(&record.tool_name, &record.call_id);
                     let status = match code {
-                        ErrorCode::ApprovalDeniedError | ErrorCode::ApprovalTimeoutError => CallStatus::Denied,
+                        ErrorCode::ApprovalDeniedError | ErrorCode::ApprovalTimeoutError => {
+                            CallStatus::Denied
+                        }
                         _ => CallStatus::Error,
                     };
                     (status, false, String::new(), Some(e))
@@ -464,7 +515,9 @@ impl Sandbox {
         let Some(Some((ok, payload, error, tool_name, call_id))) = delivered else {
             return Progress::Running;
         };
-        let (code, message) = error.map(|e| (e.code.as_str(), e.message)).unwrap_or(("", String::new()));
+        let (code, message) = error
+            .map(|e| (e.code.as_str(), e.message))
+            .unwrap_or(("", String::new()));
         let result = self.context.with(|ctx| -> rquickjs::Result<()> {
             let api: Object = self.api.clone().restore(&ctx)?;
             let settle: Function = api.get("settle")?;
@@ -539,32 +592,37 @@ impl Sandbox {
         self.finish(Err(t.error(&limits)));
     }
 
-    fn serialize_value(&self, compiled: &CompiledScript) -> Result<Option<Box<RawValue>>, ScriptError> {
+    fn serialize_value(
+        &self,
+        compiled: &CompiledScript,
+    ) -> Result<Option<Box<RawValue>>, ScriptError> {
         let limits = self.cell.with_state(|s| s.limits).unwrap_or_default();
-        let json = self.context.with(|ctx| -> Result<Option<String>, ScriptError> {
-            let value: Value = self
-                .promise
-                .clone()
-                .and_then(|p| p.restore(&ctx).ok())
-                .and_then(|p| p.result::<Value>())
-                .and_then(|r| r.ok())
-                .unwrap_or_else(|| Value::new_undefined(ctx.clone()));
-            let api: Object = self.api.clone().restore(&ctx).map_err(internal)?;
-            let serialize: Function = api.get("serialize").map_err(internal)?;
-            match serialize.call::<_, Option<String>>((value,)) {
-                Ok(s) => Ok(s),
-                Err(e) => {
-                    let mut err = self.exception_error(&ctx, e, Phase::Finalizing, compiled);
-                    err.code = ErrorCode::SerializationError;
-                    err.retryable = false;
-                    err.phase = Phase::Finalizing;
-                    err.stack = None;
-                    err.line = None;
-                    err.column = None;
-                    Err(err)
+        let json = self
+            .context
+            .with(|ctx| -> Result<Option<String>, ScriptError> {
+                let value: Value = self
+                    .promise
+                    .clone()
+                    .and_then(|p| p.restore(&ctx).ok())
+                    .and_then(|p| p.result::<Value>())
+                    .and_then(|r| r.ok())
+                    .unwrap_or_else(|| Value::new_undefined(ctx.clone()));
+                let api: Object = self.api.clone().restore(&ctx).map_err(internal)?;
+                let serialize: Function = api.get("serialize").map_err(internal)?;
+                match serialize.call::<_, Option<String>>((value,)) {
+                    Ok(s) => Ok(s),
+                    Err(e) => {
+                        let mut err = self.exception_error(&ctx, e, Phase::Finalizing, compiled);
+                        err.code = ErrorCode::SerializationError;
+                        err.retryable = false;
+                        err.phase = Phase::Finalizing;
+                        err.stack = None;
+                        err.line = None;
+                        err.column = None;
+                        Err(err)
+                    }
                 }
-            }
-        });
+            });
         self.cell.note_limits(&self.wires);
         if let Some(t) = self.cell.terminal() {
             return Err(t.error(&limits));
@@ -587,7 +645,13 @@ impl Sandbox {
     }
 
     /// The `ScriptError` for a pending exception (syntax errors included).
-    fn exception_error(&self, ctx: &Ctx<'_>, e: rquickjs::Error, phase: Phase, compiled: &CompiledScript) -> ScriptError {
+    fn exception_error(
+        &self,
+        ctx: &Ctx<'_>,
+        e: rquickjs::Error,
+        phase: Phase,
+        compiled: &CompiledScript,
+    ) -> ScriptError {
         self.cell.note_limits(&self.wires);
         if let Some(t) = self.cell.terminal() {
             let limits = self.cell.with_state(|s| s.limits).unwrap_or_default();
@@ -602,7 +666,13 @@ impl Sandbox {
 
     /// Classify what the script threw: a harness error keeps its code (from
     /// the prelude's records); anything else is the script's own error.
-    fn describe_thrown<'js>(&self, ctx: &Ctx<'js>, thrown: Value<'js>, phase: Phase, compiled: &CompiledScript) -> ScriptError {
+    fn describe_thrown<'js>(
+        &self,
+        ctx: &Ctx<'js>,
+        thrown: Value<'js>,
+        phase: Phase,
+        compiled: &CompiledScript,
+    ) -> ScriptError {
         self.cell.note_limits(&self.wires);
         if let Some(t) = self.cell.terminal() {
             let limits = self.cell.with_state(|s| s.limits).unwrap_or_default();
@@ -620,11 +690,21 @@ impl Sandbox {
                 let limits = self.cell.with_state(|s| s.limits).unwrap_or_default();
                 return t.error(&limits);
             }
-            return ScriptError::new(ErrorCode::ScriptRuntimeError, phase, "the script threw a value that cannot be described");
+            return ScriptError::new(
+                ErrorCode::ScriptRuntimeError,
+                phase,
+                "the script threw a value that cannot be described",
+            );
         };
         let field = |i: usize| -> Option<String> { d.get::<Option<String>>(i).ok().flatten() };
-        let (code, name, message, stack, tool_name, call_id) =
-            (field(0).unwrap_or_default(), field(1), field(2), field(3), field(4), field(5));
+        let (code, name, message, stack, tool_name, call_id) = (
+            field(0).unwrap_or_default(),
+            field(1),
+            field(2),
+            field(3),
+            field(4),
+            field(5),
+        );
         let frames = compiled.script_frames(stack.as_deref().unwrap_or(""));
         let position = frames.first().map(|f| (f.line, f.column));
         let is_syntax = phase == Phase::Parsing && name.as_deref() == Some("SyntaxError");
@@ -636,7 +716,9 @@ impl Sandbox {
                 e.call_id = call_id;
                 e
             }
-            None if is_syntax => ScriptError::new(ErrorCode::ScriptSyntaxError, Phase::Parsing, message),
+            None if is_syntax => {
+                ScriptError::new(ErrorCode::ScriptSyntaxError, Phase::Parsing, message)
+            }
             // QuickJS gives no hook at the moment it overflows, so an
             // uncaught overflow is known by the engine's own RangeError.
             None if name.as_deref() == Some("RangeError") && message == STACK_OVERFLOW_MESSAGE => {
@@ -677,9 +759,21 @@ impl Sandbox {
     /// Close the books: abort what is still pending, build the result,
     /// queue the final events and the result for the host.
     pub fn finish(&mut self, outcome: Result<Option<Box<RawValue>>, ScriptError>) {
-        let Some(mut s) = self.cell.state.borrow_mut().take() else { return };
+        let Some(mut s) = self.cell.state.borrow_mut().take() else {
+            return;
+        };
         let reason = match &outcome {
-            Err(e) if matches!(e.code, ErrorCode::ScriptTimeoutError | ErrorCode::ScriptCancelledError | ErrorCode::ScriptMemoryError | ErrorCode::ScriptStackOverflowError) => e.message.clone(),
+            Err(e)
+                if matches!(
+                    e.code,
+                    ErrorCode::ScriptTimeoutError
+                        | ErrorCode::ScriptCancelledError
+                        | ErrorCode::ScriptMemoryError
+                        | ErrorCode::ScriptStackOverflowError
+                ) =>
+            {
+                e.message.clone()
+            }
             _ => "the script ended before this call finished".to_owned(),
         };
         for call in 0..s.calls.len() as u32 {
@@ -687,7 +781,10 @@ impl Sandbox {
             if record.status.is_none() {
                 if record.dispatched {
                     let token = s.token(call);
-                    s.outbox.borrow_mut().push(Outgoing::Abort { token, reason: reason.clone() });
+                    s.outbox.borrow_mut().push(Outgoing::Abort {
+                        token,
+                        reason: reason.clone(),
+                    });
                 }
                 s.complete(call, CallStatus::Aborted);
             }
@@ -721,7 +818,14 @@ impl Sandbox {
                 error: c.error,
             })
             .collect();
-        let tool_calls_made = tool_calls.iter().filter(|c| c.error.as_ref().is_none_or(|e| e.code != ErrorCode::ToolNotFoundError)).count() as u32;
+        let tool_calls_made = tool_calls
+            .iter()
+            .filter(|c| {
+                c.error
+                    .as_ref()
+                    .is_none_or(|e| e.code != ErrorCode::ToolNotFoundError)
+            })
+            .count() as u32;
         let result = ScriptResult {
             ok: error.is_none(),
             script_id: s.script_id.clone(),
@@ -732,7 +836,9 @@ impl Sandbox {
             metadata: ResultMetadata {
                 duration_ms,
                 tool_calls_made,
-                memory_used_mb: Some((self.wires.peak() as f64 / (1024.0 * 1024.0) * 100.0).round() / 100.0),
+                memory_used_mb: Some(
+                    (self.wires.peak() as f64 / (1024.0 * 1024.0) * 100.0).round() / 100.0,
+                ),
             },
         };
         s.emit(EventKind::ScriptCompleted {
@@ -740,7 +846,9 @@ impl Sandbox {
             error,
             duration_ms,
         });
-        s.outbox.borrow_mut().push(Outgoing::Done { run: s.run, result });
+        s.outbox
+            .borrow_mut()
+            .push(Outgoing::Done { run: s.run, result });
     }
 }
 

@@ -31,7 +31,11 @@ const SPIN: Duration = Duration::from_micros(60);
 
 pub(crate) enum Inbound {
     Start(Box<Job>),
-    Settle { script: u64, call: u32, outcome: ToolOutcome },
+    Settle {
+        script: u64,
+        call: u32,
+        outcome: ToolOutcome,
+    },
     /// Look at cancel flags now.
     Wake,
     Shutdown,
@@ -66,7 +70,12 @@ pub(crate) struct Worker {
 }
 
 impl Worker {
-    pub fn new(index: u32, shared: Arc<EngineShared>, rx: Receiver<Inbound>, load: Arc<AtomicUsize>) -> Worker {
+    pub fn new(
+        index: u32,
+        shared: Arc<EngineShared>,
+        rx: Receiver<Inbound>,
+        load: Arc<AtomicUsize>,
+    ) -> Worker {
         Worker {
             index,
             shared,
@@ -111,7 +120,10 @@ impl Worker {
             }
             // Idle: spin briefly if an answer is due soon, then park until a
             // message or the nearest deadline.
-            let expecting = self.live.values().any(|l| l.sandbox.cell.has_pending_calls());
+            let expecting = self
+                .live
+                .values()
+                .any(|l| l.sandbox.cell.has_pending_calls());
             if expecting {
                 let until = Instant::now() + SPIN;
                 let mut got = None;
@@ -130,9 +142,16 @@ impl Worker {
                     continue;
                 }
             }
-            let deadline = self.live.values().filter_map(|l| l.sandbox.cell.deadline()).min();
+            let deadline = self
+                .live
+                .values()
+                .filter_map(|l| l.sandbox.cell.deadline())
+                .min();
             let msg = match deadline {
-                Some(d) => match self.rx.recv_timeout(d.saturating_duration_since(Instant::now())) {
+                Some(d) => match self
+                    .rx
+                    .recv_timeout(d.saturating_duration_since(Instant::now()))
+                {
                     Ok(m) => Some(m),
                     Err(RecvTimeoutError::Timeout) => None,
                     Err(RecvTimeoutError::Disconnected) => {
@@ -156,7 +175,9 @@ impl Worker {
 
     fn prepare(&self) -> Result<Sandbox, String> {
         let max_stack = self.shared.limits.max_stack_bytes as usize;
-        match catch_unwind(AssertUnwindSafe(|| Sandbox::prepare(&self.shared.tool_tree, max_stack))) {
+        match catch_unwind(AssertUnwindSafe(|| {
+            Sandbox::prepare(&self.shared.tool_tree, max_stack)
+        })) {
             Ok(Ok(s)) => Ok(s),
             Ok(Err(e)) => Err(e.0),
             Err(_) => Err("panic while preparing a sandbox".into()),
@@ -179,8 +200,14 @@ impl Worker {
     fn handle(&mut self, msg: Inbound) {
         match msg {
             Inbound::Start(job) => self.start(*job),
-            Inbound::Settle { script, call, outcome } => {
-                self.guarded(script, |live| live.sandbox.settle(call, outcome, &live.compiled));
+            Inbound::Settle {
+                script,
+                call,
+                outcome,
+            } => {
+                self.guarded(script, |live| {
+                    live.sandbox.settle(call, outcome, &live.compiled)
+                });
             }
             Inbound::Wake => self.check_stops(),
             Inbound::Shutdown => {
@@ -211,7 +238,9 @@ impl Worker {
     /// operation panicked ends with `HarnessInternalError`, and its sandbox
     /// is leaked rather than torn down in an unknown state.
     fn guarded(&mut self, key: u64, f: impl FnOnce(&mut Live) -> Progress) {
-        let Some(mut live) = self.live.remove(&key) else { return };
+        let Some(mut live) = self.live.remove(&key) else {
+            return;
+        };
         match catch_unwind(AssertUnwindSafe(|| f(&mut live))) {
             Ok(Progress::Running) => {
                 self.live.insert(key, live);
@@ -234,7 +263,11 @@ impl Worker {
                 event: HarnessEvent {
                     script_id: script_id.clone(),
                     timestamp: now_ms(),
-                    kind: EventKind::ScriptCompleted { ok: false, error: Some(error.clone()), duration_ms: 0.0 },
+                    kind: EventKind::ScriptCompleted {
+                        ok: false,
+                        error: Some(error.clone()),
+                        duration_ms: 0.0,
+                    },
                 },
             });
         }
@@ -246,29 +279,37 @@ impl Worker {
 
     fn start(&mut self, job: Job) {
         if self.shutting_down || self.shared.closing.load(Ordering::Relaxed) {
-            let e = ScriptError::new(ErrorCode::ScriptCancelledError, Phase::Executing, "the harness was closed before the script started");
+            let e = ScriptError::new(
+                ErrorCode::ScriptCancelledError,
+                Phase::Executing,
+                "the harness was closed before the script started",
+            );
             self.report_failure(job.run, job.script_id, e);
             return;
         }
-        let compiled = match self.shared.compile_cached(&job.source, job.language, job.limits.max_source_bytes) {
-            Ok(c) => c,
-            Err(e) => {
-                if self.shared.host.wants_events() {
-                    self.outbox.borrow_mut().push(Outgoing::Event {
-                        event: HarnessEvent {
-                            script_id: job.script_id.clone(),
-                            timestamp: now_ms(),
-                            kind: EventKind::ScriptStarted {
-                                language: job.language.as_str(),
-                                script_hash: crate::compile::sha256_hex(&job.source),
+        let compiled =
+            match self
+                .shared
+                .compile_cached(&job.source, job.language, job.limits.max_source_bytes)
+            {
+                Ok(c) => c,
+                Err(e) => {
+                    if self.shared.host.wants_events() {
+                        self.outbox.borrow_mut().push(Outgoing::Event {
+                            event: HarnessEvent {
+                                script_id: job.script_id.clone(),
+                                timestamp: now_ms(),
+                                kind: EventKind::ScriptStarted {
+                                    language: job.language.as_str(),
+                                    script_hash: crate::compile::sha256_hex(&job.source),
+                                },
                             },
-                        },
-                    });
+                        });
+                    }
+                    self.report_failure(job.run, job.script_id, e);
+                    return;
                 }
-                self.report_failure(job.run, job.script_id, e);
-                return;
-            }
-        };
+            };
         let sandbox = match self.spare.take().map(Ok).unwrap_or_else(|| self.prepare()) {
             Ok(s) => s,
             Err(why) => {
@@ -290,7 +331,11 @@ impl Worker {
         let start = Start {
             shared: self.shared.clone(),
             run: job.run,
-            token_base: CallToken { worker: self.index, script: key, call: 0 },
+            token_base: CallToken {
+                worker: self.index,
+                script: key,
+                call: 0,
+            },
             script_id: job.script_id,
             compiled: compiled.clone(),
             limits: job.limits,

@@ -1,0 +1,201 @@
+// Construction, options, cancellation, closing and threads.
+import { execFileSync } from 'node:child_process'
+import { describe, expect, it } from 'vitest'
+import { ScriptHarness } from '../index.js'
+import { harness, newRecorder } from './tools'
+
+describe('construction', () => {
+  it('bad options throw a TypeError naming the field', () => {
+    const cases: Array<[unknown, string]> = [
+      [undefined, 'options'],
+      [{}, 'options.tools'],
+      [{ tools: [{ name: 'x' }] }, 'options.tools[0].handler'],
+      [{ tools: [{ name: 'a-b', handler() {} }] }, 'tools[0].name'],
+      [{ tools: [{ name: 'x', handler() {} }, { name: 'x', handler() {} }] }, 'tools[1].name'],
+      [{ tools: [], limits: { timeoutMs: -1 } }, 'options.limits.timeoutMs'],
+      [{ tools: [], limits: { memoryMb: 'big' } }, 'options.limits.memoryMb'],
+      [{ tools: [], limits: { maxStackBytes: 64 * 1024 * 1024 } }, 'options.limits.maxStackBytes'],
+      [{ tools: [], limits: { timeoutMS: 5 } }, 'options.limits.timeoutMS'],
+      [{ tools: [], mode: 'sometimes' }, 'options.mode'],
+      [{ tools: [], workers: 0 }, 'options.workers'],
+      [{ tools: [], context: { turnId: 3 } }, 'options.context.turnId'],
+      [{ tools: [{ name: 'x', handler() {}, requiresApproval: 'yes' }] }, 'options.tools[0].requiresApproval'],
+    ]
+    for (const [options, field] of cases) {
+      expect(() => new ScriptHarness(options as any), field).toThrow(TypeError)
+      expect(() => new ScriptHarness(options as any), field).toThrow(field)
+    }
+  })
+
+  it('bad run options throw a TypeError naming the field', async () => {
+    const h = harness()
+    await expect(h.run('return 1', { signal: {} as any })).rejects.toThrow('options.signal')
+    await expect(h.run('return 1', { limits: { orphanGraceMs: 1e9 } })).rejects.toThrow(TypeError)
+    await h.close()
+  })
+})
+
+describe('running', () => {
+  it('sync and async handlers both work, and calls overlap', async () => {
+    const h = new ScriptHarness({
+      tools: [
+        { name: 'sync', handler: (a: any) => a.n * 2 },
+        { name: 'async', handler: async (a: any) => a.n * 3 },
+        { name: 'nothing', handler: () => undefined },
+      ],
+    })
+    const r = await h.run('return [await tools.sync({ n: 1 }), await tools.async({ n: 1 }), await tools.nothing({})]')
+    expect(r.value).toEqual([2, 3, null])
+    await h.close()
+  })
+
+  it('tool results arrive deep-frozen', async () => {
+    const h = harness()
+    const r = await h.run(`const res = await tools.echo({ a: { b: [1] } })
+      return [Object.isFrozen(res), Object.isFrozen(res.a), Object.isFrozen(res.a.b),
+        (() => { try { res.a.b.push(2); return 'mutated' } catch (e) { return e.name } })()]`)
+    expect(r.value).toEqual([true, true, true, 'TypeError'])
+    await h.close()
+  })
+
+  it('Promise.all over ten slow tools takes about one tool time', async () => {
+    const h = harness({ limits: { maxConcurrentToolCalls: 10 } })
+    const t = Date.now()
+    const r = await h.run('return (await Promise.all(Array.from({ length: 10 }, () => tools.slow({ ms: 100 })))).length')
+    expect(r.value).toBe(10)
+    expect(Date.now() - t).toBeLessThan(400)
+    await h.close()
+  })
+
+  it('a tool returning non-JSON fails the call, not the process', async () => {
+    const h = new ScriptHarness({
+      tools: [
+        { name: 'cyclic', handler: () => { const a: any = {}; a.a = a; return a } },
+        { name: 'bigint', handler: () => 10n },
+        { name: 'throwsString', handler: () => { throw 'plain string' } },
+      ],
+    })
+    const r = await h.run(`const out = []
+      for (const t of ['cyclic', 'bigint', 'throwsString']) { try { await tools[t]({}) } catch (e) { out.push(e.name + ': ' + e.message) } }
+      return out`)
+    expect(r.value).toEqual([
+      expect.stringMatching(/^ToolExecutionError: tools.cyclic returned a value that is not JSON/),
+      expect.stringMatching(/^ToolExecutionError: tools.bigint returned a value that is not JSON/),
+      'ToolExecutionError: plain string',
+    ])
+    await h.close()
+  })
+
+  it('every handler gets a ToolContext with a real AbortSignal that fires on timeout', async () => {
+    const rec = newRecorder()
+    const h = harness({}, rec)
+    const r = await h.run('await tools.slow({ ms: 5000 })', { limits: { timeoutMs: 100 } })
+    expect(r.error?.code).toBe('ScriptTimeoutError')
+    await new Promise((res) => setTimeout(res, 20))
+    expect(rec.aborted).toEqual([r.toolCalls[0].callId])
+    await h.close()
+  })
+
+  it('RunOptions.signal cancels a script stuck in a CPU loop or awaiting a tool', async () => {
+    const rec = newRecorder()
+    const h = harness({}, rec)
+    for (const src of ['while (true) {}', 'await tools.slow({ ms: 5000 })']) {
+      const ac = new AbortController()
+      setTimeout(() => ac.abort(), 50)
+      const t = Date.now()
+      const r = await h.run(src, { signal: ac.signal })
+      expect(r.error?.code).toBe('ScriptCancelledError')
+      expect(Date.now() - t).toBeLessThan(1000)
+    }
+    const pre = new AbortController()
+    pre.abort()
+    expect((await h.run('return 1', { signal: pre.signal })).error?.code).toBe('ScriptCancelledError')
+    await h.close()
+  })
+
+  it('console output is captured with levels', async () => {
+    const h = harness()
+    const r = await h.run("console.log('a', 1, { b: 2 }); console.info('i'); console.warn('w'); console.error(new Error('e'))")
+    expect(r.logs).toEqual([
+      { level: 'log', message: 'a 1 {"b":2}' },
+      { level: 'info', message: 'i' },
+      { level: 'warn', message: 'w' },
+      { level: 'error', message: 'Error: e' },
+    ])
+    await h.close()
+  })
+
+  it('runtime errors report script lines and script frames only', async () => {
+    const h = harness()
+    const r = await h.run('interface X { a: number }\nfunction helper(x: X): number {\n  return (x as any).missing.deep\n}\nreturn helper({ a: 1 })')
+    expect(r.error).toMatchObject({ code: 'ScriptRuntimeError', line: 3, phase: 'executing' })
+    expect(r.error?.message).toMatch(/^TypeError: /)
+    expect(r.error?.stack).toContain('helper (script:3:')
+    expect(r.error?.stack).not.toMatch(/harness|\/work|node_modules/)
+    await h.close()
+  })
+
+  it('a forged harness error ends as ScriptRuntimeError', async () => {
+    const h = harness()
+    const r = await h.run("const e = new Error('nope'); e.name = 'ApprovalDeniedError'; throw e")
+    expect(r.error?.code).toBe('ScriptRuntimeError')
+    await h.close()
+  })
+
+  it('F16 threads are reused for many scripts, with nothing carried from one to the next', async () => {
+    const h = new ScriptHarness({ tools: [{ name: 'echo', handler: (a) => a }], workers: 2 })
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        h.run(`const seen = typeof marker; try { globalThis.marker = ${i} } catch {} return [seen, (await tools.echo({ i: ${i} })).i]`),
+      ),
+    )
+    expect(results.every((r, i) => r.ok && (r.value as any)[0] === 'undefined' && (r.value as any)[1] === i)).toBe(true)
+    await h.close()
+  })
+
+  it('I9 the same scripts give the same results on every worker and after many runs', async () => {
+    const h = new ScriptHarness({ tools: [{ name: 'echo', handler: (a) => a }], workers: 2 })
+    const script = `const xs = Array.from({ length: 50 }, (_, i) => i * i)
+      const m = new Map(xs.map((x) => [x, String(x)]))
+      const r = await tools.echo({ sum: xs.reduce((a, b) => a + b, 0) })
+      return { sum: r.sum, size: m.size, json: JSON.stringify([1.5, 'ü', null]), re: 'a1b22'.replace(/\\d+/g, '#'), date: new Date(0).toISOString() }`
+    const first = await h.run(script)
+    const all = await Promise.all(Array.from({ length: 40 }, () => h.run(script)))
+    expect(all.every((r) => JSON.stringify(r.value) === JSON.stringify(first.value))).toBe(true)
+    await h.close()
+  })
+})
+
+describe('closing', () => {
+  it('close() aborts running scripts, refuses new work and is idempotent', async () => {
+    const h = harness()
+    const running = h.run('while (true) {}')
+    const waiting = h.run('await tools.slow({ ms: 10000 })')
+    await new Promise((res) => setTimeout(res, 50))
+    await h.close()
+    expect((await running).error?.code).toBe('ScriptCancelledError')
+    expect((await waiting).error?.code).toBe('ScriptCancelledError')
+    await expect(h.run('return 1')).rejects.toThrow('closed')
+    await h.close()
+  })
+
+  it('a process that never calls close() still exits on its own', () => {
+    const script = `
+      const { ScriptHarness } = require(${JSON.stringify(require.resolve('../index.js'))})
+      const h = new ScriptHarness({ tools: [{ name: 'echo', handler: (a) => a }] })
+      h.run('return (await tools.echo({ v: 41 })).v + 1').then((r) => console.log('value', r.value))`
+    const t = Date.now()
+    const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 10_000 })
+    expect(out.trim()).toBe('value 42')
+    expect(Date.now() - t).toBeLessThan(5000)
+  })
+
+  it('a pending run keeps the process alive until it settles', () => {
+    const script = `
+      const { ScriptHarness } = require(${JSON.stringify(require.resolve('../index.js'))})
+      const h = new ScriptHarness({ tools: [] })
+      h.run('let i = 0; while (i < 3e7) i++; return i').then((r) => console.log('value', r.value))`
+    const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 })
+    expect(out.trim()).toBe('value 30000000')
+  })
+})

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs the sandbox benchmarks: `npm run bench` at the repository root, or
+# `bash benches/run.sh [--engines=a,b] [--quick] [--no-write]` from anywhere.
+#
+# The peers live in benches/package.json so the main package's install never
+# has to compile isolated-vm. isolated-vm has no prebuilt binary reachable
+# here, so node-gyp builds it against the headers that ship with this Node
+# (it cannot download them).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+export npm_config_nodedir="${npm_config_nodedir:-$(dirname "$(dirname "$(command -v node)")")}"
+if [ ! -d "$here/node_modules" ]; then
+  echo "installing benchmark dependencies (isolated-vm compiles, ~1-2 min)..." >&2
+  npm ci --prefix "$here" --no-audit --no-fund >&2
+fi
+exec node --expose-gc "$here/bench.mjs" "$@"
