@@ -15,6 +15,7 @@ export const name = 'quickjs-emscripten (asyncify)';
 const MEMORY_LIMIT = 96 * 1024 * 1024;
 
 export const notes = {
+  W4: 'the asyncify build runs plain code ~4x slower than the sync build (interrupt handler or not)',
   W2: 'an asyncified call suspends the whole module, so the 10 sleeps run one after another',
   W5: 'one WASM module per suspended script (asyncify allows one suspension per module)',
   W7: 'one WASM module per in-flight script (8), reused',
