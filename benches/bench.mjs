@@ -403,7 +403,7 @@ function render(columns, started, load) {
     `  W2/W3/W4/W6: ${n.slow} runs after ${n.slowWarm}; W5: ${n.w5} fresh processes; W7: ${n.w7Runs} runs of ${n.w7Scripts} after a warm-up run.`,
     '- p95 is the nearest-rank 95th percentile; for W7 (a throughput) it is the slow tail, the 5th percentile of scripts/s.',
     '- W0/W1 time each run on its own, so work an engine defers past the end of a run (e.g. V8 collecting dead node:vm',
-    '  contexts or isolates) falls between samples; W7 counts everything, which is why node:vm drops there.',
+    '  contexts or isolates) falls between samples; W7 counts all of it, so read the two together.',
     '- Event-loop delay: `monitorEventLoopDelay({ resolution: 1 })` on the Node main thread, max minus the 1 ms period.',
     '- W5: RSS after gc with 200 scripts waiting in a `hold` tool, minus RSS after gc before them (after 10 warm-up runs), / 200.',
     '- Tool values cross the quickjs-emscripten and isolated-vm boundaries as JSON text; node:vm passes host objects',
