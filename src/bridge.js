@@ -127,9 +127,25 @@
     function startCall(m) {
       const { token } = m;
       const key = keyOf(token);
-      const controller = new AbortController();
-      calls.set(key, controller);
-      const ctx = { signal: controller.signal, scriptId: m.scriptId, callId: m.callId, toolName: m.toolName };
+      // The AbortController is made when a handler first reads ctx.signal:
+      // most calls finish without anyone looking at it.
+      const call = { controller: undefined, reason: undefined };
+      calls.set(key, call);
+      const signalOf = () => {
+        if (call.controller === undefined) {
+          call.controller = new AbortController();
+          if (call.reason !== undefined) call.controller.abort(call.reason);
+        }
+        return call.controller.signal;
+      };
+      const ctx = {
+        get signal() {
+          return signalOf();
+        },
+        scriptId: m.scriptId,
+        callId: m.callId,
+        toolName: m.toolName,
+      };
       const fail = (e) => {
         calls.delete(key);
         native.reply(token.worker, token.script, token.call, 'ToolExecutionError', messageOf(e));
@@ -139,7 +155,7 @@
         native.reply(token.worker, token.script, token.call, code, message);
       };
       const runHandler = () => {
-        if (controller.signal.aborted) return;
+        if (call.reason !== undefined) return;
         let out;
         try {
           out = handlers[m.tool](m.args, ctx);
@@ -155,7 +171,7 @@
       }
       needsApproval(m).then((needed) => {
         if (!needed) return runHandler();
-        return askApproval(m, controller.signal).then((decision) => {
+        return askApproval(m, signalOf()).then((decision) => {
           if (decision === 'approved') runHandler();
           else if (decision === 'timeout') deny('ApprovalTimeoutError', `no answer to the approval request for tools.${m.toolName} within ${m.approvalTimeoutMs} ms`);
           else deny('ApprovalDeniedError', `the user denied tools.${m.toolName}`);
@@ -218,7 +234,7 @@
 
     function settleCall(m, key, out) {
       const { token } = m;
-      Promise.resolve(out).then((value) => {
+      const reply = (value) => {
         calls.delete(key);
         let json;
         try {
@@ -229,20 +245,32 @@
           return;
         }
         native.reply(token.worker, token.script, token.call, undefined, json);
-      }, (e) => {
+      };
+      const fail = (e) => {
         calls.delete(key);
         native.reply(token.worker, token.script, token.call, 'ToolExecutionError', messageOf(e));
-      });
+      };
+      // A plain value is answered at once; a thenable when it settles.
+      let then;
+      try {
+        then = out !== null && (typeof out === 'object' || typeof out === 'function') ? out.then : undefined;
+      } catch (e) {
+        fail(e);
+        return;
+      }
+      if (typeof then !== 'function') reply(out);
+      else Promise.resolve(out).then(reply, fail);
     }
 
     function abortCall(m) {
       const key = keyOf(m.token);
-      const controller = calls.get(key);
-      if (controller === undefined) return;
+      const call = calls.get(key);
+      if (call === undefined) return;
       calls.delete(key);
       const reason = new Error(m.reason);
       reason.name = 'AbortError';
-      controller.abort(reason);
+      call.reason = reason;
+      if (call.controller !== undefined) call.controller.abort(reason);
     }
 
     function emit(event) {

@@ -55,7 +55,11 @@ pub struct ScriptHarness {
 impl ScriptHarness {
     /// Start a harness: validates the options (a `TypeError` names the bad
     /// field) and starts `workers` sandbox threads.
-    #[napi(constructor, ts_args_type = "options: ScriptHarnessOptions")]
+    #[napi(
+        constructor,
+        catch_unwind,
+        ts_args_type = "options: ScriptHarnessOptions"
+    )]
     pub fn new(env: Env, options: Unknown) -> Result<Self> {
         let glue: Object = env.run_script(BRIDGE)?;
         let normalize: Function<Unknown, Object> = glue.get_named_property("normalizeOptions")?;
@@ -121,6 +125,7 @@ impl ScriptHarness {
     /// Resolves with a `ScriptResult` whether the script succeeded or not;
     /// rejects only for misuse (closed harness, bad options).
     #[napi(
+        catch_unwind,
         ts_args_type = "source: string, options?: RunOptions",
         ts_return_type = "Promise<ScriptResult>"
     )]
@@ -199,7 +204,7 @@ impl ScriptHarness {
 
     /// Abort running scripts (each settles with `ScriptCancelledError`),
     /// refuse new work and let the sandbox threads end. Idempotent.
-    #[napi(ts_return_type = "Promise<void>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
     pub fn close<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
         self.engine.close();
         let bridge = self.bridge.get_value(env)?;

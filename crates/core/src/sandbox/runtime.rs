@@ -56,9 +56,7 @@ impl Sandbox {
                 .json_parse(tool_tree)
                 .map_err(|e| PrepareError(format!("tool tree: {e}")))?;
             let make = match super::bytecode::prelude(PRELUDE) {
-                Some(bytes) => {
-                    super::bytecode::run(&ctx, bytes).and_then(Function::from_value)
-                }
+                Some(bytes) => super::bytecode::run(&ctx, bytes).and_then(Function::from_value),
                 None => ctx.eval_with_options(PRELUDE, prelude_options()),
             };
             let make: Function = make
@@ -247,6 +245,34 @@ mod profile {
     fn profile_prepare() {
         for _ in 0..2000 {
             drop(Sandbox::prepare(r#"{"exec":0}"#, 512 * 1024).unwrap());
+        }
+    }
+}
+
+#[cfg(test)]
+mod loop_speed {
+    use super::*;
+
+    #[test]
+    #[ignore]
+    fn loop_speed() {
+        let src = "(function(){ let s = 0; for (let i = 0; i < 1e6; i++) s += i; return s })()";
+        let rt = Runtime::new().unwrap();
+        let ctx = Context::full(&rt).unwrap();
+        for _ in 0..3 {
+            let t = std::time::Instant::now();
+            ctx.with(|ctx| {
+                let _: f64 = ctx.eval(src).unwrap();
+            });
+            eprintln!("plain runtime: {:?}", t.elapsed());
+        }
+        let s = Sandbox::prepare("{}", 512 * 1024).unwrap();
+        for _ in 0..3 {
+            let t = std::time::Instant::now();
+            s.context.with(|ctx| {
+                let _: f64 = ctx.eval(src).unwrap();
+            });
+            eprintln!("sandbox: {:?}", t.elapsed());
         }
     }
 }

@@ -28,6 +28,9 @@ use crate::result::ScriptResult;
 /// it parks: waking a parked thread costs about 35 µs on these machines,
 /// more than a fast tool's whole round trip.
 const SPIN: Duration = Duration::from_micros(60);
+/// How long a worker whose scripts await tools waits for an answer before it
+/// spends its time preparing the next sandbox instead.
+const PATIENCE: Duration = Duration::from_millis(2);
 
 pub(crate) enum Inbound {
     Start(Box<Job>),
@@ -114,63 +117,74 @@ impl Worker {
             if handled {
                 continue;
             }
-            if self.spare.is_none() && !self.shutting_down {
-                self.spare = self.prepare().ok();
-                continue;
-            }
-            // Idle: spin briefly if an answer is due soon, then park until a
-            // message or the nearest deadline.
+            // An answer due soon goes first: spin briefly for it, and do
+            // not start preparing a sandbox (about a millisecond of work)
+            // until the wait looks long.
             let expecting = self
                 .live
                 .values()
                 .any(|l| l.sandbox.cell.has_pending_calls());
             if expecting {
-                let until = Instant::now() + SPIN;
-                let mut got = None;
-                while Instant::now() < until {
-                    match self.rx.try_recv() {
-                        Ok(m) => {
-                            got = Some(m);
-                            break;
-                        }
-                        Err(TryRecvError::Empty) => std::hint::spin_loop(),
-                        Err(TryRecvError::Disconnected) => break,
-                    }
-                }
-                if let Some(m) = got {
+                if let Some(m) = self.poll_for(SPIN) {
                     self.handle(m);
                     continue;
                 }
+                if self.spare.is_none() {
+                    if let Some(m) = self.wait_for(Some(Instant::now() + PATIENCE)) {
+                        self.handle(m);
+                        continue;
+                    }
+                }
             }
+            if self.spare.is_none() && !self.shutting_down {
+                self.spare = self.prepare().ok();
+                continue;
+            }
+            // Park until a message or the nearest deadline.
             let deadline = self
                 .live
                 .values()
                 .filter_map(|l| l.sandbox.cell.deadline())
                 .min();
-            let msg = match deadline {
-                Some(d) => match self
-                    .rx
-                    .recv_timeout(d.saturating_duration_since(Instant::now()))
-                {
-                    Ok(m) => Some(m),
-                    Err(RecvTimeoutError::Timeout) => None,
-                    Err(RecvTimeoutError::Disconnected) => {
-                        self.shutting_down = true;
-                        None
-                    }
-                },
-                None => match self.rx.recv() {
-                    Ok(m) => Some(m),
-                    Err(_) => {
-                        self.shutting_down = true;
-                        None
-                    }
-                },
-            };
-            if let Some(m) = msg {
+            if let Some(m) = self.wait_for(deadline) {
                 self.handle(m);
             }
         }
+    }
+
+    /// Poll the inbox without parking, for up to `spin`.
+    fn poll_for(&mut self, spin: Duration) -> Option<Inbound> {
+        let until = Instant::now() + spin;
+        while Instant::now() < until {
+            match self.rx.try_recv() {
+                Ok(m) => return Some(m),
+                Err(TryRecvError::Empty) => std::hint::spin_loop(),
+                Err(TryRecvError::Disconnected) => {
+                    self.shutting_down = true;
+                    return None;
+                }
+            }
+        }
+        None
+    }
+
+    /// Park until a message arrives or `until` passes (forever if `None`).
+    fn wait_for(&mut self, until: Option<Instant>) -> Option<Inbound> {
+        let got = match until {
+            Some(d) => match self
+                .rx
+                .recv_timeout(d.saturating_duration_since(Instant::now()))
+            {
+                Ok(m) => return Some(m),
+                Err(RecvTimeoutError::Timeout) => return None,
+                Err(RecvTimeoutError::Disconnected) => None,
+            },
+            None => self.rx.recv().ok(),
+        };
+        if got.is_none() {
+            self.shutting_down = true;
+        }
+        got
     }
 
     fn prepare(&self) -> Result<Sandbox, String> {
