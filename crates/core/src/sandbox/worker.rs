@@ -129,11 +129,11 @@ impl Worker {
                     self.handle(m);
                     continue;
                 }
-                if self.spare.is_none() {
-                    if let Some(m) = self.wait_for(Some(Instant::now() + PATIENCE)) {
-                        self.handle(m);
-                        continue;
-                    }
+                if self.spare.is_none()
+                    && let Some(m) = self.wait_for(Some(Instant::now() + PATIENCE))
+                {
+                    self.handle(m);
+                    continue;
                 }
             }
             if self.spare.is_none() && !self.shutting_down {
