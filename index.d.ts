@@ -162,6 +162,20 @@ export type HarnessEvent = { scriptId: string; timestamp: number } & (
   | { type: 'progress'; message: string }
   | { type: 'script_completed'; ok: boolean; error?: ScriptError; durationMs: number })
 
+/** What `validate()` (and dry-run) found, without running anything. */
+export interface ValidationReport {
+  ok: boolean
+  /** sha256 of the script source, hex. */
+  scriptHash: string
+  language: 'ts' | 'js'
+  /** Syntax, size and banned constructs (phase 'parsing'). */
+  errors: ScriptError[]
+  /** Tool paths the script mentions: `exec`, `mcp.github.searchIssues`. */
+  toolsReferenced: string[]
+  /** Of those, the ones that are not registered. */
+  unknownTools: string[]
+}
+
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
@@ -187,6 +201,12 @@ export declare class ScriptHarness {
    * rejects only for misuse (closed harness, bad options).
    */
   run(source: string, options?: RunOptions): Promise<ScriptResult>
+  /**
+   * Validate one script body without running it (what dry-run does):
+   * syntax, size, banned constructs, and the tools it references that are
+   * not registered.
+   */
+  validate(source: string): ValidationReport
   /**
    * Abort running scripts (each settles with `ScriptCancelledError`),
    * refuse new work and let the sandbox threads end. Idempotent.

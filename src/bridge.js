@@ -305,6 +305,9 @@
       rejectWith(error) {
         return Promise.reject(error);
       },
+      resolved(json) {
+        return Promise.resolve(JSON.parse(json));
+      },
       begin(run, signal) {
         return new Promise((resolve) => {
           const entry = { resolve, signal, onAbort: undefined };

@@ -10,7 +10,7 @@ use napi::threadsafe_function::ThreadsafeCallContext;
 use napi::{Env, Error, Result, Status};
 use napi_derive::napi;
 
-use script_harness_core::compile::sha256_hex;
+use script_harness_core::compile::{ValidationReport, validate};
 use script_harness_core::errors::Phase;
 use script_harness_core::{
     CallToken, Engine, EngineConfig, ErrorCode, HarnessError, HarnessMode, Language, Outgoing,
@@ -53,6 +53,15 @@ pub struct ScriptHarness {
 
 #[napi]
 impl ScriptHarness {
+    fn report(&self, source: &str) -> ValidationReport {
+        validate(
+            source,
+            Language::Ts,
+            self.engine.default_limits().max_source_bytes,
+            &self.engine.shared().registry,
+        )
+    }
+
     /// Start a harness: validates the options (a `TypeError` names the bad
     /// field) and starts `workers` sandbox threads.
     #[napi(
@@ -181,7 +190,9 @@ impl ScriptHarness {
         };
         let mode = data.mode.unwrap_or(self.mode);
         if mode != HarnessMode::Enabled {
-            return resolved(env, &not_run(mode, &source));
+            let report = (mode == HarnessMode::DryRun).then(|| self.report(&source));
+            let resolved: Function<String, Object> = bridge.get_named_property("resolved")?;
+            return resolved.call(not_run(mode, report).to_json());
         }
         let handle = match self.engine.submit(Submission {
             source,
@@ -202,6 +213,19 @@ impl ScriptHarness {
         begin.call((run as f64, signal).into())
     }
 
+    /// Validate one script body without running it (what dry-run does):
+    /// syntax, size, banned constructs, and the tools it references that are
+    /// not registered.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "source: string",
+        ts_return_type = "ValidationReport"
+    )]
+    pub fn validate<'env>(&self, env: &'env Env, source: String) -> Result<Unknown<'env>> {
+        let report = self.report(&source);
+        parse_json(env, serde_json::to_string(&report).map_err(to_napi)?)
+    }
+
     /// Abort running scripts (each settles with `ScriptCancelledError`),
     /// refuse new work and let the sandbox threads end. Idempotent.
     #[napi(catch_unwind, ts_return_type = "Promise<void>")]
@@ -213,32 +237,32 @@ impl ScriptHarness {
     }
 }
 
-/// The result of a script that was not run because of the mode.
-fn not_run(mode: HarnessMode, source: &str) -> ScriptResult {
-    let message = match mode {
-        HarnessMode::Disabled => {
-            "scripts are disabled in this session: call the tools directly instead"
-        }
-        _ => "dry-run: the script was validated but not run",
+/// The result of a script that was not run because of the mode: disabled
+/// reports `HarnessDisabledError`; dry-run reports what validation found.
+fn not_run(mode: HarnessMode, report: Option<ValidationReport>) -> ScriptResult {
+    let script_id = match &report {
+        Some(r) => format!("dry_{}", &r.script_hash[..12]),
+        None => "disabled".to_owned(),
     };
-    let mut r = ScriptResult::failed_before_start(
-        format!("scr_{}", &sha256_hex(source)[..12]),
-        ScriptError::new(ErrorCode::HarnessDisabledError, Phase::Parsing, message),
+    let disabled = ScriptError::new(
+        ErrorCode::HarnessDisabledError,
+        Phase::Parsing,
+        "scripts are disabled in this session: call the tools directly instead",
     );
+    let mut r = ScriptResult::failed_before_start(script_id, disabled);
     if mode == HarnessMode::DryRun {
-        r.ok = true;
-        r.error = None;
+        let first = report.and_then(|rep| rep.errors.into_iter().next());
+        r.ok = first.is_none();
+        r.error = first;
     }
     r
 }
 
-fn resolved<'env>(env: &'env Env, result: &ScriptResult) -> Result<Object<'env>> {
-    let json: Object = env.get_global()?.get_named_property("JSON")?;
-    let parse: Function<String, Unknown> = json.get_named_property("parse")?;
-    let value = parse.call(result.to_json())?;
-    let promise: Object = env.get_global()?.get_named_property("Promise")?;
-    let resolve: Function<Unknown, Object> = promise.get_named_property("resolve")?;
-    resolve.apply(promise, value)
+fn parse_json<'env>(env: &'env Env, json: String) -> Result<Unknown<'env>> {
+    let global = env.get_global()?;
+    let json_object: Object = global.get_named_property("JSON")?;
+    let parse: Function<String, Unknown> = json_object.get_named_property("parse")?;
+    parse.call(json)
 }
 
 /// `native.reply(worker, script, call, errorCode?, payload?)` and

@@ -161,3 +161,17 @@ export type HarnessEvent = { scriptId: string; timestamp: number } & (
   | { type: 'console'; level: 'log' | 'info' | 'warn' | 'error'; message: string }
   | { type: 'progress'; message: string }
   | { type: 'script_completed'; ok: boolean; error?: ScriptError; durationMs: number })
+
+/** What `validate()` (and dry-run) found, without running anything. */
+export interface ValidationReport {
+  ok: boolean
+  /** sha256 of the script source, hex. */
+  scriptHash: string
+  language: 'ts' | 'js'
+  /** Syntax, size and banned constructs (phase 'parsing'). */
+  errors: ScriptError[]
+  /** Tool paths the script mentions: `exec`, `mcp.github.searchIssues`. */
+  toolsReferenced: string[]
+  /** Of those, the ones that are not registered. */
+  unknownTools: string[]
+}

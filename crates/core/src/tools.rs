@@ -101,6 +101,14 @@ impl ToolRegistry {
         self.tools.iter().map(|t| t.name.as_str())
     }
 
+    /// Whether `path` is a registered tool or a namespace of tools
+    /// (`mcp.github` when `mcp.github.searchIssues` is registered).
+    pub fn knows_path(&self, path: &str) -> bool {
+        self.names().any(|n| {
+            n == path || (n.starts_with(path) && n.as_bytes().get(path.len()) == Some(&b'.'))
+        })
+    }
+
     /// Up to three registered names closest to `wanted`, nearest first.
     pub fn closest(&self, wanted: &str) -> Vec<&str> {
         let wanted_lc = wanted.to_ascii_lowercase();

@@ -8,11 +8,13 @@
 
 mod checks;
 mod positions;
+mod report;
 mod typescript;
 
 use sha2::{Digest, Sha256};
 
 pub use positions::{LineMap, line_col};
+pub use report::{ValidationReport, validate};
 
 use crate::errors::{ErrorCode, Phase, ScriptError};
 

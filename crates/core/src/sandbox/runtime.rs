@@ -276,3 +276,46 @@ mod loop_speed {
         }
     }
 }
+
+#[cfg(test)]
+mod footprint {
+    use super::*;
+
+    fn rss_kb() -> usize {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Memory of a live realm: bare QuickJS runtime + full context, and a
+    /// prepared (hardened) sandbox. `cargo test --release -- --ignored footprint`
+    #[test]
+    #[ignore]
+    fn footprint() {
+        let n = 200;
+        let before = rss_kb();
+        let bare: Vec<(Runtime, Context)> = (0..n)
+            .map(|_| {
+                let rt = Runtime::new().unwrap();
+                let ctx = Context::full(&rt).unwrap();
+                (rt, ctx)
+            })
+            .collect();
+        let bare_kb = (rss_kb() - before) / n;
+        drop(bare);
+        let before = rss_kb();
+        let prepared: Vec<Sandbox> = (0..n)
+            .map(|_| Sandbox::prepare(r#"{"exec":0}"#, 512 * 1024).unwrap())
+            .collect();
+        let prepared_kb = (rss_kb().saturating_sub(before)) / n;
+        let counted = prepared[0].wires.peak() / 1024;
+        drop(prepared);
+        eprintln!(
+            "per realm: bare runtime+full context {bare_kb} KB RSS; prepared sandbox {prepared_kb} KB RSS ({counted} KB counted by the allocator)"
+        );
+    }
+}
