@@ -294,7 +294,13 @@ async function parent() {
     columns.push({ id, ...main });
   }
 
-  const report = render(columns, started, load);
+  // What bounds the figures that miss their targets is measured separately
+  // (profiles, footprints) and kept in BOUNDS.md; it travels with the table.
+  let bounds = '';
+  try {
+    bounds = `\n${readFileSync(`${HERE}BOUNDS.md`, 'utf8')}`;
+  } catch {}
+  const report = render(columns, started, load) + bounds;
   console.log(`\n${report}`);
   if (!opts['no-write']) {
     writeFileSync(`${HERE}RESULTS.md`, report);
