@@ -176,6 +176,15 @@ export interface ValidationReport {
   unknownTools: string[]
 }
 
+/** A piece of model text, as `detectScripts` splits it. Offsets are UTF-16 positions. */
+export type Segment =
+  | { type: 'text'; text: string; start: number; end: number }
+  | { type: 'script'; source: string; language: 'ts' | 'js'; start: number; end: number;
+      attributes: Record<string, string>; form: 'tag' | 'fence' }
+  /** Malformed blocks: reported, never run; `text` is the raw text, tags included.
+   *  `stray` is a closing tag with no script open. */
+  | { type: 'problem'; kind: 'nested' | 'unclosed' | 'stray'; text: string; start: number; end: number }
+
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
@@ -213,3 +222,10 @@ export declare class ScriptHarness {
    */
   close(): Promise<void>
 }
+
+/**
+ * Split text into ordered text, script and problem segments (both the
+ * `<tool-calls>` tag and the ```` ```ts tool-calls ```` fence). Offsets are
+ * UTF-16 positions in `text`; the segments cover it exactly.
+ */
+export declare function detectScripts(text: string): Segment[]

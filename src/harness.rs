@@ -265,6 +265,20 @@ fn parse_json<'env>(env: &'env Env, json: String) -> Result<Unknown<'env>> {
     parse.call(json)
 }
 
+/// Split text into ordered text, script and problem segments (both the
+/// `<tool-calls>` tag and the ```` ```ts tool-calls ```` fence). Offsets are
+/// UTF-16 positions in `text`; the segments cover it exactly.
+#[napi(
+    catch_unwind,
+    js_name = "detectScripts",
+    ts_args_type = "text: string",
+    ts_return_type = "Segment[]"
+)]
+pub fn detect_scripts(env: &Env, text: String) -> Result<Unknown<'_>> {
+    let segments = script_harness_core::detect::detect(&text);
+    parse_json(env, serde_json::to_string(&segments).map_err(to_napi)?)
+}
+
 /// `native.reply(worker, script, call, errorCode?, payload?)` and
 /// `native.cancel(run)`, as the bridge calls them.
 fn native_functions<'env>(

@@ -175,3 +175,12 @@ export interface ValidationReport {
   /** Of those, the ones that are not registered. */
   unknownTools: string[]
 }
+
+/** A piece of model text, as `detectScripts` splits it. Offsets are UTF-16 positions. */
+export type Segment =
+  | { type: 'text'; text: string; start: number; end: number }
+  | { type: 'script'; source: string; language: 'ts' | 'js'; start: number; end: number;
+      attributes: Record<string, string>; form: 'tag' | 'fence' }
+  /** Malformed blocks: reported, never run; `text` is the raw text, tags included.
+   *  `stray` is a closing tag with no script open. */
+  | { type: 'problem'; kind: 'nested' | 'unclosed' | 'stray'; text: string; start: number; end: number }

@@ -1,0 +1,236 @@
+use super::*;
+
+fn scripts(text: &str) -> Vec<String> {
+    detect(text)
+        .into_iter()
+        .filter_map(|s| match s {
+            Segment::Script { source, .. } => Some(source),
+            _ => None,
+        })
+        .collect()
+}
+
+fn kinds(text: &str) -> Vec<String> {
+    detect(text)
+        .into_iter()
+        .map(|s| match s {
+            Segment::Text { .. } => "text".to_owned(),
+            Segment::Script { form, .. } => format!("script:{form:?}"),
+            Segment::Problem { kind, .. } => format!("problem:{kind:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn finds_tag_and_fence_scripts() {
+    let text = "Before\n<tool-calls>\nreturn 1\n</tool-calls>\nmiddle\n```ts tool-calls\nreturn 2\n```\nafter";
+    assert_eq!(scripts(text), ["return 1\n", "return 2\n"]);
+    assert_eq!(
+        kinds(text),
+        ["text", "script:Tag", "text", "script:Fence", "text"]
+    );
+}
+
+#[test]
+fn reads_attributes_and_languages() {
+    let segs = detect(
+        "<tool-calls id=\"lint-1\" mode='x &amp; y'>return 1</tool-calls>\n~~~~js tool-calls\nreturn 2\n~~~~",
+    );
+    match &segs[0] {
+        Segment::Script {
+            attributes,
+            language,
+            ..
+        } => {
+            assert_eq!(
+                attributes,
+                &[
+                    ("id".to_owned(), "lint-1".to_owned()),
+                    ("mode".to_owned(), "x & y".to_owned())
+                ]
+            );
+            assert_eq!(*language, Language::Ts);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        segs.last(),
+        Some(Segment::Script {
+            language: Language::Js,
+            form: Form::Fence,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn examples_in_code_are_text() {
+    let text = "```xml\n<tool-calls>\nreturn 1\n</tool-calls>\n```\nInline `<tool-calls>` and ``</tool-calls>`` too.";
+    assert_eq!(kinds(text), ["text"]);
+    assert_eq!(scripts("```ts\nconst a = 1\n```\n"), Vec::<String>::new());
+}
+
+#[test]
+fn bodies_are_raw() {
+    let body =
+        "const s = \"</div>\" && a < b; const t = `<x>`; // &amp;\r\nreturn f<string>(s)\r\n";
+    assert_eq!(
+        scripts(&format!("<tool-calls>\r\n{body}</tool-calls>")),
+        [body]
+    );
+}
+
+#[test]
+fn reports_nested_unclosed_and_stray_blocks() {
+    assert_eq!(
+        kinds("a <tool-calls> x <tool-calls> y </tool-calls> z </tool-calls> b"),
+        ["text", "problem:Nested", "text"]
+    );
+    assert_eq!(
+        kinds("a\n<tool-calls>\nreturn 1"),
+        ["text", "problem:Unclosed"]
+    );
+    assert_eq!(
+        kinds("a </tool-calls> b"),
+        ["text", "problem:Stray", "text"]
+    );
+    assert_eq!(kinds("```ts tool-calls\nreturn 1\n"), ["problem:Unclosed"]);
+    assert_eq!(kinds("<tool-calls></tool-calls>"), ["script:Tag"]);
+}
+
+#[test]
+fn spans_count_utf16_and_cover_the_input() {
+    let text = "é😀 <tool-calls>x</tool-calls>\r\n👍";
+    let segs = detect(text);
+    check_cover(text, &segs);
+    assert_eq!(segs[1].span(), (4, 4 + "<tool-calls>x</tool-calls>".len()));
+}
+
+fn check_cover(text: &str, segs: &[Segment]) {
+    let mut at = 0;
+    for s in segs {
+        let (start, end) = s.span();
+        assert_eq!(start, at, "{segs:?}");
+        assert!(end >= start);
+        at = end;
+    }
+    assert_eq!(at, text.encode_utf16().count());
+}
+
+/// A small deterministic generator (xorshift), so the property test needs
+/// no extra dependency and every failure is reproducible from its seed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+const PIECES: [&str; 24] = [
+    "<tool-calls>",
+    "</tool-calls>",
+    "<tool-calls id=\"a\">",
+    "<tool-calls x>",
+    "<tool-callsx>",
+    "<tool-",
+    "</tool-c",
+    "```ts tool-calls\n",
+    "```\n",
+    "````\n",
+    "~~~ts tool-calls\n",
+    "~~~\n",
+    "```xml\n",
+    "`",
+    "``",
+    "\r\n",
+    "\n",
+    "é",
+    "😀",
+    "a b",
+    "  ",
+    "<",
+    "return 1;",
+    "&amp;",
+];
+
+fn random_text(rng: &mut Rng) -> String {
+    let n = rng.below(40);
+    (0..n).map(|_| PIECES[rng.below(PIECES.len())]).collect()
+}
+
+#[test]
+fn incremental_agrees_with_one_shot_on_any_chunking() {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    for _ in 0..3000 {
+        let text = random_text(&mut rng);
+        let whole = detect(&text);
+        check_cover(&text, &whole);
+        let bytes = text.as_bytes();
+        // One byte at a time, and random cuts (through UTF-8 characters too).
+        for mode in 0..2 {
+            let mut d = Detector::new();
+            let mut got = Vec::new();
+            let mut i = 0;
+            while i < bytes.len() {
+                let step = if mode == 0 { 1 } else { 1 + rng.below(7) };
+                let j = (i + step).min(bytes.len());
+                got.extend(d.push(&bytes[i..j]));
+                i = j;
+            }
+            got.extend(d.finish());
+            assert_eq!(coalesce(got), whole, "text: {text:?}");
+        }
+    }
+}
+
+#[test]
+fn text_is_released_as_soon_as_it_cannot_start_a_tag() {
+    let mut d = Detector::new();
+    let out = d.push(b"Hello there <tool");
+    assert_eq!(
+        coalesce(out),
+        vec![Segment::Text {
+            text: "Hello there ".into(),
+            start: 0,
+            end: 12
+        }]
+    );
+    let out = d.push(b"box> and more");
+    assert_eq!(
+        coalesce(out),
+        vec![Segment::Text {
+            text: "<toolbox> and more".into(),
+            start: 12,
+            end: 30
+        }]
+    );
+    // A script is emitted the moment its closing tag completes.
+    let out = d.push(b"\n<tool-calls>return 1</tool-calls");
+    assert!(out.iter().all(|s| !matches!(s, Segment::Script { .. })));
+    let out = d.push(b">");
+    assert!(matches!(out.as_slice(), [Segment::Script { .. }]));
+}
+
+#[test]
+fn no_quadratic_blowup_on_long_inputs() {
+    let big = format!("<tool-calls>{}</tool-calls>", "x < y; ".repeat(150_000));
+    let t = std::time::Instant::now();
+    let mut d = Detector::new();
+    for chunk in big.as_bytes().chunks(3) {
+        d.push(chunk);
+    }
+    d.finish();
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        t.elapsed()
+    );
+}
