@@ -44,7 +44,7 @@ enum Step {
 
 enum Tag {
     NeedMore,
-    NotTag,
+    Text,
     Open {
         len: usize,
         attrs: Vec<(String, String)>,
@@ -256,7 +256,7 @@ impl Detector {
                     self.emit_text(at, out);
                     return Step::Stall;
                 }
-                Tag::NotTag => pos = at + 1,
+                Tag::Text => pos = at + 1,
                 Tag::Open {
                     len: tag_len,
                     attrs,
@@ -521,7 +521,7 @@ fn classify_tag(s: &str, last: bool) -> Tag {
     }
     if let Some(rest) = s.strip_prefix(OPEN) {
         let Some(c) = rest.chars().next() else {
-            return if last { Tag::NotTag } else { Tag::NeedMore };
+            return if last { Tag::Text } else { Tag::NeedMore };
         };
         if c == '>' {
             return Tag::Open {
@@ -530,7 +530,7 @@ fn classify_tag(s: &str, last: bool) -> Tag {
             };
         }
         if !c.is_ascii_whitespace() {
-            return Tag::NotTag;
+            return Tag::Text;
         }
         let window = &rest[..rest.len().min(MAX_TAG_BYTES)];
         return match window.find(['>', '<']) {
@@ -539,17 +539,17 @@ fn classify_tag(s: &str, last: bool) -> Tag {
                     len: OPEN.len() + k + 1,
                     attrs,
                 },
-                None => Tag::NotTag,
+                None => Tag::Text,
             },
-            Some(_) => Tag::NotTag,
-            None if last || rest.len() >= MAX_TAG_BYTES => Tag::NotTag,
+            Some(_) => Tag::Text,
+            None if last || rest.len() >= MAX_TAG_BYTES => Tag::Text,
             None => Tag::NeedMore,
         };
     }
     if !last && OPEN.starts_with(s) {
         return Tag::NeedMore;
     }
-    Tag::NotTag
+    Tag::Text
 }
 
 /// The attributes of `tool-calls a="1" b='2'` (the tag without `<` `>`),
