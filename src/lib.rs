@@ -13,4 +13,4 @@ mod harness;
 mod host;
 mod options;
 
-pub use harness::ScriptHarness;
+pub use harness::{ScriptHarness, detect_scripts};
