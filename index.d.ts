@@ -217,6 +217,11 @@ export declare class ScriptHarness {
    */
   validate(source: string): ValidationReport
   /**
+   * TypeScript declarations of `tools` and `context` as a script sees
+   * them, generated from the tool definitions, for a model's system prompt.
+   */
+  describeTools(): string
+  /**
    * Abort running scripts (each settles with `ScriptCancelledError`),
    * refuse new work and let the sandbox threads end. Idempotent.
    */

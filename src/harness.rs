@@ -226,6 +226,13 @@ impl ScriptHarness {
         parse_json(env, serde_json::to_string(&report).map_err(to_napi)?)
     }
 
+    /// TypeScript declarations of `tools` and `context` as a script sees
+    /// them, generated from the tool definitions, for a model's system prompt.
+    #[napi(catch_unwind)]
+    pub fn describe_tools(&self) -> String {
+        script_harness_core::describe::describe_tools(&self.engine.shared().registry)
+    }
+
     /// Abort running scripts (each settles with `ScriptCancelledError`),
     /// refuse new work and let the sandbox threads end. Idempotent.
     #[napi(catch_unwind, ts_return_type = "Promise<void>")]

@@ -7,6 +7,7 @@
 //! - [`limits`], [`tools`], [`errors`], [`result`], [`events`]: the contract's shapes.
 
 pub mod compile;
+pub mod describe;
 pub mod detect;
 pub mod errors;
 pub mod events;
