@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use napi::bindgen_prelude::{
-    FnArgs, Function, FunctionCallContext, JsObjectValue, Object, ObjectRef, Unknown,
+    Array, FnArgs, Function, FunctionCallContext, JsObjectValue, Object, ObjectRef, Unknown,
 };
 use napi::threadsafe_function::ThreadsafeCallContext;
 use napi::{Env, Error, Result, Status};
@@ -281,9 +281,57 @@ fn parse_json<'env>(env: &'env Env, json: String) -> Result<Unknown<'env>> {
     ts_args_type = "text: string",
     ts_return_type = "Segment[]"
 )]
-pub fn detect_scripts(env: &Env, text: String) -> Result<Unknown<'_>> {
-    let segments = script_harness_core::detect::detect(&text);
-    parse_json(env, serde_json::to_string(&segments).map_err(to_napi)?)
+pub fn detect_scripts(env: &Env, text: String) -> Result<Array<'_>> {
+    use script_harness_core::detect::{Form, Segment, detect};
+    let segments = detect(&text);
+    // Built directly rather than through JSON: a 1 MB text segment would be
+    // escaped, copied and parsed again.
+    let mut out = env.create_array(segments.len() as u32)?;
+    for (i, segment) in segments.iter().enumerate() {
+        let mut obj = Object::new(env)?;
+        match segment {
+            Segment::Text { text, start, end } => {
+                obj.set("type", "text")?;
+                obj.set("text", text.as_str())?;
+                obj.set("start", *start as f64)?;
+                obj.set("end", *end as f64)?;
+            }
+            Segment::Script {
+                source,
+                language,
+                start,
+                end,
+                attributes,
+                form,
+            } => {
+                obj.set("type", "script")?;
+                obj.set("source", source.as_str())?;
+                obj.set("language", language.as_str())?;
+                obj.set("start", *start as f64)?;
+                obj.set("end", *end as f64)?;
+                let mut attrs = Object::new(env)?;
+                for (k, v) in attributes {
+                    attrs.set(k.as_str(), v.as_str())?;
+                }
+                obj.set("attributes", attrs)?;
+                obj.set("form", if *form == Form::Tag { "tag" } else { "fence" })?;
+            }
+            Segment::Problem {
+                kind,
+                text,
+                start,
+                end,
+            } => {
+                obj.set("type", "problem")?;
+                obj.set("kind", kind.as_str())?;
+                obj.set("text", text.as_str())?;
+                obj.set("start", *start as f64)?;
+                obj.set("end", *end as f64)?;
+            }
+        }
+        out.set(i as u32, obj)?;
+    }
+    Ok(out)
 }
 
 /// `native.reply(worker, script, call, errorCode?, payload?)` and

@@ -43,6 +43,16 @@ pub enum ProblemKind {
     Stray,
 }
 
+impl ProblemKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProblemKind::Nested => "nested",
+            ProblemKind::Unclosed => "unclosed",
+            ProblemKind::Stray => "stray",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum Segment {

@@ -58,7 +58,10 @@ enum Tag {
 /// The segments it returns, concatenated and coalesced, are exactly what
 /// [`super::detect`] returns for the whole text.
 pub struct Detector {
+    /// Input not yet handed out starts at `buf[head]`; the decided prefix
+    /// is dropped once per push, not per segment (that would be quadratic).
     buf: String,
+    head: usize,
     /// UTF-16 offset of `buf[0]` in the whole input.
     base: usize,
     /// An incomplete UTF-8 sequence from the end of the last chunk.
@@ -80,6 +83,7 @@ impl Detector {
     pub fn new() -> Detector {
         Detector {
             buf: String::new(),
+            head: 0,
             base: 0,
             partial: Vec::new(),
             state: State::Text,
@@ -90,16 +94,22 @@ impl Detector {
 
     /// Whether nothing is held back (no open script, no undecided text).
     pub fn is_idle(&self) -> bool {
-        self.buf.is_empty()
+        self.rest().is_empty()
             && self.partial.is_empty()
             && matches!(self.state, State::Text | State::Fence { .. })
     }
 
     /// Take the next chunk; returns the segments it decided.
     pub fn push(&mut self, chunk: &[u8]) -> Vec<Segment> {
-        let mut bytes = std::mem::take(&mut self.partial);
-        bytes.extend_from_slice(chunk);
-        let mut rest: &[u8] = &bytes;
+        let joined;
+        let mut rest: &[u8] = if self.partial.is_empty() {
+            chunk
+        } else {
+            let mut bytes = std::mem::take(&mut self.partial);
+            bytes.extend_from_slice(chunk);
+            joined = bytes;
+            &joined
+        };
         loop {
             match std::str::from_utf8(rest) {
                 Ok(s) => {
@@ -125,6 +135,8 @@ impl Detector {
         }
         let mut out = Vec::new();
         self.advance(false, &mut out);
+        self.buf.drain(..self.head);
+        self.head = 0;
         out
     }
 
@@ -136,7 +148,7 @@ impl Detector {
         }
         let mut out = Vec::new();
         self.advance(true, &mut out);
-        let len = self.buf.len();
+        let len = self.rest().len();
         if len > 0 {
             match std::mem::replace(&mut self.state, State::Text) {
                 State::Text | State::Fence { .. } => self.emit_text(len, &mut out),
@@ -146,6 +158,8 @@ impl Detector {
                 State::Nested { .. } => self.emit_problem(ProblemKind::Nested, len, &mut out),
             }
         }
+        self.buf.clear();
+        self.head = 0;
         out
     }
 
@@ -170,10 +184,15 @@ impl Detector {
     }
 
     /// Remove `n` bytes from the front of `buf`: their text and UTF-16 span.
+    fn rest(&self) -> &str {
+        &self.buf[self.head..]
+    }
+
     fn take(&mut self, n: usize) -> (String, usize, usize) {
-        let text: String = self.buf.drain(..n).collect();
+        let text = self.buf[self.head..self.head + n].to_owned();
+        self.head += n;
         let start = self.base;
-        self.base += text.encode_utf16().count();
+        self.base += utf16_len(&text);
         self.scan = 0;
         (text, start, self.base)
     }
@@ -199,26 +218,36 @@ impl Detector {
     }
 
     fn step_text(&mut self, last: bool, out: &mut Vec<Segment>) -> Step {
-        let len = self.buf.len();
+        let len = self.rest().len();
         if len == 0 {
             return Step::Stall;
         }
-        if self.line_start && self.scan == 0 {
-            match self.fence_opening(last) {
-                FenceLine::NeedMore => return Step::Stall,
+        let at_line_start = if self.scan == 0 {
+            self.line_start
+        } else {
+            self.rest().as_bytes()[self.scan - 1] == b'\n'
+        };
+        if at_line_start {
+            let at = self.scan;
+            match self.fence_opening(at, last) {
+                FenceLine::NeedMore => {
+                    self.emit_text(at, out);
+                    return Step::Stall;
+                }
                 FenceLine::Script {
                     ch,
                     len: run,
                     end,
                     language,
                 } => {
+                    self.emit_text(at, out);
                     self.state = State::FenceScript {
                         ch,
                         len: run,
-                        body: end,
+                        body: end - at,
                         language,
                     };
-                    self.scan = end;
+                    self.scan = end - at;
                     return Step::Progress;
                 }
                 FenceLine::Plain { ch, len: run, end } => {
@@ -229,74 +258,103 @@ impl Detector {
                 FenceLine::No => {}
             }
         }
-        let line_end = self.buf[self.scan..].find('\n').map(|e| e + self.scan);
-        let limit = line_end.unwrap_or(len);
         let mut pos = self.scan;
-        while let Some(k) = self.buf[pos..limit].find(['<', '`']) {
+        loop {
+            let bytes = self.rest().as_bytes();
+            let Some(k) = memchr::memchr3(b'<', b'`', b'\n', &bytes[pos..]) else {
+                self.emit_text(len, out);
+                return Step::Stall;
+            };
             let at = pos + k;
-            if self.buf.as_bytes()[at] == b'`' {
-                let run = run_len(&self.buf.as_bytes()[at..limit], b'`');
-                let open_line = line_end.is_none() && !last;
-                match find_run(&self.buf.as_bytes()[at + run..limit], b'`', run) {
-                    // A run that ends where the input does may still grow.
-                    Some(close) if !(open_line && at + run + close + run == limit) => {
-                        pos = at + run + close + run
+            match bytes[at] {
+                // The next line is looked at before anything is handed out,
+                // so plain text leaves in large pieces.
+                b'\n' => {
+                    self.scan = at + 1;
+                    return Step::Progress;
+                }
+                b'`' => {
+                    let line_end = memchr::memchr(b'\n', &bytes[at..]).map(|e| e + at);
+                    let limit = line_end.unwrap_or(len);
+                    let run = run_len(&bytes[at..limit], b'`');
+                    let open_line = line_end.is_none() && !last;
+                    match find_run(&bytes[at + run..limit], b'`', run) {
+                        // A run that ends where the input does may still grow.
+                        Some(close) if !(open_line && at + run + close + run == limit) => {
+                            pos = at + run + close + run
+                        }
+                        _ if open_line => {
+                            // The span may still close on this line.
+                            self.emit_text(at, out);
+                            return Step::Stall;
+                        }
+                        _ => pos = at + run,
                     }
-                    _ if open_line => {
-                        // The span may still close on this line.
+                }
+                _ => match classify_tag(&self.rest()[at..], last) {
+                    Tag::NeedMore => {
                         self.emit_text(at, out);
                         return Step::Stall;
                     }
-                    _ => pos = at + run,
-                }
-                continue;
-            }
-            match classify_tag(&self.buf[at..], last) {
-                Tag::NeedMore => {
-                    self.emit_text(at, out);
-                    return Step::Stall;
-                }
-                Tag::Text => pos = at + 1,
-                Tag::Open {
-                    len: tag_len,
-                    attrs,
-                } => {
-                    self.emit_text(at, out);
-                    self.state = State::TagScript {
-                        body: tag_len,
+                    Tag::Text => pos = at + 1,
+                    Tag::Open {
+                        len: tag_len,
                         attrs,
-                    };
-                    self.scan = tag_len;
-                    return Step::Progress;
-                }
-                Tag::Stray { len: tag_len } => {
-                    self.emit_text(at, out);
-                    self.emit_problem(ProblemKind::Stray, tag_len, out);
-                    return Step::Progress;
-                }
-            }
-        }
-        match line_end {
-            Some(e) => {
-                self.emit_text(e + 1, out);
-                Step::Progress
-            }
-            None => {
-                self.emit_text(len, out);
-                Step::Stall
+                    } => {
+                        self.emit_text(at, out);
+                        self.state = State::TagScript {
+                            body: tag_len,
+                            attrs,
+                        };
+                        self.scan = tag_len;
+                        return Step::Progress;
+                    }
+                    Tag::Stray { len: tag_len } => {
+                        self.emit_text(at, out);
+                        self.emit_problem(ProblemKind::Stray, tag_len, out);
+                        return Step::Progress;
+                    }
+                },
             }
         }
     }
 
-    /// Whether the line at the start of `buf` opens a fenced block.
-    fn fence_opening(&self, last: bool) -> FenceLine {
-        let bytes = self.buf.as_bytes();
+    /// Whether the line at byte `at` of the undecided text opens a fenced
+    /// block; offsets in the answer count from the start of that text.
+    fn fence_opening(&self, at: usize, last: bool) -> FenceLine {
+        let line = &self.rest()[at..];
+        match Self::fence_line(line, last) {
+            FenceLine::Plain { ch, len, end } => FenceLine::Plain {
+                ch,
+                len,
+                end: end + at,
+            },
+            FenceLine::Script {
+                ch,
+                len,
+                end,
+                language,
+            } => FenceLine::Script {
+                ch,
+                len,
+                end: end + at,
+                language,
+            },
+            other => other,
+        }
+    }
+
+    fn fence_line(text: &str, last: bool) -> FenceLine {
+        let bytes = text.as_bytes();
         let len = bytes.len();
-        let line_end = self.buf.find('\n');
         let mut i = 0;
         while i < 3 && i < len && bytes[i] == b' ' {
             i += 1;
         }
+        if i < len && bytes[i] != b'`' && bytes[i] != b'~' {
+            return FenceLine::No;
+        }
+        let line_end = memchr::memchr(b'\n', bytes);
         if i == len {
             return if last || line_end.is_some() {
                 FenceLine::No
@@ -317,7 +375,7 @@ impl Detector {
         }
         let content_end = line_end.unwrap_or(len);
         let end = line_end.map_or(len, |e| e + 1);
-        let info = self.buf[i + run..content_end].trim();
+        let info = text[i + run..content_end].trim();
         if ch == b'`' && info.contains('`') {
             return FenceLine::No;
         }
@@ -333,13 +391,13 @@ impl Detector {
     }
 
     fn step_fence(&mut self, ch: u8, min: usize, last: bool, out: &mut Vec<Segment>) -> Step {
-        let len = self.buf.len();
+        let len = self.rest().len();
         if len == 0 {
             return Step::Stall;
         }
-        match self.buf.find('\n') {
+        match self.rest().find('\n') {
             Some(e) => {
-                if is_closing_fence(&self.buf[..e], ch, min) {
+                if is_closing_fence(&self.rest()[..e], ch, min) {
                     self.state = State::Text;
                 }
                 self.emit_text(e + 1, out);
@@ -365,18 +423,18 @@ impl Detector {
     ) -> Step {
         let mut line = self.scan.max(body);
         loop {
-            let next = self.buf[line..].find('\n').map(|e| e + line);
+            let next = self.rest()[line..].find('\n').map(|e| e + line);
             let content_end = match next {
                 Some(e) => e,
-                None if last && line < self.buf.len() => self.buf.len(),
+                None if last && line < self.rest().len() => self.rest().len(),
                 None => {
                     self.scan = line;
                     return Step::Stall;
                 }
             };
-            if is_closing_fence(&self.buf[line..content_end], ch, min) {
+            if is_closing_fence(&self.rest()[line..content_end], ch, min) {
                 let total = next.map_or(content_end, |e| e + 1);
-                let source = self.buf[body..line].to_owned();
+                let source = self.rest()[body..line].to_owned();
                 let (_, start, end) = self.take(total);
                 self.line_start = next.is_some();
                 self.state = State::Text;
@@ -393,7 +451,7 @@ impl Detector {
             match next {
                 Some(e) => line = e + 1,
                 None => {
-                    self.scan = self.buf.len();
+                    self.scan = self.rest().len();
                     return Step::Stall;
                 }
             }
@@ -401,9 +459,9 @@ impl Detector {
     }
 
     fn step_tag_script(&mut self, body: usize, out: &mut Vec<Segment>) -> Step {
-        match find_marker(&self.buf, self.scan.max(body)) {
+        match find_marker(&self.rest(), self.scan.max(body)) {
             Marker::Close(at) => {
-                let mut source = &self.buf[body..at];
+                let mut source = &self.rest()[body..at];
                 source = source
                     .strip_prefix("\r\n")
                     .or_else(|| source.strip_prefix('\n'))
@@ -439,7 +497,7 @@ impl Detector {
     }
 
     fn step_nested(&mut self, depth: usize, out: &mut Vec<Segment>) -> Step {
-        match find_marker(&self.buf, self.scan) {
+        match find_marker(&self.rest(), self.scan) {
             Marker::Close(at) if depth == 1 => {
                 self.state = State::Text;
                 self.emit_problem(ProblemKind::Nested, at + CLOSE.len(), out);
@@ -594,6 +652,15 @@ fn is_closing_fence(line: &str, ch: u8, min: usize) -> bool {
     }
     let run = run_len(&bytes[i..], ch);
     run >= min && line[i + run..].chars().all(|c| c == ' ' || c == '\t')
+}
+
+/// UTF-16 length of UTF-8 text: one unit per character, two for those
+/// outside the BMP (4-byte sequences). Counted over bytes so it vectorizes.
+fn utf16_len(text: &str) -> usize {
+    text.as_bytes()
+        .iter()
+        .map(|&b| usize::from((b & 0xC0) != 0x80) + usize::from(b >= 0xF0))
+        .sum()
 }
 
 fn run_len(bytes: &[u8], ch: u8) -> usize {

@@ -234,3 +234,25 @@ fn no_quadratic_blowup_on_long_inputs() {
         t.elapsed()
     );
 }
+
+/// `cargo test --release -p script-harness-core -- --ignored detect_throughput --nocapture`
+#[test]
+#[ignore]
+fn detect_throughput() {
+    let para = "The parser handles `inline code` and <b>tags</b> & such; lines wrap here.\n";
+    let mut text = String::new();
+    while text.len() < 1_000_000 {
+        text.push_str(para);
+        if text.len() % 50_000 < 80 {
+            text.push_str("<tool-calls>\nreturn 1\n</tool-calls>\n```ts\nconst x = 1\n```\n");
+        }
+    }
+    let mut best = f64::MAX;
+    for _ in 0..20 {
+        let t = std::time::Instant::now();
+        let segs = detect(&text);
+        std::hint::black_box(segs);
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    eprintln!("detect: {:.0} MB/s", text.len() as f64 / 1e6 / best);
+}

@@ -1,0 +1,118 @@
+//! Property tests run on a short budget in CI: arbitrary input through the
+//! compile step never panics, always ends, and stays close to linear.
+//! A longer run: `FUZZ_CASES=200000 cargo test --release --test fuzz`.
+
+use std::time::{Duration, Instant};
+
+use script_harness_core::compile::{Language, compile};
+use script_harness_core::detect::detect;
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+const TOKENS: [&str; 40] = [
+    "const ",
+    "let ",
+    "x",
+    " = ",
+    "await ",
+    "tools.exec(",
+    "{",
+    "}",
+    "(",
+    ")",
+    "[",
+    "]",
+    ";",
+    "\n",
+    "return ",
+    "import(",
+    "require(",
+    "'fs'",
+    "\"",
+    "`",
+    "${",
+    "<T>",
+    "as ",
+    "satisfies ",
+    "!",
+    "interface I {",
+    "enum E {",
+    "type T = ",
+    "=>",
+    "async ",
+    "function f",
+    "class C {",
+    "//",
+    "/*",
+    "*/",
+    "export ",
+    "import x from 'y'",
+    "é😀",
+    "\r\n",
+    "0x1_0n",
+];
+
+fn cases() -> usize {
+    std::env::var("FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3000)
+}
+
+#[test]
+fn compile_never_panics_on_token_soup_or_bytes() {
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    for i in 0..cases() {
+        let source: String = if i % 4 == 0 {
+            let bytes: Vec<u8> = (0..rng.below(200)).map(|_| rng.next() as u8).collect();
+            String::from_utf8_lossy(&bytes).into_owned()
+        } else {
+            (0..rng.below(60))
+                .map(|_| TOKENS[rng.below(TOKENS.len())])
+                .collect()
+        };
+        let t = Instant::now();
+        for language in [Language::Ts, Language::Js] {
+            match compile(&source, language, 20_480) {
+                Ok(c) => assert!(c.wrapped.starts_with("(async function")),
+                Err(e) => assert!(e.line.is_none_or(|l| l >= 1), "{source:?}: {e:?}"),
+            }
+        }
+        let _ = detect(&source);
+        assert!(
+            t.elapsed() < Duration::from_secs(2),
+            "slow input: {source:?}"
+        );
+    }
+}
+
+#[test]
+fn compile_time_grows_linearly() {
+    let unit = "const a: number = 1; function f<T>(x: T): T { return x }\n";
+    let time = |n: usize| {
+        let source = unit.repeat(n);
+        let t = Instant::now();
+        compile(&source, Language::Ts, u64::MAX).unwrap();
+        t.elapsed()
+    };
+    let small = time(200);
+    let big = time(3200);
+    // 16x the input in well under 16x16 the time: no quadratic path.
+    assert!(
+        big < small * 64 + Duration::from_millis(50),
+        "{small:?} -> {big:?}"
+    );
+}
