@@ -13,4 +13,8 @@ if [ ! -d "$here/node_modules" ]; then
   echo "installing benchmark dependencies (isolated-vm compiles, ~1-2 min)..." >&2
   npm ci --prefix "$here" --no-audit --no-fund >&2
 fi
-exec node --expose-gc "$here/bench.mjs" "$@"
+node --expose-gc "$here/bench.mjs" "$@"
+case " $* " in
+  *" --no-write "*) node "$here/detect.mjs" ;;
+  *) node "$here/detect.mjs" --write ;;
+esac

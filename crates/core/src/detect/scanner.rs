@@ -459,7 +459,7 @@ impl Detector {
     }
 
     fn step_tag_script(&mut self, body: usize, out: &mut Vec<Segment>) -> Step {
-        match find_marker(&self.rest(), self.scan.max(body)) {
+        match find_marker(self.rest(), self.scan.max(body)) {
             Marker::Close(at) => {
                 let mut source = &self.rest()[body..at];
                 source = source
@@ -497,7 +497,7 @@ impl Detector {
     }
 
     fn step_nested(&mut self, depth: usize, out: &mut Vec<Segment>) -> Step {
-        match find_marker(&self.rest(), self.scan) {
+        match find_marker(self.rest(), self.scan) {
             Marker::Close(at) if depth == 1 => {
                 self.state = State::Text;
                 self.emit_problem(ProblemKind::Nested, at + CLOSE.len(), out);
