@@ -4,12 +4,13 @@ import { ScriptHarness, type ScriptHarnessOptions, type ToolDefinition } from '.
 
 export interface Recorder {
   aborted: string[]
+  abortedAt: Record<string, number>
   started: string[]
   maxOverlap: number
 }
 
 export function newRecorder(): Recorder {
-  return { aborted: [], started: [], maxOverlap: 0 }
+  return { aborted: [], abortedAt: {}, started: [], maxOverlap: 0 }
 }
 
 /** Waits `ms`, honouring its signal; records starts, aborts and overlap. */
@@ -30,6 +31,7 @@ export function slowTool(rec: Recorder): ToolDefinition {
           clearTimeout(timer)
           inFlight--
           rec.aborted.push(ctx.callId)
+          rec.abortedAt[ctx.callId] = Date.now()
           reject(ctx.signal.reason)
         })
       }),

@@ -106,17 +106,6 @@
     return { json: JSON.stringify(data), signal };
   }
 
-  // Values under secret-looking keys, at any depth, for approval requests
-  // and events (the handler gets the real arguments).
-  const SECRET_KEY = /pass(word)?|secret|token|api[-_]?key|auth|credential|cookie|private[-_]?key/i;
-  function redact(value, depth = 0) {
-    if (depth > 64 || value === null || typeof value !== 'object') return value;
-    if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
-    const out = {};
-    for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEY.test(k) ? '[redacted]' : redact(v, depth + 1);
-    return out;
-  }
-
   function createBridge(parts, native) {
     const { handlers, predicates, approvals, onEvent, onApproval } = parts;
     let approvalCount = 0;
@@ -197,7 +186,7 @@
         scriptId: m.scriptId,
         callId: m.callId,
         toolName: m.toolName,
-        args: redact(m.args),
+        args: m.displayArgs,
         scriptHash: m.scriptHash,
       };
       emit({ type: 'approval_requested', scriptId: m.scriptId, timestamp: Date.now(), request });

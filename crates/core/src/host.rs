@@ -36,6 +36,10 @@ pub enum Outgoing {
         args: Box<RawValue>,
         /// How long the host may wait for a person to approve the call.
         approval_timeout_ms: u64,
+        /// For tools that may need approval: `args` with secrets redacted,
+        /// to show a person.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        display_args: Option<Box<RawValue>>,
     },
     /// Fire the `AbortSignal` of a call the script no longer waits for.
     #[serde(rename_all = "camelCase")]

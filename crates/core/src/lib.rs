@@ -14,6 +14,7 @@ pub mod events;
 pub mod host;
 pub mod limits;
 pub mod mode;
+pub mod redact;
 pub mod result;
 pub mod sandbox;
 pub mod tools;

@@ -27,9 +27,19 @@ pub struct ToolSpec {
     pub approval: ApprovalRule,
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct ToolRegistry {
     tools: Vec<ToolSpec>,
+    /// Compiled once per harness, one per tool with `parameters`.
+    validators: Vec<Option<jsonschema::Validator>>,
+}
+
+impl std::fmt::Debug for ToolRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ToolRegistry")
+            .field("tools", &self.tools)
+            .finish_non_exhaustive()
+    }
 }
 
 fn valid_segment(s: &str) -> bool {
@@ -82,7 +92,34 @@ impl ToolRegistry {
                 }
             }
         }
-        Ok(ToolRegistry { tools })
+        let mut validators = Vec::with_capacity(tools.len());
+        for (i, tool) in tools.iter().enumerate() {
+            let validator = match &tool.parameters {
+                None => None,
+                Some(schema) => Some(jsonschema::validator_for(schema).map_err(|e| {
+                    HarnessError::option(
+                        format!("tools[{i}].parameters"),
+                        format!("is not a valid JSON Schema: {e}"),
+                    )
+                })?),
+            };
+            validators.push(validator);
+        }
+        Ok(ToolRegistry { tools, validators })
+    }
+
+    /// Check `args` against the tool's `parameters`: the first violation as
+    /// `"<path>: <rule>"`, or `None` when they conform.
+    pub fn check_args(&self, index: usize, args: &Value) -> Option<String> {
+        let validator = self.validators.get(index)?.as_ref()?;
+        let error = validator.validate(args).err()?;
+        let path = error.instance_path().to_string();
+        let path = if path.is_empty() {
+            "(the argument object)".to_owned()
+        } else {
+            path
+        };
+        Some(format!("{path}: {error}"))
     }
 
     pub fn len(&self) -> usize {
@@ -178,6 +215,36 @@ mod tests {
             parameters: None,
             approval: ApprovalRule::Never,
         }
+    }
+
+    #[test]
+    fn checks_arguments_against_compiled_schemas() {
+        let mut tool = spec("exec");
+        tool.parameters = Some(serde_json::json!({
+            "type": "object", "properties": { "command": { "type": "array", "items": { "type": "string" } } },
+            "required": ["command"]
+        }));
+        let r = ToolRegistry::new(vec![tool, spec("free")]).unwrap();
+        assert_eq!(
+            r.check_args(0, &serde_json::json!({ "command": ["ls"] })),
+            None
+        );
+        let e = r
+            .check_args(0, &serde_json::json!({ "command": [1] }))
+            .unwrap();
+        assert!(e.starts_with("/command/0: "), "{e}");
+        assert!(
+            r.check_args(0, &serde_json::json!({}))
+                .unwrap()
+                .contains("command")
+        );
+        assert_eq!(r.check_args(1, &serde_json::json!(1)), None);
+        let mut bad = spec("bad");
+        bad.parameters = Some(serde_json::json!({ "type": "no-such-type" }));
+        assert_eq!(
+            field_of(ToolRegistry::new(vec![bad])),
+            "tools[0].parameters"
+        );
     }
 
     fn field_of(r: Result<ToolRegistry, HarnessError>) -> String {

@@ -181,9 +181,41 @@
     }
     const r = host.call(index, json, path);
     if (typeof r !== 'number') return promiseReject(makeError(r[0], r[1], path, r[2]));
-    return new PromiseC((resolve, reject) => {
-      apply(mapSet, pending, [r, [resolve, reject]]);
+    const p = new PromiseC((resolve, reject) => {
+      apply(mapSet, pending, [r, [resolve, reject, path]]);
     });
+    apply(weakSet, toolPromises, [p, r]);
+    return p;
+  }
+
+  // The losers of Promise.race and Promise.any over tool calls are aborted
+  // as soon as the race settles: their handlers' signals fire, and their
+  // promises reject.
+  const toolPromises = new WeakMapC();
+  const promiseThen = Promise.prototype.then;
+  const arrayFrom = Array.from;
+  function abortLosers(items) {
+    for (const item of items) {
+      const index = (typeof item === 'object' && item !== null) ? apply(weakGet, toolPromises, [item]) : undefined;
+      if (index === undefined) continue;
+      const p = apply(mapGet, pending, [index]);
+      if (p === undefined || !host.abort(index)) continue;
+      apply(mapDelete, pending, [index]);
+      p[1](makeError('ToolExecutionError', 'tools.' + p[2] + ' was aborted: it lost a Promise.race or Promise.any', p[2]));
+    }
+  }
+  for (const name of ['race', 'any']) {
+    const original = Promise[name];
+    const wrapped = {
+      [name](iterable) {
+        const items = apply(arrayFrom, undefined, [iterable]);
+        const settled = apply(original, this, [items]);
+        const done = () => abortLosers(items);
+        apply(promiseThen, settled, [done, done]);
+        return settled;
+      },
+    }[name];
+    defineProperty(Promise, name, { value: wrapped, writable: true, enumerable: false, configurable: true });
   }
   const excluded = ['then', 'toJSON', 'constructor', 'valueOf', 'toString', 'inspect', 'asymmetricMatch', 'nodeType'];
   function namespace(node, prefix) {

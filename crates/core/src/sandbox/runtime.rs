@@ -147,6 +147,11 @@ fn host_functions<'js>(ctx: &Ctx<'js>, cell: &Rc<RunCell>) -> rquickjs::Result<O
     )?;
     let c = cell.clone();
     host.set(
+        "abort",
+        Function::new(ctx.clone(), move |call: u32| c.abort_call(call))?,
+    )?;
+    let c = cell.clone();
+    host.set(
         "progress",
         Function::new(ctx.clone(), move |message: String, kind: String| {
             c.progress(message, kind)

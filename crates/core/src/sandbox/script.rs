@@ -25,6 +25,12 @@ use crate::sandbox::pool::EngineShared;
 /// The message of the RangeError QuickJS throws when the stack limit is hit.
 const STACK_OVERFLOW_MESSAGE: &str = "Maximum call stack size exceeded";
 
+/// `context.emitProgress`: at most one event per interval, so many per
+/// script, each this long at most; the rest is dropped and counted.
+const PROGRESS_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
+const MAX_PROGRESS_EVENTS: u32 = 50;
+const MAX_PROGRESS_BYTES: usize = 1024;
+
 /// Longest console message kept, in bytes.
 const MAX_LOG_MESSAGE_BYTES: usize = 8 * 1024;
 
@@ -75,6 +81,8 @@ struct CallRecord {
     duration_ms: f64,
     result: Option<Box<RawValue>>,
     error: Option<ScriptError>,
+    /// Aborted because the script ended first; waiting to settle.
+    orphan: bool,
 }
 
 /// Everything about the live script that host functions and the worker
@@ -93,8 +101,17 @@ pub(crate) struct RunState {
     queued: VecDeque<u32>,
     logs: Vec<LogEntry>,
     logs_dropped: u64,
+    progress_sent: u32,
+    progress_dropped: u32,
+    last_progress: Option<Instant>,
+    /// While aborted calls get `orphanGraceMs` to settle: how the script
+    /// itself ended, and how many calls are still out.
+    outcome: Option<Outcome>,
+    orphans: usize,
     outbox: Rc<RefCell<Vec<Outgoing>>>,
 }
+
+type Outcome = Result<Option<Box<RawValue>>, ScriptError>;
 
 impl RunState {
     fn emit(&self, kind: EventKind) {
@@ -121,6 +138,17 @@ impl RunState {
         record.dispatched = true;
         record.started = Instant::now();
         self.in_flight += 1;
+        let needs_approval = self
+            .shared
+            .registry
+            .get(record.tool_index as usize)
+            .is_some_and(|t| t.approval != crate::tools::ApprovalRule::Never);
+        let redacted = (needs_approval || self.shared.host.wants_events()).then(|| {
+            serde_json::from_str::<serde_json::Value>(record.args.get())
+                .ok()
+                .and_then(|v| RawValue::from_string(crate::redact::redact(&v).to_string()).ok())
+                .unwrap_or_else(|| record.args.clone())
+        });
         let msg = Outgoing::Call {
             token: CallToken {
                 call,
@@ -133,13 +161,20 @@ impl RunState {
             call_id: record.call_id.clone(),
             args: record.args.clone(),
             approval_timeout_ms: self.limits.approval_timeout_ms,
+            display_args: if needs_approval {
+                redacted.clone()
+            } else {
+                None
+            },
         };
-        let event = EventKind::ToolCallStarted {
-            call_id: record.call_id.clone(),
-            tool_name: record.tool_name.clone(),
-            args: record.args.clone(),
-        };
-        self.emit(event);
+        if let Some(args) = redacted {
+            let event = EventKind::ToolCallStarted {
+                call_id: record.call_id.clone(),
+                tool_name: record.tool_name.clone(),
+                args,
+            };
+            self.emit(event);
+        }
         self.outbox.borrow_mut().push(msg);
     }
 
@@ -166,6 +201,8 @@ impl RunState {
 #[derive(Default)]
 pub(crate) struct RunCell {
     terminal: Cell<Option<Terminal>>,
+    /// The script ended; aborted calls are given their grace period.
+    draining: Cell<bool>,
     deadline: Cell<Option<Instant>>,
     state: RefCell<Option<RunState>>,
 }
@@ -194,6 +231,9 @@ impl RunCell {
 
     /// Checks the cancel flags and the deadline; true when the script must stop.
     pub fn check_stop(&self, now: Instant) -> bool {
+        if self.draining.get() {
+            return matches!(self.deadline.get(), Some(d) if now >= d);
+        }
         if self.terminal.get().is_some() {
             return true;
         }
@@ -281,6 +321,7 @@ impl RunCell {
                 duration_ms: 0.0,
                 result: None,
                 error: Some(error),
+                orphan: false,
             });
             s.complete(call, CallStatus::Error);
             return refused(ErrorCode::ToolNotFoundError, message, Some(call_id));
@@ -296,6 +337,33 @@ impl RunCell {
                 None,
             );
         }
+        if let Ok(value) = serde_json::from_str::<serde_json::Value>(args.get())
+            && let Some(problem) = s.shared.registry.check_args(tool_index, &value)
+        {
+            let message =
+                format!("tools.{path}: the arguments do not match its schema at {problem}");
+            let error = ScriptError::new(
+                ErrorCode::ToolValidationError,
+                Phase::Executing,
+                message.clone(),
+            )
+            .for_call(&path, &call_id);
+            s.calls.push(CallRecord {
+                call_id: call_id.clone(),
+                tool_name: path,
+                tool_index: u32::MAX,
+                args,
+                status: None,
+                started: Instant::now(),
+                dispatched: false,
+                duration_ms: 0.0,
+                result: None,
+                error: Some(error),
+                orphan: false,
+            });
+            s.complete(call, CallStatus::Error);
+            return refused(ErrorCode::ToolValidationError, message, Some(call_id));
+        }
         s.calls.push(CallRecord {
             call_id,
             tool_name: path,
@@ -307,6 +375,7 @@ impl RunCell {
             duration_ms: 0.0,
             result: None,
             error: None,
+            orphan: false,
         });
         if (s.in_flight as u64) < s.limits.max_concurrent_tool_calls {
             s.dispatch(call);
@@ -336,9 +405,48 @@ impl RunCell {
     /// `context.emitProgress`.
     pub fn progress(&self, mut message: String, _kind: String) {
         self.with_state(|s| {
-            truncate_utf8(&mut message, MAX_LOG_MESSAGE_BYTES);
+            let now = Instant::now();
+            let too_soon = s
+                .last_progress
+                .is_some_and(|t| now.duration_since(t) < PROGRESS_INTERVAL);
+            if too_soon || s.progress_sent >= MAX_PROGRESS_EVENTS {
+                s.progress_dropped += 1;
+                return;
+            }
+            s.progress_sent += 1;
+            s.last_progress = Some(now);
+            truncate_utf8(&mut message, MAX_PROGRESS_BYTES);
             s.emit(EventKind::Progress { message });
         });
+    }
+
+    /// `host.abort`: the script no longer wants call `call` (it lost a
+    /// `Promise.race` or `Promise.any`). Returns whether it was pending.
+    pub fn abort_call(&self, call: u32) -> bool {
+        self.with_state(|s| {
+            let Some(record) = s.calls.get(call as usize) else {
+                return false;
+            };
+            if record.status.is_some() {
+                return false;
+            }
+            if record.dispatched {
+                let token = s.token(call);
+                s.outbox.borrow_mut().push(Outgoing::Abort {
+                    token,
+                    reason: "the call lost a Promise.race or Promise.any".to_owned(),
+                });
+                s.in_flight -= 1;
+            } else {
+                s.queued.retain(|q| *q != call);
+            }
+            s.complete(call, CallStatus::Aborted);
+            if let Some(next) = s.queued.pop_front() {
+                s.dispatch(next);
+            }
+            true
+        })
+        .unwrap_or(false)
     }
 
     pub fn run_id(&self) -> Option<u64> {
@@ -417,6 +525,11 @@ impl Sandbox {
             queued: VecDeque::new(),
             logs: Vec::new(),
             logs_dropped: 0,
+            progress_sent: 0,
+            progress_dropped: 0,
+            last_progress: None,
+            outcome: None,
+            orphans: 0,
             outbox: start.outbox,
         };
         state.emit(EventKind::ScriptStarted {
@@ -452,10 +565,7 @@ impl Sandbox {
                 self.promise = Some(p);
                 self.drive(&compiled)
             }
-            Err(e) => {
-                self.finish(Err(e));
-                Progress::Finished
-            }
+            Err(e) => self.finish(Err(e)),
         }
     }
 
@@ -466,6 +576,22 @@ impl Sandbox {
         outcome: ToolOutcome,
         compiled: &CompiledScript,
     ) -> Progress {
+        if self.cell.draining.get() {
+            let all_in = self.cell.with_state(|s| {
+                if let Some(record) = s.calls.get_mut(call as usize)
+                    && record.orphan
+                {
+                    record.orphan = false;
+                    s.orphans -= 1;
+                }
+                s.orphans == 0
+            });
+            return if all_in == Some(true) {
+                self.end_grace()
+            } else {
+                Progress::Running
+            };
+        }
         let delivered = self.cell.with_state(|s| {
             let record = s.calls.get_mut(call as usize)?;
             if record.status.is_some() || !record.dispatched {
@@ -538,8 +664,7 @@ impl Sandbox {
         self.drain_jobs();
         self.cell.note_limits(&self.wires);
         if self.cell.check_stop(Instant::now()) {
-            self.finish_terminal();
-            return Progress::Finished;
+            return self.finish_terminal();
         }
         let state = self.context.with(|ctx| {
             self.promise
@@ -552,18 +677,16 @@ impl Sandbox {
                 if self.cell.has_pending_calls() || self.runtime.is_job_pending() {
                     Progress::Running
                 } else {
-                    self.finish(Err(ScriptError::new(
+                    return self.finish(Err(ScriptError::new(
                         ErrorCode::ScriptRuntimeError,
                         Phase::Executing,
                         "the script is waiting for a promise that nothing can settle (no tool call is pending)",
                     )));
-                    Progress::Finished
                 }
             }
             Some(PromiseState::Resolved) => {
                 let value = self.serialize_value(compiled);
-                self.finish(value);
-                Progress::Finished
+                self.finish(value)
             }
             Some(PromiseState::Rejected) => {
                 let error = self.context.with(|ctx| {
@@ -574,22 +697,22 @@ impl Sandbox {
                     };
                     self.describe_thrown(&ctx, reason, Phase::Executing, compiled)
                 });
-                self.finish(Err(error));
-                Progress::Finished
+                self.finish(Err(error))
             }
-            None => {
-                self.finish(Err(internal_msg("the script's promise is gone".into())));
-                Progress::Finished
-            }
+            None => self.finish(Err(internal_msg("the script's promise is gone".into()))),
         }
     }
 
-    /// End the script because of a terminal condition.
-    pub fn finish_terminal(&mut self) {
+    /// End the script because of a terminal condition, or end the grace
+    /// period of its aborted calls.
+    pub fn finish_terminal(&mut self) -> Progress {
+        if self.cell.draining.get() {
+            return self.end_grace();
+        }
         self.cell.note_limits(&self.wires);
         let t = self.cell.terminal().unwrap_or(Terminal::Cancelled);
         let limits = self.cell.with_state(|s| s.limits).unwrap_or_default();
-        self.finish(Err(t.error(&limits)));
+        self.finish(Err(t.error(&limits)))
     }
 
     fn serialize_value(
@@ -756,11 +879,12 @@ impl Sandbox {
         error
     }
 
-    /// Close the books: abort what is still pending, build the result,
-    /// queue the final events and the result for the host.
-    pub fn finish(&mut self, outcome: Result<Option<Box<RawValue>>, ScriptError>) {
-        let Some(mut s) = self.cell.state.borrow_mut().take() else {
-            return;
+    /// The script ended: abort what is still pending. Calls already with
+    /// the host get `orphanGraceMs` to settle before the result is built.
+    pub fn finish(&mut self, outcome: Outcome) -> Progress {
+        let mut guard = self.cell.state.borrow_mut();
+        let Some(s) = guard.as_mut() else {
+            return Progress::Finished;
         };
         let reason = match &outcome {
             Err(e)
@@ -776,10 +900,13 @@ impl Sandbox {
             }
             _ => "the script ended before this call finished".to_owned(),
         };
+        let mut orphans = 0;
         for call in 0..s.calls.len() as u32 {
-            let record = &s.calls[call as usize];
+            let record = &mut s.calls[call as usize];
             if record.status.is_none() {
                 if record.dispatched {
+                    record.orphan = true;
+                    orphans += 1;
                     let token = s.token(call);
                     s.outbox.borrow_mut().push(Outgoing::Abort {
                         token,
@@ -791,6 +918,61 @@ impl Sandbox {
         }
         s.in_flight = 0;
         s.queued.clear();
+        let grace = s.limits.orphan_grace_ms;
+        if orphans > 0 && grace > 0 {
+            s.outcome = Some(outcome);
+            s.orphans = orphans;
+            drop(guard);
+            self.cell.draining.set(true);
+            self.cell.deadline.set(Some(
+                Instant::now() + std::time::Duration::from_millis(grace),
+            ));
+            return Progress::Running;
+        }
+        drop(guard);
+        self.conclude(outcome);
+        Progress::Finished
+    }
+
+    /// The grace period is over (every aborted call settled, or time ran
+    /// out): calls still out are detached, and their late results dropped.
+    fn end_grace(&mut self) -> Progress {
+        let outcome = self.cell.with_state(|s| {
+            let grace = s.limits.orphan_grace_ms;
+            for record in s.calls.iter_mut().filter(|r| r.orphan) {
+                record.error = Some(
+                    ScriptError::new(
+                        ErrorCode::DetachedPromiseError,
+                        Phase::Finalizing,
+                        format!(
+                            "tools.{} did not settle within {grace} ms (orphanGraceMs) of being aborted; its late result is dropped",
+                            record.tool_name
+                        ),
+                    )
+                    .for_call(&record.tool_name, &record.call_id),
+                );
+            }
+            s.outcome.take()
+        });
+        self.cell.draining.set(false);
+        self.conclude(outcome.flatten().unwrap_or(Ok(None)));
+        Progress::Finished
+    }
+
+    /// Build the result and queue the final event and the result.
+    fn conclude(&mut self, outcome: Outcome) {
+        let Some(mut s) = self.cell.state.borrow_mut().take() else {
+            return;
+        };
+        if s.progress_dropped > 0 {
+            s.logs.push(LogEntry {
+                level: LogLevel::Warn,
+                message: format!(
+                    "[script-harness] {} progress messages were dropped (at most one per 500 ms and 50 per script)",
+                    s.progress_dropped
+                ),
+            });
+        }
         if s.logs_dropped > 0 {
             s.logs.push(LogEntry {
                 level: LogLevel::Warn,
@@ -821,9 +1003,12 @@ impl Sandbox {
         let tool_calls_made = tool_calls
             .iter()
             .filter(|c| {
-                c.error
-                    .as_ref()
-                    .is_none_or(|e| e.code != ErrorCode::ToolNotFoundError)
+                c.error.as_ref().is_none_or(|e| {
+                    !matches!(
+                        e.code,
+                        ErrorCode::ToolNotFoundError | ErrorCode::ToolValidationError
+                    )
+                })
             })
             .count() as u32;
         let result = ScriptResult {

@@ -241,10 +241,7 @@ impl Worker {
             .map(|(k, _)| *k)
             .collect();
         for key in stopped {
-            self.guarded(key, |live| {
-                live.sandbox.finish_terminal();
-                Progress::Finished
-            });
+            self.guarded(key, |live| live.sandbox.finish_terminal());
         }
     }
 
