@@ -677,11 +677,11 @@ impl Sandbox {
                 if self.cell.has_pending_calls() || self.runtime.is_job_pending() {
                     Progress::Running
                 } else {
-                    return self.finish(Err(ScriptError::new(
+                    self.finish(Err(ScriptError::new(
                         ErrorCode::ScriptRuntimeError,
                         Phase::Executing,
                         "the script is waiting for a promise that nothing can settle (no tool call is pending)",
-                    )));
+                    )))
                 }
             }
             Some(PromiseState::Resolved) => {
