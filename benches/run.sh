@@ -15,6 +15,6 @@ if [ ! -d "$here/node_modules" ]; then
 fi
 node --expose-gc "$here/bench.mjs" "$@"
 case " $* " in
-  *" --no-write "*) node "$here/detect.mjs" ;;
-  *) node "$here/detect.mjs" --write ;;
+  *" --no-write "*) node "$here/harness-only.mjs" ;;
+  *) node "$here/harness-only.mjs" --write ;;
 esac

@@ -1,7 +1,8 @@
-// Detection and compilation figures of script-harness alone (no peer does
-// this): detectScripts over a 1 MB model response, and compiling a 20 KB
-// TypeScript script (validate() compiles without the cache). Prints a
-// markdown section; with --write, appends it to benches/RESULTS.md.
+// Figures of script-harness alone (no peer does these things): detection
+// over a 1 MB model response, compiling a 20 KB TypeScript script
+// (validate() compiles without the cache), scripts making four concurrent
+// tool calls, and the cost of an approval round trip. Prints a markdown
+// section; with --write, appends it to benches/RESULTS.md.
 import { appendFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 
@@ -47,13 +48,58 @@ for (let i = 0; i < 60; i++) {
 }
 await harness.close()
 
+// 1000 scripts, each awaiting four concurrent echo calls, up to 8 in flight.
+const echo = new ScriptHarness({ tools: [{ name: 'echo', handler: (a) => a }] })
+const fourCalls = 'const r = await Promise.all([1, 2, 3, 4].map((n) => tools.echo({ n }))); return r.length'
+async function batch(total, inFlight) {
+  let next = 0
+  const t = process.hrtime.bigint()
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next++ < total) {
+        const r = await echo.run(fourCalls)
+        if (!r.ok) throw new Error(JSON.stringify(r.error))
+      }
+    }),
+  )
+  return total / (Number(process.hrtime.bigint() - t) / 1e9)
+}
+await batch(200, 8)
+const fourCallRates = []
+for (let i = 0; i < 5; i++) fourCallRates.push(await batch(1000, 8))
+await echo.close()
+
+// Approval round trip: 200 sequential calls to a tool that needs approval
+// (approved at once) against the same calls without approval, per call.
+const sequential = 'for (let i = 0; i < 200; i++) await tools.apply({ i })'
+const gated = new ScriptHarness({ tools: [{ name: 'apply', requiresApproval: true, handler: () => 1 }], onApproval: () => 'approved', limits: { maxToolCalls: 1000 } })
+const open = new ScriptHarness({ tools: [{ name: 'apply', handler: () => 1 }], limits: { maxToolCalls: 1000 } })
+async function perCall(h) {
+  const xs = []
+  for (let i = 0; i < 15; i++) {
+    const t = process.hrtime.bigint()
+    const r = await h.run(sequential)
+    if (!r.ok) throw new Error(JSON.stringify(r.error))
+    xs.push(Number(process.hrtime.bigint() - t) / 1e3 / 200)
+  }
+  return median(xs)
+}
+await perCall(gated)
+await perCall(open)
+const withApproval = await perCall(gated)
+const without = await perCall(open)
+await gated.close()
+await open.close()
+
 const section = `
-## Detection and compilation (script-harness only)
+## Figures of script-harness alone (no peer does these)
 
 | measure (median / p95) | unit | figure | target |
 | --- | --- | ---: | --- |
 | detectScripts on a ${mb.toFixed(2)} MB response, from JS (string in, segments out) | MB/s | ${(mb / (median(detectMs) / 1e3)).toFixed(0)} / ${(mb / (p95(detectMs) / 1e3)).toFixed(0)} | ≥ 500 |
 | compile a ${(script.length / 1024).toFixed(1)} KB TypeScript script (\`validate()\`: parse, checks, strip, codegen) | ms | ${(median(compileUs) / 1e3).toFixed(3)} / ${(p95(compileUs) / 1e3).toFixed(3)} | ≤ 1 |
+| 1000 scripts each making 4 concurrent tool calls, 8 scripts in flight | scripts/s | ${median(fourCallRates).toFixed(0)} / ${Math.min(...fourCallRates).toFixed(0)} (slowest) | — |
+| approval round trip: per call with \`onApproval\` answering at once, minus without approval | µs | ${(withApproval - without).toFixed(1)} (${withApproval.toFixed(1)} vs ${without.toFixed(1)}) | — |
 
 The scanner alone (no napi) measures in Rust with \`cargo test --release -p script-harness-core -- --ignored detect_throughput --nocapture\`.
 `
