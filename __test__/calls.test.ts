@@ -135,7 +135,7 @@ describe('approvals', () => {
       },
       onEvent: (e) => events.push(e),
     })
-    const source = "const r = await tools.applyPatch({ patch: 'p', apiKey: 'sk-123', nested: { password: 'x', ok: 1 } })\nreturn r"
+    const source = "interface P { patch: string }\nconst args: P = { patch: 'p' }\nconst r = await tools.applyPatch({ ...args, apiKey: 'sk-123', nested: { password: 'x', ok: 1 } })\nreturn r"
     const r = await h.run(source)
     expect(r.value).toEqual({ applied: 'p', key: 'sk-123' })
     const { createHash } = await import('node:crypto')
@@ -145,6 +145,7 @@ describe('approvals', () => {
       callId: r.toolCalls[0].callId,
       args: { patch: 'p', apiKey: '[redacted]', nested: { password: '[redacted]', ok: 1 } },
       scriptHash: createHash('sha256').update(source).digest('hex'),
+      line: 3,
     })
     const types = events.filter((e) => e.scriptId === r.scriptId).map((e) => e.type)
     expect(types).toEqual(['script_started', 'tool_call_started', 'approval_requested', 'approval_resolved', 'tool_call_completed', 'script_completed'])

@@ -189,6 +189,7 @@
         args: m.displayArgs,
         scriptHash: m.scriptHash,
       };
+      if (m.line !== undefined) request.line = m.line;
       emit({ type: 'approval_requested', scriptId: m.scriptId, timestamp: Date.now(), request });
       const resolved = (decision) => {
         emit({ type: 'approval_resolved', scriptId: m.scriptId, timestamp: Date.now(), requestId: request.requestId, decision });

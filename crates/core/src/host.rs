@@ -40,6 +40,9 @@ pub enum Outgoing {
         /// to show a person.
         #[serde(skip_serializing_if = "Option::is_none")]
         display_args: Option<Box<RawValue>>,
+        /// Line of the call in the script (tools that may need approval).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        line: Option<u32>,
     },
     /// Fire the `AbortSignal` of a call the script no longer waits for.
     #[serde(rename_all = "camelCase")]

@@ -104,7 +104,17 @@ fn tool_tree(registry: &ToolRegistry) -> String {
                 .as_object_mut()
                 .expect("registry refuses a name that is both tool and namespace");
         }
-        node.insert(segments[segments.len() - 1].to_string(), Value::from(i));
+        // A leaf is the tool's index; `[index, 1]` for a tool that may need
+        // approval, whose calls report their line to the person asked.
+        let needs_approval = registry
+            .get(i)
+            .is_some_and(|t| t.approval != crate::tools::ApprovalRule::Never);
+        let leaf = if needs_approval {
+            Value::from(vec![i, 1])
+        } else {
+            Value::from(i)
+        };
+        node.insert(segments[segments.len() - 1].to_string(), leaf);
     }
     Value::Object(root).to_string()
 }

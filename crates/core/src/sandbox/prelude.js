@@ -170,7 +170,7 @@
       return v;
     });
   }
-  function callTool(index, path, args) {
+  function callTool(index, path, args, wantsLine) {
     let json;
     try {
       json = toJsonArgs(args);
@@ -179,7 +179,9 @@
       try { why = StringC(e && e.message); } catch (e2) { /* keep the default */ }
       return promiseReject(makeError('SerializationError', 'arguments of tools.' + path + ' are not JSON: ' + why, path));
     }
-    const r = host.call(index, json, path);
+    // The call's line, for the person asked to approve it.
+    const stack = wantsLine ? str(new ErrorC().stack) ?? '' : '';
+    const r = host.call(index, json, path, stack);
     if (typeof r !== 'number') return promiseReject(makeError(r[0], r[1], path, r[2]));
     const p = new PromiseC((resolve, reject) => {
       apply(mapSet, pending, [r, [resolve, reject, path]]);
@@ -223,8 +225,10 @@
     for (const key of ownKeys(node)) {
       const path = prefix === '' ? key : prefix + '.' + key;
       const child = node[key];
-      if (typeof child === 'number') {
-        const fn = (args) => callTool(child, path, args);
+      if (typeof child === 'number' || arrayIsArray(child)) {
+        const index = typeof child === 'number' ? child : child[0];
+        const wantsLine = typeof child !== 'number';
+        const fn = (args) => callTool(index, path, args, wantsLine);
         defineProperty(fn, 'name', { value: key });
         target[key] = freeze(fn);
       } else {
@@ -238,7 +242,7 @@
           return apply(Reflect.get, undefined, [t, key, receiver]);
         }
         const path = prefix === '' ? key : prefix + '.' + key;
-        return freeze((args) => callTool(-1, path, args));
+        return freeze((args) => callTool(-1, path, args, false));
       },
     });
   }

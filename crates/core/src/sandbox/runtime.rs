@@ -129,8 +129,8 @@ fn host_functions<'js>(ctx: &Ctx<'js>, cell: &Rc<RunCell>) -> rquickjs::Result<O
         "call",
         Function::new(
             ctx.clone(),
-            move |ctx: Ctx<'js>, index: i32, args: String, path: String| {
-                c.start_call(&ctx, index, args, path)
+            move |ctx: Ctx<'js>, index: i32, args: String, path: String, stack: String| {
+                c.start_call(&ctx, index, args, path, stack)
             },
         )?,
     )?;

@@ -83,6 +83,8 @@ struct CallRecord {
     error: Option<ScriptError>,
     /// Aborted because the script ended first; waiting to settle.
     orphan: bool,
+    /// Line of the call in the script, for tools that may need approval.
+    line: Option<u32>,
 }
 
 /// Everything about the live script that host functions and the worker
@@ -93,6 +95,7 @@ pub(crate) struct RunState {
     pub token_base: CallToken,
     pub script_id: String,
     pub script_hash: String,
+    pub compiled: Arc<CompiledScript>,
     pub limits: HarnessLimits,
     pub started: Instant,
     pub cancel: Arc<AtomicBool>,
@@ -166,6 +169,7 @@ impl RunState {
             } else {
                 None
             },
+            line: record.line,
         };
         if let Some(args) = redacted {
             let event = EventKind::ToolCallStarted {
@@ -269,6 +273,7 @@ impl RunCell {
         index: i32,
         args: String,
         path: String,
+        stack: String,
     ) -> rquickjs::Result<Value<'js>> {
         let refused = |code: ErrorCode,
                        message: String,
@@ -322,6 +327,7 @@ impl RunCell {
                 result: None,
                 error: Some(error),
                 orphan: false,
+                line: None,
             });
             s.complete(call, CallStatus::Error);
             return refused(ErrorCode::ToolNotFoundError, message, Some(call_id));
@@ -360,10 +366,14 @@ impl RunCell {
                 result: None,
                 error: Some(error),
                 orphan: false,
+                line: None,
             });
             s.complete(call, CallStatus::Error);
             return refused(ErrorCode::ToolValidationError, message, Some(call_id));
         }
+        let line = (!stack.is_empty())
+            .then(|| s.compiled.script_frames(&stack).first().map(|f| f.line))
+            .flatten();
         s.calls.push(CallRecord {
             call_id,
             tool_name: path,
@@ -376,6 +386,7 @@ impl RunCell {
             result: None,
             error: None,
             orphan: false,
+            line,
         });
         if (s.in_flight as u64) < s.limits.max_concurrent_tool_calls {
             s.dispatch(call);
@@ -517,6 +528,7 @@ impl Sandbox {
             token_base: start.token_base,
             script_id: start.script_id,
             script_hash: start.compiled.hash.clone(),
+            compiled: start.compiled.clone(),
             limits,
             started,
             cancel: start.cancel,
