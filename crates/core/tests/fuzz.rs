@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use script_harness_core::compile::{Language, compile};
-use script_harness_core::detect::detect;
+use script_harness_core::detect::{Detector, Segment, coalesce, detect};
 
 struct Rng(u64);
 
@@ -115,4 +115,71 @@ fn compile_time_grows_linearly() {
         big < small * 64 + Duration::from_millis(50),
         "{small:?} -> {big:?}"
     );
+}
+
+fn check_cover(text: &str, segs: &[Segment]) {
+    let mut at = 0;
+    for s in segs {
+        let (start, end) = s.span();
+        assert_eq!(start, at, "{segs:?}");
+        at = end;
+    }
+    assert_eq!(at, text.encode_utf16().count());
+}
+
+const PIECES: [&str; 24] = [
+    "<tool-calls>",
+    "</tool-calls>",
+    "<tool-calls id=\"a\">",
+    "<tool-calls x>",
+    "<tool-callsx>",
+    "<tool-",
+    "</tool-c",
+    "```ts tool-calls\n",
+    "```\n",
+    "````\n",
+    "~~~ts tool-calls\n",
+    "~~~\n",
+    "```xml\n",
+    "`",
+    "``",
+    "\r\n",
+    "\n",
+    "é",
+    "😀",
+    "a b",
+    "  ",
+    "<",
+    "return 1;",
+    "&amp;",
+];
+
+fn random_markdown(rng: &mut Rng) -> String {
+    let n = rng.below(40);
+    (0..n).map(|_| PIECES[rng.below(PIECES.len())]).collect()
+}
+
+#[test]
+fn incremental_agrees_with_one_shot_on_any_chunking() {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    for _ in 0..cases() {
+        let text = random_markdown(&mut rng);
+        let whole = detect(&text);
+        check_cover(&text, &whole);
+        let bytes = text.as_bytes();
+        // One byte at a time, and random cuts (through UTF-8 characters too).
+        for mode in 0..2 {
+            let mut d = Detector::new();
+            let mut got = Vec::new();
+            let mut i = 0;
+            while i < bytes.len() {
+                let step = if mode == 0 { 1 } else { 1 + rng.below(7) };
+                let j = (i + step).min(bytes.len());
+                got.extend(d.push(&bytes[i..j]));
+                i = j;
+            }
+            got.extend(d.finish());
+            assert_eq!(coalesce(got), whole, "text: {text:?}");
+        }
+    }
 }

@@ -182,6 +182,36 @@ impl RunState {
         self.outbox.borrow_mut().push(msg);
     }
 
+    /// Record call `call` as refused before it reached the host (unknown
+    /// tool, invalid arguments): status `error`, not counted as made.
+    fn refuse(
+        &mut self,
+        call: u32,
+        path: String,
+        args: Box<RawValue>,
+        code: ErrorCode,
+        message: String,
+    ) -> ScriptError {
+        let call_id = format!("{}-c{}", self.script_id, call + 1);
+        let error = ScriptError::new(code, Phase::Executing, message).for_call(&path, &call_id);
+        self.calls.push(CallRecord {
+            call_id,
+            tool_name: path,
+            tool_index: u32::MAX,
+            args,
+            status: None,
+            started: Instant::now(),
+            dispatched: false,
+            duration_ms: 0.0,
+            result: None,
+            error: Some(error.clone()),
+            orphan: false,
+            line: None,
+        });
+        self.complete(call, CallStatus::Error);
+        error
+    }
+
     fn complete(&mut self, call: u32, status: CallStatus) {
         let record = &mut self.calls[call as usize];
         record.status = Some(status);
@@ -309,28 +339,8 @@ impl RunCell {
             .filter(|i| *i < s.shared.registry.len());
         let Some(tool_index) = known else {
             let message = s.shared.registry.not_found_message(&path);
-            let error = ScriptError::new(
-                ErrorCode::ToolNotFoundError,
-                Phase::Executing,
-                message.clone(),
-            )
-            .for_call(&path, &call_id);
-            s.calls.push(CallRecord {
-                call_id: call_id.clone(),
-                tool_name: path,
-                tool_index: u32::MAX,
-                args,
-                status: None,
-                started: Instant::now(),
-                dispatched: false,
-                duration_ms: 0.0,
-                result: None,
-                error: Some(error),
-                orphan: false,
-                line: None,
-            });
-            s.complete(call, CallStatus::Error);
-            return refused(ErrorCode::ToolNotFoundError, message, Some(call_id));
+            let error = s.refuse(call, path, args, ErrorCode::ToolNotFoundError, message);
+            return refused(error.code, error.message, error.call_id);
         };
         let made = s.calls.iter().filter(|c| c.tool_index != u32::MAX).count() as u64;
         if made >= s.limits.max_tool_calls {
@@ -348,28 +358,8 @@ impl RunCell {
         {
             let message =
                 format!("tools.{path}: the arguments do not match its schema at {problem}");
-            let error = ScriptError::new(
-                ErrorCode::ToolValidationError,
-                Phase::Executing,
-                message.clone(),
-            )
-            .for_call(&path, &call_id);
-            s.calls.push(CallRecord {
-                call_id: call_id.clone(),
-                tool_name: path,
-                tool_index: u32::MAX,
-                args,
-                status: None,
-                started: Instant::now(),
-                dispatched: false,
-                duration_ms: 0.0,
-                result: None,
-                error: Some(error),
-                orphan: false,
-                line: None,
-            });
-            s.complete(call, CallStatus::Error);
-            return refused(ErrorCode::ToolValidationError, message, Some(call_id));
+            let error = s.refuse(call, path, args, ErrorCode::ToolValidationError, message);
+            return refused(error.code, error.message, error.call_id);
         }
         let line = (!stack.is_empty())
             .then(|| s.compiled.script_frames(&stack).first().map(|f| f.line))
