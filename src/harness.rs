@@ -1,7 +1,7 @@
 //! `ScriptHarness`, the exported class.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use napi::bindgen_prelude::{
     Array, FnArgs, Function, FunctionCallContext, JsObjectValue, Object, ObjectRef, Unknown,
@@ -22,7 +22,9 @@ use crate::options::{HarnessData, RunData};
 
 const BRIDGE: &str = include_str!("bridge.js");
 
-type Runs = Arc<Mutex<HashMap<u64, RunHandle>>>;
+/// Pending runs: how to cancel each, and the engine it keeps alive until
+/// its result is delivered (the harness object itself may be collected).
+type Runs = Arc<Mutex<HashMap<u64, (RunHandle, Arc<Engine>)>>>;
 
 /// Throw `TypeError: <field>: <message>` for bad options, `Error` for misuse.
 fn misuse(env: &Env, e: HarnessError) -> Error {
@@ -78,7 +80,9 @@ impl ScriptHarness {
         let limits = data.limits().map_err(|e| misuse(&env, e))?;
         let tools = data.take_tools();
 
-        let engine_slot: Arc<OnceLock<Arc<Engine>>> = Arc::new(OnceLock::new());
+        // The bridge reaches the engine weakly: a harness object that is
+        // collected without close() still drops its engine and its threads.
+        let engine_slot: Arc<OnceLock<Weak<Engine>>> = Arc::new(OnceLock::new());
         let runs: Runs = Arc::new(Mutex::new(HashMap::new()));
         let native = native_functions(&env, &engine_slot, &runs)?;
         let create: Function<FnArgs<(Object, Object)>, Object> =
@@ -120,7 +124,7 @@ impl ScriptHarness {
         })
         .map_err(|e| misuse(&env, e))?;
         let engine = Arc::new(engine);
-        let _ = engine_slot.set(engine.clone());
+        let _ = engine_slot.set(Arc::downgrade(&engine));
         Ok(ScriptHarness {
             engine,
             bridge: bridge.create_ref()?,
@@ -205,7 +209,7 @@ impl ScriptHarness {
         };
         let run = handle.run;
         if let Ok(mut map) = self.runs.lock() {
-            map.insert(run, handle);
+            map.insert(run, (handle, self.engine.clone()));
         }
         self.keep_alive.run_started(env);
         let begin: Function<FnArgs<(f64, Option<Unknown>)>, Object> =
@@ -338,7 +342,7 @@ pub fn detect_scripts(env: &Env, text: String) -> Result<Array<'_>> {
 /// `native.cancel(run)`, as the bridge calls them.
 fn native_functions<'env>(
     env: &'env Env,
-    engine: &Arc<OnceLock<Arc<Engine>>>,
+    engine: &Arc<OnceLock<Weak<Engine>>>,
     runs: &Runs,
 ) -> Result<Object<'env>> {
     let mut native = Object::new(env)?;
@@ -359,7 +363,7 @@ fn native_functions<'env>(
                     message: payload.unwrap_or_default(),
                 },
             };
-            if let Some(engine) = slot.get() {
+            if let Some(engine) = slot.get().and_then(Weak::upgrade) {
                 engine.settle(token, outcome);
             }
             Ok(())
@@ -370,7 +374,11 @@ fn native_functions<'env>(
         "cancel",
         move |ctx: FunctionCallContext| -> Result<()> {
             let run = ctx.get::<f64>(0)? as u64;
-            if let Some(handle) = runs.lock().ok().and_then(|m| m.get(&run).cloned()) {
+            if let Some(handle) = runs
+                .lock()
+                .ok()
+                .and_then(|m| m.get(&run).map(|(h, _)| h.clone()))
+            {
                 handle.cancel();
             }
             Ok(())
