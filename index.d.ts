@@ -185,6 +185,46 @@ export type Segment =
    *  `stray` is a closing tag with no script open. */
   | { type: 'problem'; kind: 'nested' | 'unclosed' | 'stray'; text: string; start: number; end: number }
 
+/** A malformed block of a turn: reported, never run. `line` counts lines of the text block it stands in. */
+export interface ScriptProblem {
+  kind: 'nested' | 'unclosed' | 'stray'
+  message: string
+  line: number
+  text: string
+}
+
+/** What the host appends after the assistant turn to report script results, in that API's input shape. */
+export type ContinuationOf<F extends ApiFormat> =
+  F extends 'responses' ? { type: 'message'; role: 'user'; content: Array<{ type: 'input_text'; text: string }> } :
+  F extends 'chat'      ? { role: 'user'; content: string } :
+                          { role: 'user'; content: Array<{ type: 'text'; text: string }> }
+
+/** Codex `ResponseItem` shapes, plus the two script variants. */
+export type HistoryItem =
+  | { type: 'message'; role: 'assistant'; content: Array<{ type: 'output_text'; text: string }>; phase?: unknown }
+  | { type: 'reasoning'; id?: string; summary: Array<{ type: 'summary_text'; text: string }>;
+      content?: Array<{ type: 'reasoning_text'; text: string }>; encrypted_content?: string;
+      /** The provider's block exactly as received. */
+      raw: unknown }
+  | { type: 'function_call'; id?: string; name: string; arguments: string; call_id: string }
+  | { type: 'script_tool_call'; id: string; call_id: string; language: 'ts' | 'js';
+      source_code: string; source_sha256: string; status: 'completed' | 'error' }
+  | { type: 'script_tool_call_output'; id: string; call_id: string; output_json?: string; error?: ScriptError;
+      summary?: string; metadata: { duration_ms: number; tool_calls_made: number; memory_used_mb?: number } }
+
+export interface ProcessedTurn<F extends ApiFormat = ApiFormat> {
+  /** The whole turn, in order, for conversation history. */
+  items: HistoryItem[]
+  /** Provider-native input reporting script results, for the next request. */
+  continuation: ContinuationOf<F>[]
+  /** One per script, in order (empty in dry-run). */
+  scripts: ScriptResult[]
+  /** Malformed blocks (nested, unclosed, stray): reported, never run. */
+  problems: ScriptProblem[]
+  /** Dry-run mode: one validation report per script. */
+  reports?: ValidationReport[]
+}
+
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
@@ -221,6 +261,12 @@ export declare class ScriptHarness {
    * them, generated from the tool definitions, for a model's system prompt.
    */
   describeTools(): string
+  /**
+   * Take one complete assistant turn in the native shape of `format`, find
+   * every script in it, run them in order, and return the ordered history
+   * items plus the provider-native input that reports the results back.
+   */
+  processResponse<F extends ApiFormat>(format: F, response: unknown, options?: RunOptions): Promise<ProcessedTurn<F>>
   /**
    * Abort running scripts (each settles with `ScriptCancelledError`),
    * refuse new work and let the sandbox threads end. Idempotent.

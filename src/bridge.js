@@ -22,6 +22,7 @@
   }
   const SEED_FIELDS = ['conversationId', 'sessionId', 'turnId', 'workingDirectory', 'provider', 'model'];
   const MODES = ['disabled', 'dry-run', 'enabled'];
+  const FORMATS = ['responses', 'chat', 'messages'];
 
   function checkSeed(seed, field) {
     if (seed === undefined) return undefined;
@@ -294,6 +295,35 @@
       },
       rejectWith(error) {
         return Promise.reject(error);
+      },
+      // processResponse: plan the turn (Rust), run its scripts in order,
+      // then build items and continuation (Rust).
+      async processTurn(harness, format, response, options, defaultMode, maxReturnBytes) {
+        if (!FORMATS.includes(format)) throw typeError('format', `must be one of ${FORMATS.map((f) => `'${f}'`).join(', ')}`);
+        if (response === null || typeof response !== 'object') throw typeError('response', 'must be a response object or array');
+        if (options === null) options = undefined;
+        const run = normalizeRunOptions(options);
+        const mode = (options && options.mode) ?? defaultMode;
+        const plan = JSON.parse(native.planTurn(format, JSON.stringify(response)));
+        if (!Array.isArray(plan)) throw typeError(...plan.error.split(': '));
+        const results = [];
+        const reports = [];
+        for (const piece of plan) {
+          if (piece.kind !== 'script') continue;
+          if (mode === 'dry-run') {
+            const report = harness.validate(piece.source);
+            reports.push(report);
+            results.push(report);
+          } else if (mode === 'disabled') {
+            results.push(await harness.run(piece.source, { mode: 'disabled' }));
+          } else {
+            results.push(await harness.run(piece.source, run === undefined ? undefined : options));
+          }
+        }
+        const out = JSON.parse(native.finishTurn(format, JSON.stringify(plan), JSON.stringify(results), mode === 'dry-run', maxReturnBytes));
+        const turn = { items: out.items, continuation: out.continuation, scripts: mode === 'dry-run' ? [] : results, problems: out.problems };
+        if (mode === 'dry-run') turn.reports = reports;
+        return turn;
       },
       resolved(json) {
         return Promise.resolve(JSON.parse(json));

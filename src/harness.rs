@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use napi::bindgen_prelude::{
-    Array, FnArgs, Function, FunctionCallContext, JsObjectValue, Object, ObjectRef, Unknown,
+    Array, FnArgs, Function, FunctionCallContext, JsObjectValue, Object, ObjectRef, This, Unknown,
 };
 use napi::threadsafe_function::ThreadsafeCallContext;
 use napi::{Env, Error, Result, Status};
@@ -24,6 +24,20 @@ const BRIDGE: &str = include_str!("bridge.js");
 
 /// Pending runs: how to cancel each, and the engine it keeps alive until
 /// its result is delivered (the harness object itself may be collected).
+/// `bridge.processTurn(harness, format, response, options, mode, maxReturnBytes)`.
+type ProcessTurnFn<'env> = Function<
+    'env,
+    FnArgs<(
+        This<'env>,
+        Unknown<'env>,
+        Unknown<'env>,
+        Option<Unknown<'env>>,
+        &'env str,
+        f64,
+    )>,
+    Object<'env>,
+>;
+
 type Runs = Arc<Mutex<HashMap<u64, (RunHandle, Arc<Engine>)>>>;
 
 /// Throw `TypeError: <field>: <message>` for bad options, `Error` for misuse.
@@ -237,6 +251,34 @@ impl ScriptHarness {
         script_harness_core::describe::describe_tools(&self.engine.shared().registry)
     }
 
+    /// Take one complete assistant turn in the native shape of `format`, find
+    /// every script in it, run them in order, and return the ordered history
+    /// items plus the provider-native input that reports the results back.
+    #[napi(
+        catch_unwind,
+        ts_generic_types = "F extends ApiFormat",
+        ts_args_type = "format: F, response: unknown, options?: RunOptions",
+        ts_return_type = "Promise<ProcessedTurn<F>>"
+    )]
+    pub fn process_response<'env>(
+        &self,
+        env: &'env Env,
+        this: This<'env>,
+        format: Unknown<'env>,
+        response: Unknown<'env>,
+        options: Option<Unknown<'env>>,
+    ) -> Result<Object<'env>> {
+        let bridge = self.bridge.get_value(env)?;
+        let process: ProcessTurnFn = bridge.get_named_property("processTurn")?;
+        let mode = match self.mode {
+            HarnessMode::Enabled => "enabled",
+            HarnessMode::DryRun => "dry-run",
+            HarnessMode::Disabled => "disabled",
+        };
+        let max_return = self.engine.default_limits().max_return_bytes as f64;
+        process.call((this, format, response, options, mode, max_return).into())
+    }
+
     /// Abort running scripts (each settles with `ScriptCancelledError`),
     /// refuse new work and let the sandbox threads end. Idempotent.
     #[napi(catch_unwind, ts_return_type = "Promise<void>")]
@@ -385,5 +427,37 @@ fn native_functions<'env>(
         },
     )?;
     native.set("cancel", cancel)?;
+    let plan: Function<(), String> = env.create_function_from_closure(
+        "planTurn",
+        |ctx: FunctionCallContext| -> Result<String> {
+            use script_harness_core::turns::{ApiFormat, plan_json};
+            let format: String = ctx.get(0)?;
+            let response: String = ctx.get(1)?;
+            let answer = match (
+                ApiFormat::parse(&format),
+                serde_json::from_str::<serde_json::Value>(&response),
+            ) {
+                (Some(f), Ok(v)) => plan_json(f, &v).map_err(|e| serde_json::json!({ "error": e })),
+                _ => Err(serde_json::json!({ "error": "response: not JSON" })),
+            };
+            Ok(answer.unwrap_or_else(|e| e).to_string())
+        },
+    )?;
+    native.set("planTurn", plan)?;
+    let finish: Function<(), String> = env.create_function_from_closure(
+        "finishTurn",
+        |ctx: FunctionCallContext| -> Result<String> {
+            use script_harness_core::turns::{ApiFormat, finish_json};
+            let format = ApiFormat::parse(&ctx.get::<String>(0)?).unwrap_or(ApiFormat::Responses);
+            let plan: Vec<serde_json::Value> =
+                serde_json::from_str(&ctx.get::<String>(1)?).map_err(to_napi)?;
+            let results: Vec<serde_json::Value> =
+                serde_json::from_str(&ctx.get::<String>(2)?).map_err(to_napi)?;
+            let dry_run: bool = ctx.get(3)?;
+            let max_return: f64 = ctx.get(4)?;
+            Ok(finish_json(format, &plan, &results, dry_run, max_return as usize).to_string())
+        },
+    )?;
+    native.set("finishTurn", finish)?;
     Ok(native)
 }

@@ -184,3 +184,43 @@ export type Segment =
   /** Malformed blocks: reported, never run; `text` is the raw text, tags included.
    *  `stray` is a closing tag with no script open. */
   | { type: 'problem'; kind: 'nested' | 'unclosed' | 'stray'; text: string; start: number; end: number }
+
+/** A malformed block of a turn: reported, never run. `line` counts lines of the text block it stands in. */
+export interface ScriptProblem {
+  kind: 'nested' | 'unclosed' | 'stray'
+  message: string
+  line: number
+  text: string
+}
+
+/** What the host appends after the assistant turn to report script results, in that API's input shape. */
+export type ContinuationOf<F extends ApiFormat> =
+  F extends 'responses' ? { type: 'message'; role: 'user'; content: Array<{ type: 'input_text'; text: string }> } :
+  F extends 'chat'      ? { role: 'user'; content: string } :
+                          { role: 'user'; content: Array<{ type: 'text'; text: string }> }
+
+/** Codex `ResponseItem` shapes, plus the two script variants. */
+export type HistoryItem =
+  | { type: 'message'; role: 'assistant'; content: Array<{ type: 'output_text'; text: string }>; phase?: unknown }
+  | { type: 'reasoning'; id?: string; summary: Array<{ type: 'summary_text'; text: string }>;
+      content?: Array<{ type: 'reasoning_text'; text: string }>; encrypted_content?: string;
+      /** The provider's block exactly as received. */
+      raw: unknown }
+  | { type: 'function_call'; id?: string; name: string; arguments: string; call_id: string }
+  | { type: 'script_tool_call'; id: string; call_id: string; language: 'ts' | 'js';
+      source_code: string; source_sha256: string; status: 'completed' | 'error' }
+  | { type: 'script_tool_call_output'; id: string; call_id: string; output_json?: string; error?: ScriptError;
+      summary?: string; metadata: { duration_ms: number; tool_calls_made: number; memory_used_mb?: number } }
+
+export interface ProcessedTurn<F extends ApiFormat = ApiFormat> {
+  /** The whole turn, in order, for conversation history. */
+  items: HistoryItem[]
+  /** Provider-native input reporting script results, for the next request. */
+  continuation: ContinuationOf<F>[]
+  /** One per script, in order (empty in dry-run). */
+  scripts: ScriptResult[]
+  /** Malformed blocks (nested, unclosed, stray): reported, never run. */
+  problems: ScriptProblem[]
+  /** Dry-run mode: one validation report per script. */
+  reports?: ValidationReport[]
+}

@@ -18,6 +18,7 @@ pub mod redact;
 pub mod result;
 pub mod sandbox;
 pub mod tools;
+pub mod turns;
 
 pub use compile::Language;
 pub use errors::{ErrorCode, HarnessError, Phase, ScriptError};

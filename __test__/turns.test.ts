@@ -1,0 +1,139 @@
+// processResponse over every shared fixture (whole responses and the narrow
+// forms), and the behaviours of turns. Names start with their id in TESTS.md.
+import { createHash } from 'node:crypto'
+import { readdirSync, readFileSync } from 'node:fs'
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { ScriptHarness, type ProcessedTurn, type ToolDefinition } from '../index.js'
+
+const root = path.resolve(__dirname, '../../shared/fixtures/turns')
+const fixtures = ['responses', 'chat', 'messages'].flatMap((format) =>
+  readdirSync(path.join(root, format))
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => ({ file: `${format}/${f}`, ...JSON.parse(readFileSync(path.join(root, format, f), 'utf8')) })),
+)
+
+/** Canned tools of the fixtures' README, with realistic results. */
+const cannedTools: ToolDefinition[] = [
+  { name: 'exec', handler: () => ({ exitCode: 1, stdout: 'src/a.ts:3:1 error\nsrc/b.ts:9:2 warning\n', stderr: '' }) },
+  { name: 'fileSearch', handler: () => [{ path: 'src/parser/tokenizer.ts', score: 0.9 }, { path: 'src/server/app.ts', score: 0.4 }] },
+  { name: 'applyPatch', requiresApproval: true, handler: () => ({ success: true, changes: [{ path: 'src/a.ts', kind: 'update', additions: 1, deletions: 1 }] }) },
+  { name: 'mcp.github.searchIssues', handler: () => ({ totalCount: 1, items: [{ number: 7, title: 'Flaky', state: 'open', url: 'u', labels: ['bug'] }] }) },
+]
+
+function narrow(fx: any) {
+  switch (fx.format) {
+    case 'responses': return fx.response.output
+    case 'chat': return fx.response.choices[0].message
+    default: return fx.response.content
+  }
+}
+
+function check(fx: any, turn: ProcessedTurn) {
+  const calls = turn.items.filter((i) => i.type === 'script_tool_call') as any[]
+  expect(calls.map((c) => c.source_code.trim())).toEqual(fx.expect.scripts.map((s: string) => s.trim()))
+  expect(calls.map((c) => c.language)).toEqual(fx.expect.languages)
+  for (const c of calls) expect(c.source_sha256).toBe(createHash('sha256').update(c.source_code).digest('hex'))
+  // F13: each script call is immediately followed by its output.
+  turn.items.forEach((item, i) => {
+    if (item.type === 'script_tool_call') {
+      expect(turn.items[i + 1]).toMatchObject({ type: 'script_tool_call_output', call_id: item.call_id })
+    }
+  })
+  // Outcomes.
+  fx.expect.outcomes.forEach((o: any, i: number) => {
+    if (o.ok) expect(turn.scripts[i].ok, JSON.stringify(turn.scripts[i].error)).toBe(true)
+    else expect(turn.scripts[i].error).toMatchObject({ code: o.code, line: o.line })
+  })
+  // Text: every expected segment, in order, and nothing but them (and whitespace).
+  const text = turn.items.filter((i) => i.type === 'message').map((m: any) => m.content.map((c: any) => c.text).join('')).join('')
+  let rest = text
+  for (const seg of fx.expect.textSegments) {
+    const at = rest.indexOf(seg.trim())
+    expect(at, seg).toBeGreaterThanOrEqual(0)
+    expect(rest.slice(0, at).trim(), 'nothing else before: ' + seg).toBe('')
+    rest = rest.slice(at + seg.trim().length)
+  }
+  expect(rest.trim()).toBe('')
+  // Preserved strings, byte for byte, in order.
+  const dump = JSON.stringify(turn.items)
+  let from = 0
+  for (const p of fx.expect.preserved) {
+    const at = dump.indexOf(JSON.stringify(p).slice(1, -1), from)
+    expect(at, p.slice(0, 40)).toBeGreaterThanOrEqual(0)
+    from = at
+  }
+  expect(turn.problems.map((p) => p.kind)).toEqual((fx.expect.problems ?? []).map((p: any) => p.kind))
+  if (fx.expect.continuation !== 'any') expect(turn.continuation.length).toBe(fx.expect.scripts.length > 0 ? 1 : 0)
+}
+
+describe.each(fixtures)('$file', (fx) => {
+  const harness = () => new ScriptHarness({ tools: cannedTools, onApproval: () => 'approved', context: { workingDirectory: '/workspace/acme-web' } })
+
+  it('processResponse on the whole response', async () => {
+    const h = harness()
+    const frozen = JSON.stringify(fx.response)
+    check(fx, await h.processResponse(fx.format, fx.response))
+    expect(JSON.stringify(fx.response)).toBe(frozen)
+    await h.close()
+  })
+
+  it('processResponse on the narrow form', async () => {
+    const h = harness()
+    check(fx, await h.processResponse(fx.format, narrow(fx)))
+    await h.close()
+  })
+})
+
+describe('turns', () => {
+  const responses = (text: string) => [{ type: 'message', role: 'assistant', content: [{ type: 'output_text', text }] }]
+
+  it('F2 text before and after a script is kept, in order, in history', async () => {
+    const h = new ScriptHarness({ tools: cannedTools })
+    const turn = await h.processResponse('responses', responses('Before.\n<tool-calls>return 1</tool-calls>\nAfter.'))
+    expect(turn.items.map((i) => i.type)).toEqual(['message', 'script_tool_call', 'script_tool_call_output', 'message'])
+    await h.close()
+  })
+
+  it('F20 several scripts run in order and their outputs keep that order', async () => {
+    const order: number[] = []
+    const h = new ScriptHarness({ tools: [{ name: 'mark', handler: (a: any) => { order.push(a.n); return a.n } }] })
+    const turn = await h.processResponse('chat', { role: 'assistant', content: '<tool-calls>return await tools.mark({ n: 1 })</tool-calls> and <tool-calls>return await tools.mark({ n: 2 })</tool-calls>' })
+    expect(order).toEqual([1, 2])
+    expect(turn.scripts.map((s) => s.value)).toEqual([1, 2])
+    expect(turn.continuation).toHaveLength(1)
+    expect(turn.continuation[0].content).toMatch(/return: 1[\s\S]*return: 2/)
+    await h.close()
+  })
+
+  it('F17 disabled mode runs nothing and tells the model with HarnessDisabledError', async () => {
+    let ran = 0
+    const h = new ScriptHarness({ tools: [{ name: 'x', handler: () => ran++ }], mode: 'disabled' })
+    const turn = await h.processResponse('messages', [{ type: 'text', text: '<tool-calls>await tools.x({})</tool-calls>' }])
+    expect(ran).toBe(0)
+    expect(turn.scripts[0].error?.code).toBe('HarnessDisabledError')
+    expect((turn.continuation[0].content[0] as any).text).toContain('HarnessDisabledError')
+    await h.close()
+  })
+
+  it('F18 dry-run returns a validation report per script and runs nothing', async () => {
+    let ran = 0
+    const h = new ScriptHarness({ tools: [{ name: 'x', handler: () => ran++ }] })
+    const turn = await h.processResponse('responses', responses('<tool-calls>await tools.x({})</tool-calls><tool-calls>import y from "z"</tool-calls>'), { mode: 'dry-run' })
+    expect(ran).toBe(0)
+    expect(turn.reports?.map((r) => r.ok)).toEqual([true, false])
+    expect(turn.reports?.[0].toolsReferenced).toEqual(['x'])
+    const text = (turn.continuation[0] as any).content.map((c: any) => c.text).join('\n')
+    expect(text).toContain('dry-run: not run')
+    expect(text).toContain('BannedConstructError')
+    await h.close()
+  })
+
+  it('bad input is a clear TypeError', async () => {
+    const h = new ScriptHarness({ tools: [] })
+    await expect(h.processResponse('gemini' as any, [])).rejects.toThrow(/format: must be one of/)
+    await expect(h.processResponse('chat', 'hello' as any)).rejects.toThrow(TypeError)
+    await expect(h.processResponse('responses', { id: 'x' })).rejects.toThrow(/output/)
+    await h.close()
+  })
+})
