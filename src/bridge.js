@@ -104,7 +104,7 @@
       limits: checkLimits(limits, 'options.limits'),
       context: checkSeed(context, 'options.context'),
     };
-    return { json: JSON.stringify(data), signal };
+    return { json: JSON.stringify(data), signal, aborted: signal !== undefined && signal.aborted };
   }
 
   function createBridge(parts, native) {

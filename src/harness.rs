@@ -190,6 +190,18 @@ impl ScriptHarness {
                             return reject_with.call(error);
                         }
                         let json: String = parts.get_named_property("json")?;
+                        // Already aborted: nothing runs (a script could
+                        // otherwise finish before the abort is seen).
+                        if parts.get::<bool>("aborted")?.unwrap_or(false) {
+                            let cancelled = ScriptError::new(
+                                ErrorCode::ScriptCancelledError,
+                                Phase::Executing,
+                                "the script was cancelled before it started",
+                            );
+                            let result = ScriptResult::failed_before_start("cancelled".to_owned(), cancelled);
+                            let resolved: Function<String, Object> = bridge.get_named_property("resolved")?;
+                            return resolved.call(result.to_json());
+                        }
                         let signal: Option<Unknown> = parts.get("signal")?;
                         (
                             serde_json::from_str::<RunData>(&json).map_err(to_napi)?,
