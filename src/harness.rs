@@ -198,8 +198,12 @@ impl ScriptHarness {
                                 Phase::Executing,
                                 "the script was cancelled before it started",
                             );
-                            let result = ScriptResult::failed_before_start("cancelled".to_owned(), cancelled);
-                            let resolved: Function<String, Object> = bridge.get_named_property("resolved")?;
+                            let result = ScriptResult::failed_before_start(
+                                "cancelled".to_owned(),
+                                cancelled,
+                            );
+                            let resolved: Function<String, Object> =
+                                bridge.get_named_property("resolved")?;
                             return resolved.call(result.to_json());
                         }
                         let signal: Option<Unknown> = parts.get("signal")?;
