@@ -25,7 +25,7 @@ describe('validate()', () => {
 })
 
 describe('modes', () => {
-  it('dry-run runs nothing and reports what validation found', async () => {
+  it('S20 dry-run validates and reports, runs nothing, and says so', async () => {
     const before = rec.started.length
     const ok = await h.run('await tools.slow({ ms: 1 }); return 1', { mode: 'dry-run' })
     expect(ok).toMatchObject({ ok: true, toolCalls: [] })

@@ -137,3 +137,114 @@ describe('turns', () => {
     await h.close()
   })
 })
+
+describe('turns end to end', () => {
+  const fixture = (file: string) => fixtures.find((f) => f.file === file)
+  const tools = () => new ScriptHarness({ tools: cannedTools, onApproval: () => 'approved', context: { workingDirectory: '/workspace/acme-web' } })
+
+  it('I1 Responses API turn: reasoning + text + script, end to end', async () => {
+    const fx = fixture('responses/03-reasoning-text-script-text.json')
+    const h = tools()
+    const turn = await h.processResponse('responses', fx.response)
+    expect(turn.items.map((i) => i.type)).toEqual(['reasoning', 'message', 'script_tool_call', 'script_tool_call_output', 'message'])
+    expect(turn.items[0]).toMatchObject({ id: fx.response.output[0].id, encrypted_content: fx.response.output[0].encrypted_content, raw: fx.response.output[0] })
+    expect(turn.scripts[0].ok).toBe(true)
+    expect(turn.continuation).toEqual([{ type: 'message', role: 'user', content: [{ type: 'input_text', text: expect.stringContaining(turn.scripts[0].scriptId) }] }])
+    await h.close()
+  })
+
+  it('I2 Chat Completions turn: script detected and run', async () => {
+    const fx = fixture('chat/02-one-script-mcp-issues.json')
+    const calls: string[] = []
+    const h = new ScriptHarness({ tools: cannedTools.map((t) => ({ ...t, handler: (a: any, c: any) => { calls.push(t.name); return (t.handler as any)(a, c) } })) })
+    const turn = await h.processResponse('chat', fx.response)
+    expect(calls.filter((n) => n === 'mcp.github.searchIssues')).toHaveLength(3)
+    expect(turn.scripts[0].ok).toBe(true)
+    expect(turn.continuation).toEqual([{ role: 'user', content: expect.stringContaining('mcp.github.searchIssues ok') }])
+    await h.close()
+  })
+
+  it('I4 a turn with a native tool call and a script: both handled, the native call left to the host', async () => {
+    const fx = fixture('messages/05-script-with-tool-use.json')
+    const h = tools()
+    const turn = await h.processResponse('messages', fx.response)
+    const use = fx.response.content.find((b: any) => b.type === 'tool_use')
+    expect(turn.items.at(-1)).toEqual({ type: 'function_call', call_id: use.id, name: use.name, arguments: JSON.stringify(use.input) })
+    expect(turn.scripts).toHaveLength(1)
+    expect(turn.continuation[0]).toMatchObject({ role: 'user', content: [{ type: 'text' }] })
+    await h.close()
+  })
+
+  it('F9 reasoning/thinking, script and text keep their order in history', async () => {
+    const fx = fixture('messages/04-redacted-thinking-script.json')
+    const h = tools()
+    const turn = await h.processResponse('messages', fx.response)
+    expect(turn.items.map((i) => i.type)).toEqual(['reasoning', 'reasoning', 'message', 'script_tool_call', 'script_tool_call_output', 'message'])
+    const [thinking, redacted] = fx.response.content
+    expect(turn.items[0]).toMatchObject({ encrypted_content: thinking.signature, raw: thinking })
+    expect(turn.items[1]).toMatchObject({ encrypted_content: redacted.data, raw: redacted })
+    await h.close()
+  })
+
+  it('F13 script outputs appear in history right after their script call', async () => {
+    const fx = fixture('responses/04-two-scripts-sequential.json')
+    const h = tools()
+    const turn = await h.processResponse('responses', fx.response)
+    const types = turn.items.map((i) => i.type)
+    const calls = types.flatMap((t, i) => (t === 'script_tool_call' ? [i] : []))
+    expect(calls).toHaveLength(2)
+    for (const i of calls) expect(turn.items[i + 1]).toMatchObject({ type: 'script_tool_call_output', call_id: (turn.items[i] as any).call_id })
+    await h.close()
+  })
+
+  it('I6 a script timeout reaches the conversation history and the continuation', async () => {
+    const h = new ScriptHarness({ tools: [], limits: { timeoutMs: 100 } })
+    const turn = await h.processResponse('responses', [{ type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'Working.\n<tool-calls>\nwhile (true) {}\n</tool-calls>' }] }])
+    const output = turn.items.find((i) => i.type === 'script_tool_call_output') as any
+    expect(output.error).toMatchObject({ code: 'ScriptTimeoutError' })
+    expect(turn.items.find((i) => i.type === 'script_tool_call')).toMatchObject({ status: 'error' })
+    expect((turn.continuation[0] as any).content[0].text).toContain('error: ScriptTimeoutError')
+    await h.close()
+  })
+
+  it('I7 disabled mode end to end through processResponse', async () => {
+    const fx = fixture('chat/03-two-scripts.json')
+    let ran = 0
+    const h = new ScriptHarness({ tools: cannedTools.map((t) => ({ ...t, handler: () => ran++ })), mode: 'disabled' })
+    const turn = await h.processResponse('chat', fx.response)
+    expect(ran).toBe(0)
+    expect(turn.scripts.map((s) => s.error?.code)).toEqual(['HarnessDisabledError', 'HarnessDisabledError'])
+    expect((turn.continuation[0] as any).content.match(/HarnessDisabledError/g)).toHaveLength(2)
+    await h.close()
+  })
+
+  it('I8 dry-run end to end: it validates and reports, runs nothing, says so, and emits no events', async () => {
+    const fx = fixture('messages/07-dynamic-import-banned.json')
+    const events: any[] = []
+    let ran = 0
+    const h = new ScriptHarness({ tools: cannedTools.map((t) => ({ ...t, handler: () => ran++ })), mode: 'dry-run', onEvent: (e) => events.push(e) })
+    const turn = await h.processResponse('messages', fx.response)
+    expect(ran).toBe(0)
+    expect(turn.scripts).toEqual([])
+    expect(turn.reports?.[0]).toMatchObject({ ok: false, errors: [{ code: 'BannedConstructError', line: 2 }] })
+    expect(turn.continuation[0].content[0].text).toContain('dry-run: not run')
+    expect(events).toEqual([])
+    await h.close()
+  })
+
+  it('I10 a whole turn history snapshot keeps complete ordering', async () => {
+    const fx = fixture('responses/07-script-with-native-function-call.json')
+    const h = tools()
+    const turn = await h.processResponse('responses', fx.response)
+    const shape = turn.items.map((i: any) => (i.type === 'message' ? `message:${i.content[0].text.trim().slice(0, 12)}` : i.type === 'function_call' ? `function_call:${i.name}` : i.type))
+    expect(shape).toEqual([
+      'reasoning',
+      `message:${fx.expect.textSegments[0].trim().slice(0, 12)}`,
+      'script_tool_call',
+      'script_tool_call_output',
+      `message:${fx.expect.textSegments[1].trim().slice(0, 12)}`,
+      'function_call:update_plan',
+    ])
+    await h.close()
+  })
+})
