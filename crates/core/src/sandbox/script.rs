@@ -87,6 +87,31 @@ struct CallRecord {
     line: Option<u32>,
 }
 
+impl CallRecord {
+    fn new(
+        call_id: String,
+        tool_name: String,
+        tool_index: u32,
+        args: Box<RawValue>,
+        line: Option<u32>,
+    ) -> CallRecord {
+        CallRecord {
+            call_id,
+            tool_name,
+            tool_index,
+            args,
+            status: None,
+            started: Instant::now(),
+            dispatched: false,
+            duration_ms: 0.0,
+            result: None,
+            error: None,
+            orphan: false,
+            line,
+        }
+    }
+}
+
 /// Everything about the live script that host functions and the worker
 /// record. Present from `begin` until the result is built.
 pub(crate) struct RunState {
@@ -194,20 +219,9 @@ impl RunState {
     ) -> ScriptError {
         let call_id = format!("{}-c{}", self.script_id, call + 1);
         let error = ScriptError::new(code, Phase::Executing, message).for_call(&path, &call_id);
-        self.calls.push(CallRecord {
-            call_id,
-            tool_name: path,
-            tool_index: u32::MAX,
-            args,
-            status: None,
-            started: Instant::now(),
-            dispatched: false,
-            duration_ms: 0.0,
-            result: None,
-            error: Some(error.clone()),
-            orphan: false,
-            line: None,
-        });
+        let mut record = CallRecord::new(call_id, path, u32::MAX, args, None);
+        record.error = Some(error.clone());
+        self.calls.push(record);
         self.complete(call, CallStatus::Error);
         error
     }
@@ -364,20 +378,13 @@ impl RunCell {
         let line = (!stack.is_empty())
             .then(|| s.compiled.script_frames(&stack).first().map(|f| f.line))
             .flatten();
-        s.calls.push(CallRecord {
+        s.calls.push(CallRecord::new(
             call_id,
-            tool_name: path,
-            tool_index: tool_index as u32,
+            path,
+            tool_index as u32,
             args,
-            status: None,
-            started: Instant::now(),
-            dispatched: false,
-            duration_ms: 0.0,
-            result: None,
-            error: None,
-            orphan: false,
             line,
-        });
+        ));
         if (s.in_flight as u64) < s.limits.max_concurrent_tool_calls {
             s.dispatch(call);
         } else {
