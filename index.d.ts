@@ -225,6 +225,17 @@ export interface ProcessedTurn<F extends ApiFormat = ApiFormat> {
   reports?: ValidationReport[]
 }
 
+/** A streamed turn: feed events with `push`, then `end()`. */
+export interface ResponseStream<F extends ApiFormat = ApiFormat> {
+  /** Feed one provider stream event (synchronous). Returns the assistant text that is now
+   *  safe to show: script bodies and not-yet-decided text are held back, never lost. */
+  push(event: unknown): string
+  /** The turn as processResponse would give it, once every script finished. */
+  end(): Promise<ProcessedTurn<F>>
+  /** Cancel: aborts running scripts; end() then resolves with what is known. */
+  abort(reason?: string): void
+}
+
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
@@ -267,6 +278,13 @@ export declare class ScriptHarness {
    * items plus the provider-native input that reports the results back.
    */
   processResponse<F extends ApiFormat>(format: F, response: unknown, options?: RunOptions): Promise<ProcessedTurn<F>>
+  /**
+   * Incremental form of `processResponse` for streamed turns: `push` each
+   * provider stream event as it arrives; a script starts the moment its
+   * closing tag arrives; `end()` resolves to what `processResponse` gives
+   * on the assembled turn.
+   */
+  stream<F extends ApiFormat>(format: F, options?: RunOptions): ResponseStream<F>
   /**
    * Abort running scripts (each settles with `ScriptCancelledError`),
    * refuse new work and let the sandbox threads end. Idempotent.

@@ -83,6 +83,21 @@ describe.each(fixtures)('$file', (fx) => {
     check(fx, await h.processResponse(fx.format, narrow(fx)))
     await h.close()
   })
+
+  it('stream gives the same turn, event by event, and shows only safe text', async () => {
+    const h = harness()
+    const s = h.stream(fx.format)
+    let shown = ''
+    for (const event of fx.stream) {
+      shown += s.push(event)
+      await new Promise((res) => setImmediate(res))
+    }
+    const turn = await s.end()
+    check(fx, turn)
+    // What was shown never holds a script body.
+    for (const script of fx.expect.scripts) if (script.trim().length > 20) expect(shown).not.toContain(script.trim())
+    await h.close()
+  })
 })
 
 describe('turns', () => {
@@ -134,6 +149,75 @@ describe('turns', () => {
     await expect(h.processResponse('gemini' as any, [])).rejects.toThrow(/format: must be one of/)
     await expect(h.processResponse('chat', 'hello' as any)).rejects.toThrow(TypeError)
     await expect(h.processResponse('responses', { id: 'x' })).rejects.toThrow(/output/)
+    await h.close()
+  })
+})
+
+describe('streaming', () => {
+  it('I3 Messages API turn streamed: thinking + script, the script starts before the stream ends', async () => {
+    const fx = fixtures.find((f) => f.file === 'messages/02-thinking-text-script-text.json')
+    const firstCallAt: number[] = []
+    let pushed = 0
+    const h = new ScriptHarness({ tools: cannedTools.map((t) => ({ ...t, handler: (a: any, c: any) => { firstCallAt.push(pushed); return (t.handler as any)(a, c) } })) })
+    const s = h.stream('messages')
+    for (const event of fx.stream) {
+      s.push(event)
+      pushed++
+      await new Promise((res) => setTimeout(res, 2))
+    }
+    const turn = await s.end()
+    expect(firstCallAt.length).toBeGreaterThan(0)
+    expect(firstCallAt[0]).toBeLessThan(fx.stream.length)
+    expect(turn.items[0]).toMatchObject({ type: 'reasoning' })
+    expect(turn.scripts[0].ok).toBe(true)
+    await h.close()
+  })
+
+  it('push returns text as soon as it is safe, holding back what may open a tag', async () => {
+    const h = new ScriptHarness({ tools: [] })
+    const s = h.stream('chat')
+    const chunk = (content: string) => ({ id: 'c', object: 'chat.completion.chunk', created: 0, model: 'm', choices: [{ index: 0, delta: { content }, finish_reason: null }] })
+    expect(s.push(chunk('Hello <to'))).toBe('Hello ')
+    expect(s.push(chunk('ol> there\n<tool-calls>return 1'))).toBe('<tool> there\n')
+    expect(s.push(chunk('</tool-calls> bye'))).toBe(' bye')
+    const turn = await s.end()
+    expect(turn.scripts[0].value).toBe(1)
+    expect(() => s.push(chunk('x'))).toThrow(TypeError)
+    await h.close()
+  })
+
+  it('a malformed event or one of another format is a TypeError; what came before stays', async () => {
+    const h = new ScriptHarness({ tools: [] })
+    const s = h.stream('messages')
+    expect(() => s.push({ object: 'chat.completion.chunk', choices: [] })).toThrow(TypeError)
+    expect(() => s.push('text')).toThrow(TypeError)
+    s.push({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } })
+    s.push({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'kept' } })
+    const turn = await s.end()
+    expect((turn.items[0] as any).content[0].text).toBe('kept')
+    await h.close()
+  })
+
+  it('a stream that ends inside a script reports it unclosed and runs nothing', async () => {
+    const h = new ScriptHarness({ tools: [] })
+    const s = h.stream('messages')
+    s.push({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } })
+    s.push({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Start <tool-calls>return 1' } })
+    const turn = await s.end()
+    expect(turn.scripts).toEqual([])
+    expect(turn.problems.map((p) => p.kind)).toEqual(['unclosed'])
+    expect((turn.items[0] as any).content[0].text).toBe('Start <tool-calls>return 1')
+    await h.close()
+  })
+
+  it('abort() cancels running scripts and end() still resolves', async () => {
+    const h = new ScriptHarness({ tools: [] })
+    const s = h.stream('messages')
+    s.push({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } })
+    s.push({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: '<tool-calls>while (true) {}</tool-calls>' } })
+    s.abort('user left')
+    const turn = await s.end()
+    expect(turn.scripts[0].error?.code).toBe('ScriptCancelledError')
     await h.close()
   })
 })

@@ -281,6 +281,190 @@
       run.resolve(m.result);
     }
 
+    function checkFormat(format) {
+      if (!FORMATS.includes(format)) throw typeError('format', `must be one of ${FORMATS.map((f) => `'${f}'`).join(', ')}`);
+    }
+
+    // Runs (or validates) the scripts of a planned turn in order; `started`
+    // holds runs a stream began early, in the same order.
+    async function finishTurn(harness, format, response, options, mode, maxReturnBytes, started) {
+      const plan = JSON.parse(native.planTurn(format, JSON.stringify(response)));
+      if (!Array.isArray(plan)) {
+        const [field, ...rest] = plan.error.split(': ');
+        throw typeError(field, rest.join(': '));
+      }
+      const results = [];
+      const reports = [];
+      let early = 0;
+      for (const piece of plan) {
+        if (piece.kind !== 'script') continue;
+        if (mode === 'dry-run') {
+          const report = harness.validate(piece.source);
+          reports.push(report);
+          results.push(report);
+        } else if (mode === 'disabled') {
+          results.push(await harness.run(piece.source, { mode: 'disabled' }));
+        } else if (early < started.length && started[early].source === piece.source) {
+          results.push(await started[early++].result);
+        } else {
+          results.push(await harness.run(piece.source, options));
+        }
+      }
+      const out = JSON.parse(native.finishTurn(format, JSON.stringify(plan), JSON.stringify(results), mode === 'dry-run', maxReturnBytes));
+      const turn = { items: out.items, continuation: out.continuation, scripts: mode === 'dry-run' ? [] : results, problems: out.problems };
+      if (mode === 'dry-run') turn.reports = reports;
+      return turn;
+    }
+
+    // A streamed turn: assembles the provider's events into the response
+    // processResponse takes, and runs each script as soon as it closes.
+    function createStream(harness, format, options, mode, maxReturnBytes) {
+      const controller = new AbortController();
+      const userSignal = options && options.signal;
+      if (userSignal) userSignal.addEventListener('abort', () => controller.abort(userSignal.reason), { once: true });
+      const runOptions = { ...(options ?? {}), signal: controller.signal };
+      const detectors = new Map();
+      const started = [];
+      let ended = false;
+      // Assembled state per format.
+      const items = [];
+      let finalOutput;
+      const chat = { role: 'assistant', content: null, reasoning: null, toolCalls: [], refusal: null };
+      const blocks = [];
+
+      function feed(key, text, out) {
+        let id = detectors.get(key);
+        if (id === undefined) {
+          id = native.detectorOpen();
+          detectors.set(key, id);
+        }
+        release(JSON.parse(native.detectorPush(id, text)), out);
+      }
+      function release(segments, out) {
+        for (const seg of segments) {
+          if (seg.type === 'script') {
+            if (mode === 'enabled') started.push({ source: seg.source, result: harness.run(seg.source, runOptions) });
+          } else {
+            out.push(seg.text);
+          }
+        }
+      }
+      const bad = (why) => typeError('event', why);
+
+      function pushResponses(e, out) {
+        if (typeof e.type !== 'string' || !e.type.startsWith('response.')) throw bad(`not a Responses API stream event: ${JSON.stringify(e.type)}`);
+        switch (e.type) {
+          case 'response.output_item.added':
+          case 'response.output_item.done':
+            items[e.output_index] = structuredClone(e.item);
+            break;
+          case 'response.content_part.added':
+            if (items[e.output_index]) (items[e.output_index].content ??= [])[e.content_index] = structuredClone(e.part);
+            break;
+          case 'response.output_text.delta': {
+            const part = items[e.output_index]?.content?.[e.content_index];
+            if (part) part.text = (part.text ?? '') + e.delta;
+            feed(`${e.output_index}:${e.content_index}`, e.delta, out);
+            break;
+          }
+          case 'response.completed':
+          case 'response.incomplete':
+          case 'response.failed':
+            if (e.response && Array.isArray(e.response.output)) finalOutput = e.response.output;
+            break;
+        }
+      }
+      function pushChat(e, out) {
+        if (e.object !== 'chat.completion.chunk' || !Array.isArray(e.choices)) throw bad('not a chat.completion.chunk');
+        const delta = e.choices[0]?.delta;
+        if (!delta) return;
+        if (typeof delta.content === 'string') {
+          chat.content = (chat.content ?? '') + delta.content;
+          feed('content', delta.content, out);
+        }
+        if (typeof delta.reasoning_content === 'string') chat.reasoning = (chat.reasoning ?? '') + delta.reasoning_content;
+        if (typeof delta.refusal === 'string') chat.refusal = (chat.refusal ?? '') + delta.refusal;
+        for (const tc of delta.tool_calls ?? []) {
+          const call = (chat.toolCalls[tc.index] ??= { id: '', type: 'function', function: { name: '', arguments: '' } });
+          if (tc.id) call.id = tc.id;
+          if (tc.function?.name) call.function.name += tc.function.name;
+          if (tc.function?.arguments) call.function.arguments += tc.function.arguments;
+        }
+      }
+      function pushMessages(e, out) {
+        switch (e.type) {
+          case 'message_start':
+          case 'message_delta':
+          case 'message_stop':
+          case 'ping':
+            return;
+          case 'content_block_start':
+            blocks[e.index] = structuredClone(e.content_block);
+            if (blocks[e.index].type === 'tool_use') blocks[e.index].partial = '';
+            return;
+          case 'content_block_delta': {
+            const b = blocks[e.index];
+            const d = e.delta ?? {};
+            if (!b) throw bad(`content_block_delta for block ${e.index} before its start`);
+            if (d.type === 'text_delta') {
+              b.text = (b.text ?? '') + d.text;
+              feed(`${e.index}`, d.text, out);
+            } else if (d.type === 'thinking_delta') b.thinking = (b.thinking ?? '') + d.thinking;
+            else if (d.type === 'signature_delta') b.signature = (b.signature ?? '') + d.signature;
+            else if (d.type === 'input_json_delta') b.partial += d.partial_json;
+            return;
+          }
+          case 'content_block_stop': {
+            const b = blocks[e.index];
+            if (b && b.type === 'tool_use') {
+              b.input = b.partial ? JSON.parse(b.partial) : (b.input ?? {});
+              delete b.partial;
+            }
+            return;
+          }
+          default:
+            throw bad(`not a Messages API stream event: ${JSON.stringify(e.type)}`);
+        }
+      }
+
+      return {
+        push(event) {
+          if (ended) throw new TypeError('push: the stream has ended');
+          if (event === null || typeof event !== 'object') throw bad('must be an object');
+          const out = [];
+          if (format === 'responses') pushResponses(event, out);
+          else if (format === 'chat') pushChat(event, out);
+          else pushMessages(event, out);
+          return out.join('');
+        },
+        async end() {
+          if (!ended) {
+            ended = true;
+            for (const id of detectors.values()) release(JSON.parse(native.detectorFinish(id)), []);
+          }
+          let response;
+          if (format === 'responses') response = finalOutput ?? items.filter((i) => i !== undefined);
+          else if (format === 'chat') {
+            response = { role: 'assistant', content: chat.content, refusal: chat.refusal };
+            if (chat.reasoning !== null) response.reasoning_content = chat.reasoning;
+            if (chat.toolCalls.length > 0) response.tool_calls = chat.toolCalls.filter(Boolean);
+          } else {
+            response = blocks.filter((b) => b !== undefined).map((b) => {
+              if (b.type === 'tool_use' && 'partial' in b) {
+                const { partial, ...rest } = b;
+                return { ...rest, input: partial ? JSON.parse(partial) : (rest.input ?? {}) };
+              }
+              return b;
+            });
+          }
+          return finishTurn(harness, format, response, runOptions, mode, maxReturnBytes, started);
+        },
+        abort(reason) {
+          controller.abort(reason);
+        },
+      };
+    }
+
     return {
       // Run options checked here; a bad one becomes a rejected promise.
       prepareRun(options) {
@@ -299,31 +483,19 @@
       // processResponse: plan the turn (Rust), run its scripts in order,
       // then build items and continuation (Rust).
       async processTurn(harness, format, response, options, defaultMode, maxReturnBytes) {
-        if (!FORMATS.includes(format)) throw typeError('format', `must be one of ${FORMATS.map((f) => `'${f}'`).join(', ')}`);
+        checkFormat(format);
         if (response === null || typeof response !== 'object') throw typeError('response', 'must be a response object or array');
         if (options === null) options = undefined;
-        const run = normalizeRunOptions(options);
+        normalizeRunOptions(options);
         const mode = (options && options.mode) ?? defaultMode;
-        const plan = JSON.parse(native.planTurn(format, JSON.stringify(response)));
-        if (!Array.isArray(plan)) throw typeError(...plan.error.split(': '));
-        const results = [];
-        const reports = [];
-        for (const piece of plan) {
-          if (piece.kind !== 'script') continue;
-          if (mode === 'dry-run') {
-            const report = harness.validate(piece.source);
-            reports.push(report);
-            results.push(report);
-          } else if (mode === 'disabled') {
-            results.push(await harness.run(piece.source, { mode: 'disabled' }));
-          } else {
-            results.push(await harness.run(piece.source, run === undefined ? undefined : options));
-          }
-        }
-        const out = JSON.parse(native.finishTurn(format, JSON.stringify(plan), JSON.stringify(results), mode === 'dry-run', maxReturnBytes));
-        const turn = { items: out.items, continuation: out.continuation, scripts: mode === 'dry-run' ? [] : results, problems: out.problems };
-        if (mode === 'dry-run') turn.reports = reports;
-        return turn;
+        return finishTurn(harness, format, response, options, mode, maxReturnBytes, []);
+      },
+      createStream(harness, format, options, defaultMode, maxReturnBytes) {
+        checkFormat(format);
+        if (options === null) options = undefined;
+        normalizeRunOptions(options);
+        const mode = (options && options.mode) ?? defaultMode;
+        return createStream(harness, format, options, mode, maxReturnBytes);
       },
       resolved(json) {
         return Promise.resolve(JSON.parse(json));

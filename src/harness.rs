@@ -38,6 +38,19 @@ type ProcessTurnFn<'env> = Function<
     Object<'env>,
 >;
 
+/// `bridge.createStream(harness, format, options, mode, maxReturnBytes)`.
+type StreamFn<'env> = Function<
+    'env,
+    FnArgs<(
+        This<'env>,
+        Unknown<'env>,
+        Option<Unknown<'env>>,
+        &'env str,
+        f64,
+    )>,
+    Object<'env>,
+>;
+
 type Runs = Arc<Mutex<HashMap<u64, (RunHandle, Arc<Engine>)>>>;
 
 /// Throw `TypeError: <field>: <message>` for bad options, `Error` for misuse.
@@ -69,6 +82,14 @@ pub struct ScriptHarness {
 
 #[napi]
 impl ScriptHarness {
+    fn mode_str(&self) -> &'static str {
+        match self.mode {
+            HarnessMode::Enabled => "enabled",
+            HarnessMode::DryRun => "dry-run",
+            HarnessMode::Disabled => "disabled",
+        }
+    }
+
     fn report(&self, source: &str) -> ValidationReport {
         validate(
             source,
@@ -286,13 +307,31 @@ impl ScriptHarness {
     ) -> Result<Object<'env>> {
         let bridge = self.bridge.get_value(env)?;
         let process: ProcessTurnFn = bridge.get_named_property("processTurn")?;
-        let mode = match self.mode {
-            HarnessMode::Enabled => "enabled",
-            HarnessMode::DryRun => "dry-run",
-            HarnessMode::Disabled => "disabled",
-        };
         let max_return = self.engine.default_limits().max_return_bytes as f64;
-        process.call((this, format, response, options, mode, max_return).into())
+        process.call((this, format, response, options, self.mode_str(), max_return).into())
+    }
+
+    /// Incremental form of `processResponse` for streamed turns: `push` each
+    /// provider stream event as it arrives; a script starts the moment its
+    /// closing tag arrives; `end()` resolves to what `processResponse` gives
+    /// on the assembled turn.
+    #[napi(
+        catch_unwind,
+        ts_generic_types = "F extends ApiFormat",
+        ts_args_type = "format: F, options?: RunOptions",
+        ts_return_type = "ResponseStream<F>"
+    )]
+    pub fn stream<'env>(
+        &self,
+        env: &'env Env,
+        this: This<'env>,
+        format: Unknown<'env>,
+        options: Option<Unknown<'env>>,
+    ) -> Result<Object<'env>> {
+        let bridge = self.bridge.get_value(env)?;
+        let create: StreamFn = bridge.get_named_property("createStream")?;
+        let max_return = self.engine.default_limits().max_return_bytes as f64;
+        create.call((this, format, options, self.mode_str(), max_return).into())
     }
 
     /// Abort running scripts (each settles with `ScriptCancelledError`),
@@ -475,5 +514,55 @@ fn native_functions<'env>(
         },
     )?;
     native.set("finishTurn", finish)?;
+    // Incremental detectors for streams, by id; only the main thread
+    // touches them.
+    let detectors: std::rc::Rc<
+        std::cell::RefCell<(u32, HashMap<u32, script_harness_core::detect::Detector>)>,
+    > = Default::default();
+    let d = detectors.clone();
+    let open: Function<(), u32> = env.create_function_from_closure(
+        "detectorOpen",
+        move |_ctx: FunctionCallContext| -> Result<u32> {
+            let mut guard = d.borrow_mut();
+            guard.0 += 1;
+            let id = guard.0;
+            guard
+                .1
+                .insert(id, script_harness_core::detect::Detector::new());
+            Ok(id)
+        },
+    )?;
+    native.set("detectorOpen", open)?;
+    let d = detectors.clone();
+    let push: Function<(), String> = env.create_function_from_closure(
+        "detectorPush",
+        move |ctx: FunctionCallContext| -> Result<String> {
+            let id: u32 = ctx.get(0)?;
+            let text: String = ctx.get(1)?;
+            let segments = d
+                .borrow_mut()
+                .1
+                .get_mut(&id)
+                .map(|det| det.push(text.as_bytes()))
+                .unwrap_or_default();
+            serde_json::to_string(&segments).map_err(to_napi)
+        },
+    )?;
+    native.set("detectorPush", push)?;
+    let d = detectors;
+    let close: Function<(), String> = env.create_function_from_closure(
+        "detectorFinish",
+        move |ctx: FunctionCallContext| -> Result<String> {
+            let id: u32 = ctx.get(0)?;
+            let segments = d
+                .borrow_mut()
+                .1
+                .remove(&id)
+                .map(|mut det| det.finish())
+                .unwrap_or_default();
+            serde_json::to_string(&segments).map_err(to_napi)
+        },
+    )?;
+    native.set("detectorFinish", close)?;
     Ok(native)
 }

@@ -224,3 +224,14 @@ export interface ProcessedTurn<F extends ApiFormat = ApiFormat> {
   /** Dry-run mode: one validation report per script. */
   reports?: ValidationReport[]
 }
+
+/** A streamed turn: feed events with `push`, then `end()`. */
+export interface ResponseStream<F extends ApiFormat = ApiFormat> {
+  /** Feed one provider stream event (synchronous). Returns the assistant text that is now
+   *  safe to show: script bodies and not-yet-decided text are held back, never lost. */
+  push(event: unknown): string
+  /** The turn as processResponse would give it, once every script finished. */
+  end(): Promise<ProcessedTurn<F>>
+  /** Cancel: aborts running scripts; end() then resolves with what is known. */
+  abort(reason?: string): void
+}
