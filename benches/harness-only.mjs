@@ -91,6 +91,47 @@ const without = await perCall(open)
 await gated.close()
 await open.close()
 
+// A 50 KB Responses turn with two small scripts: processResponse with the
+// scripts not run (mode 'disabled'), so what is timed is reading, detection,
+// and building items and continuation.
+const prose = 'We looked at the parser, the server and the utils; here is what changed and why it matters.\n'
+let turnText = ''
+while (turnText.length < 25_000) turnText += prose
+turnText += '<tool-calls>\nreturn 1\n</tool-calls>\n'
+while (turnText.length < 50_000) turnText += prose
+turnText += '```ts tool-calls\nreturn 2\n```\n'
+const turn = [
+  { id: 'rs_1', type: 'reasoning', summary: [{ type: 'summary_text', text: 'thinking' }], encrypted_content: 'gAAAA' },
+  { id: 'msg_1', type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text', annotations: [], text: turnText }] },
+]
+const turns = new ScriptHarness({ tools: [], mode: 'disabled' })
+for (let i = 0; i < 20; i++) await turns.processResponse('responses', turn)
+const turnMs = []
+for (let i = 0; i < 100; i++) {
+  const t = process.hrtime.bigint()
+  await turns.processResponse('responses', turn)
+  turnMs.push(Number(process.hrtime.bigint() - t) / 1e6)
+}
+await turns.close()
+
+// Streamed: from pushing the event that completes a closing tag to the
+// script's first tool call reaching its handler.
+let calledAt = 0n
+const streamer = new ScriptHarness({ tools: [{ name: 'mark', handler: () => { calledAt = process.hrtime.bigint(); return 1 } }] })
+const chunk = (content) => ({ id: 'c', object: 'chat.completion.chunk', created: 0, model: 'm', choices: [{ index: 0, delta: { content }, finish_reason: null }] })
+const startUs = []
+for (let i = 0; i < 120; i++) {
+  const s = streamer.stream('chat')
+  s.push(chunk('Checking.\n<tool-calls>\nawait tools.mark({})\n</tool-calls'))
+  calledAt = 0n
+  const t = process.hrtime.bigint()
+  s.push(chunk('>\nDone.'))
+  while (calledAt === 0n) await new Promise((res) => setImmediate(res))
+  if (i >= 20) startUs.push(Number(calledAt - t) / 1e3)
+  await s.end()
+}
+await streamer.close()
+
 const section = `
 ## Figures of script-harness alone (no peer does these)
 
@@ -100,6 +141,8 @@ const section = `
 | compile a ${(script.length / 1024).toFixed(1)} KB TypeScript script (\`validate()\`: parse, checks, strip, codegen) | ms | ${(median(compileUs) / 1e3).toFixed(3)} / ${(p95(compileUs) / 1e3).toFixed(3)} | ≤ 1 |
 | 1000 scripts each making 4 concurrent tool calls, 8 scripts in flight | scripts/s | ${median(fourCallRates).toFixed(0)} / ${Math.min(...fourCallRates).toFixed(0)} (slowest) | — |
 | approval round trip: per call with \`onApproval\` answering at once, minus without approval | µs | ${(withApproval - without).toFixed(1)} (${withApproval.toFixed(1)} vs ${without.toFixed(1)}) | — |
+| processResponse on a ${(JSON.stringify(turn).length / 1024).toFixed(0)} KB Responses turn with two scripts, scripts not run (mode 'disabled') | ms | ${median(turnMs).toFixed(3)} / ${p95(turnMs).toFixed(3)} | ≤ 1 |
+| streamed: closing tag pushed → the script's first tool call reaches its handler | ms | ${(median(startUs) / 1e3).toFixed(3)} / ${(p95(startUs) / 1e3).toFixed(3)} | ≤ 1 |
 
 The scanner alone (no napi) measures in Rust with \`cargo test --release -p script-harness-core -- --ignored detect_throughput --nocapture\`.
 `
