@@ -34,6 +34,13 @@ export interface RunOptions {
   context?: ContextSeed
 }
 
+/** Options of `processResponse` and `stream`: those of `run`, for every script of the turn, plus: */
+export interface TurnOptions extends RunOptions {
+  /** Scripts after one that failed are not run (reported as `ScriptCancelledError`). Default: false, every
+   *  script runs. In a stream, a script that already started when the failure is known runs to its end. */
+  stopAfterFailure?: boolean
+}
+
 /** Limits of one script. Defaults in brackets. */
 export interface HarnessLimits {
   /** Wall clock from the start on a worker, including time awaiting tools [30000]. */
@@ -277,14 +284,14 @@ export declare class ScriptHarness {
    * every script in it, run them in order, and return the ordered history
    * items plus the provider-native input that reports the results back.
    */
-  processResponse<F extends ApiFormat>(format: F, response: unknown, options?: RunOptions): Promise<ProcessedTurn<F>>
+  processResponse<F extends ApiFormat>(format: F, response: unknown, options?: TurnOptions): Promise<ProcessedTurn<F>>
   /**
    * Incremental form of `processResponse` for streamed turns: `push` each
    * provider stream event as it arrives; a script starts the moment its
    * closing tag arrives; `end()` resolves to what `processResponse` gives
    * on the assembled turn.
    */
-  stream<F extends ApiFormat>(format: F, options?: RunOptions): ResponseStream<F>
+  stream<F extends ApiFormat>(format: F, options?: TurnOptions): ResponseStream<F>
   /**
    * Abort running scripts (each settles with `ScriptCancelledError`),
    * refuse new work and let the sandbox threads end. Idempotent.

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process'
 import path from 'node:path'
 import { expect, it } from 'vitest'
 
-it('continuation is assignable to the SDKs input types for every format', () => {
+it('continuation is assignable to the SDKs input types for every format, and the codex example type-checks', () => {
   const tsc = require.resolve('typescript/bin/tsc')
   let out = ''
   try {

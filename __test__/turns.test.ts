@@ -121,6 +121,17 @@ describe('turns', () => {
     await h.close()
   })
 
+  it('a failing script does not stop later ones, unless the host asks', async () => {
+    const h = new ScriptHarness({ tools: [] })
+    const text = [{ type: 'text', text: '<tool-calls>throw new Error("x")</tool-calls> then <tool-calls>return 2</tool-calls>' }]
+    const all = await h.processResponse('messages', text)
+    expect(all.scripts.map((r) => r.ok)).toEqual([false, true])
+    const stopped = await h.processResponse('messages', text, { stopAfterFailure: true })
+    expect(stopped.scripts.map((r) => r.error?.code)).toEqual(['ScriptRuntimeError', 'ScriptCancelledError'])
+    expect((stopped.continuation[0].content[1] as any).text).toContain('stopAfterFailure')
+    await h.close()
+  })
+
   it('F17 disabled mode runs nothing and tells the model with HarnessDisabledError', async () => {
     let ran = 0
     const h = new ScriptHarness({ tools: [{ name: 'x', handler: () => ran++ }], mode: 'disabled' })

@@ -281,6 +281,24 @@
       run.resolve(m.result);
     }
 
+    // The result of a script not run because an earlier one failed and the
+    // host asked to stop (`stopAfterFailure`).
+    function skipped(index) {
+      return {
+        ok: false,
+        scriptId: `skipped_${index + 1}`,
+        error: {
+          code: 'ScriptCancelledError',
+          message: 'not run: an earlier script of this turn failed (stopAfterFailure)',
+          phase: 'parsing',
+          retryable: true,
+        },
+        logs: [],
+        toolCalls: [],
+        metadata: { durationMs: 0, toolCallsMade: 0 },
+      };
+    }
+
     function checkFormat(format) {
       if (!FORMATS.includes(format)) throw typeError('format', `must be one of ${FORMATS.map((f) => `'${f}'`).join(', ')}`);
     }
@@ -296,8 +314,15 @@
       const results = [];
       const reports = [];
       let early = 0;
+      const stopAfterFailure = options !== undefined && options.stopAfterFailure === true;
+      let failed = false;
       for (const piece of plan) {
         if (piece.kind !== 'script') continue;
+        if (failed && stopAfterFailure && mode === 'enabled') {
+          if (early < started.length && started[early].source === piece.source) await started[early++].result;
+          results.push(skipped(results.length));
+          continue;
+        }
         if (mode === 'dry-run') {
           const report = harness.validate(piece.source);
           reports.push(report);
@@ -309,6 +334,7 @@
         } else {
           results.push(await harness.run(piece.source, options));
         }
+        if (mode === 'enabled' && !results[results.length - 1].ok) failed = true;
       }
       const out = JSON.parse(native.finishTurn(format, JSON.stringify(plan), JSON.stringify(results), mode === 'dry-run', maxReturnBytes));
       const turn = { items: out.items, continuation: out.continuation, scripts: mode === 'dry-run' ? [] : results, problems: out.problems };

@@ -294,7 +294,7 @@ impl ScriptHarness {
     #[napi(
         catch_unwind,
         ts_generic_types = "F extends ApiFormat",
-        ts_args_type = "format: F, response: unknown, options?: RunOptions",
+        ts_args_type = "format: F, response: unknown, options?: TurnOptions",
         ts_return_type = "Promise<ProcessedTurn<F>>"
     )]
     pub fn process_response<'env>(
@@ -318,7 +318,7 @@ impl ScriptHarness {
     #[napi(
         catch_unwind,
         ts_generic_types = "F extends ApiFormat",
-        ts_args_type = "format: F, options?: RunOptions",
+        ts_args_type = "format: F, options?: TurnOptions",
         ts_return_type = "ResponseStream<F>"
     )]
     pub fn stream<'env>(

@@ -34,6 +34,13 @@ export interface RunOptions {
   context?: ContextSeed
 }
 
+/** Options of `processResponse` and `stream`: those of `run`, for every script of the turn, plus: */
+export interface TurnOptions extends RunOptions {
+  /** Scripts after one that failed are not run (reported as `ScriptCancelledError`). Default: false, every
+   *  script runs. In a stream, a script that already started when the failure is known runs to its end. */
+  stopAfterFailure?: boolean
+}
+
 /** Limits of one script. Defaults in brackets. */
 export interface HarnessLimits {
   /** Wall clock from the start on a worker, including time awaiting tools [30000]. */
