@@ -13,11 +13,11 @@ use napi_derive::napi;
 use script_harness_core::compile::{ValidationReport, validate};
 use script_harness_core::errors::Phase;
 use script_harness_core::{
-    CallToken, Engine, EngineConfig, ErrorCode, HarnessError, HarnessMode, Language, Outgoing,
-    RunHandle, ScriptError, ScriptResult, Submission, ToolOutcome,
+    CallToken, Engine, EngineConfig, ErrorCode, HarnessError, HarnessMode, Language, RunHandle,
+    ScriptError, ScriptResult, Submission, ToolOutcome,
 };
 
-use crate::host::{DispatchFn, KeepAlive, NapiHost};
+use crate::host::{Batch, DispatchFn, KeepAlive, NapiHost};
 use crate::options::{HarnessData, RunData};
 
 const BRIDGE: &str = include_str!("bridge.js");
@@ -129,21 +129,17 @@ impl ScriptHarness {
         let alive = keep_alive.clone();
         let runs_for_done = runs.clone();
         let dispatch: DispatchFn = dispatch
-            .build_threadsafe_function::<Vec<Outgoing>>()
+            .build_threadsafe_function::<Batch>()
             .callee_handled::<false>()
             .weak::<true>()
-            .build_callback(move |ctx: ThreadsafeCallContext<Vec<Outgoing>>| {
-                let mut done = 0;
+            .build_callback(move |ctx: ThreadsafeCallContext<Batch>| {
                 if let Ok(mut map) = runs_for_done.lock() {
-                    for m in &ctx.value {
-                        if let Outgoing::Done { run, .. } = m {
-                            map.remove(run);
-                            done += 1;
-                        }
+                    for run in &ctx.value.finished {
+                        map.remove(run);
                     }
                 }
-                alive.runs_finished(&ctx.env, done);
-                serde_json::to_string(&ctx.value).map_err(to_napi)
+                alive.runs_finished(&ctx.env, ctx.value.finished.len());
+                Ok(ctx.value.json)
             })?;
         keep_alive.set_function(dispatch.raw());
 

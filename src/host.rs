@@ -8,9 +8,16 @@ use napi::threadsafe_function::ThreadsafeFunctionCallMode;
 use napi::{Env, Status, sys};
 use script_harness_core::{Host, Outgoing};
 
+/// A batch as it crosses to the main thread: already JSON (serialized on
+/// the sandbox thread, not the main one), with the runs it finishes.
+pub struct Batch {
+    pub json: String,
+    pub finished: Vec<u64>,
+}
+
 /// `bridge.dispatch(batchJson)`: weak (it does not keep Node alive by
 /// itself), not error-first, called with one string.
-pub type DispatchFn = ThreadsafeFunction<Vec<Outgoing>, (), String, Status, false, true>;
+pub type DispatchFn = ThreadsafeFunction<Batch, (), String, Status, false, true>;
 
 /// Keeps the process alive while runs are pending, and only then: the
 /// dispatch function is weak, and referenced from the first pending run to
@@ -58,10 +65,21 @@ pub struct NapiHost {
 
 impl Host for NapiHost {
     fn deliver(&self, batch: Vec<Outgoing>) {
+        let finished = batch
+            .iter()
+            .filter_map(|m| match m {
+                Outgoing::Done { run, .. } => Some(*run),
+                _ => None,
+            })
+            .collect();
+        let Ok(json) = serde_json::to_string(&batch) else {
+            return;
+        };
         // `Closing` means Node is tearing down: nobody is left to tell.
-        let _ = self
-            .dispatch
-            .call(batch, ThreadsafeFunctionCallMode::NonBlocking);
+        let _ = self.dispatch.call(
+            Batch { json, finished },
+            ThreadsafeFunctionCallMode::NonBlocking,
+        );
     }
 
     fn wants_events(&self) -> bool {
