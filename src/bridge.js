@@ -512,7 +512,7 @@
         checkFormat(format);
         if (response === null || typeof response !== 'object') throw typeError('response', 'must be a response object or array');
         if (options === null) options = undefined;
-        normalizeRunOptions(options);
+        normalizeRunOptions(options); // a bad option throws here, before anything runs
         const mode = (options && options.mode) ?? defaultMode;
         return finishTurn(harness, format, response, options, mode, maxReturnBytes, []);
       },

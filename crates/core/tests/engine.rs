@@ -166,11 +166,6 @@ fn tool_calls_overlap() {
     let t = Instant::now();
     let r = h.run("const rs = await Promise.all(Array.from({ length: 10 }, () => tools.slow({ ms: 50 }))); return rs.length");
     assert_eq!(value(&r), json!(10));
-    let limits = HarnessLimits {
-        max_concurrent_tool_calls: 10,
-        ..Default::default()
-    };
-    let _ = limits;
     // maxConcurrentToolCalls is 4 by default: 10 calls take three rounds.
     assert!(
         t.elapsed() < Duration::from_millis(50 * 3 + 400),

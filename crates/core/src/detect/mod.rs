@@ -103,14 +103,6 @@ impl Segment {
             | Segment::Problem { start, end, .. } => (*start, *end),
         }
     }
-
-    /// The input text this segment covers.
-    pub fn covered(&self) -> String {
-        match self {
-            Segment::Text { text, .. } | Segment::Problem { text, .. } => text.clone(),
-            Segment::Script { .. } => String::new(),
-        }
-    }
 }
 
 /// Split `text` into ordered text, script and problem segments.

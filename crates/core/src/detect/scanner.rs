@@ -92,13 +92,6 @@ impl Detector {
         }
     }
 
-    /// Whether nothing is held back (no open script, no undecided text).
-    pub fn is_idle(&self) -> bool {
-        self.rest().is_empty()
-            && self.partial.is_empty()
-            && matches!(self.state, State::Text | State::Fence { .. })
-    }
-
     /// Take the next chunk; returns the segments it decided.
     pub fn push(&mut self, chunk: &[u8]) -> Vec<Segment> {
         let joined;
