@@ -1,6 +1,7 @@
 //! `ScriptHarness`, the exported class.
 
 use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use napi::bindgen_prelude::{
@@ -17,6 +18,7 @@ use script_harness_core::{
     ScriptError, ScriptResult, Submission, ToolOutcome,
 };
 
+use crate::contain::contained;
 use crate::host::{Batch, DispatchFn, KeepAlive, NapiHost};
 use crate::options::{HarnessData, RunData};
 
@@ -133,13 +135,18 @@ impl ScriptHarness {
             .callee_handled::<false>()
             .weak::<true>()
             .build_callback(move |ctx: ThreadsafeCallContext<Batch>| {
-                if let Ok(mut map) = runs_for_done.lock() {
-                    for run in &ctx.value.finished {
-                        map.remove(run);
+                let Batch { json, finished } = ctx.value;
+                // The batch is delivered even if its bookkeeping fails.
+                let _ = contained("dispatch", || {
+                    if let Ok(mut map) = runs_for_done.lock() {
+                        for run in &finished {
+                            map.remove(run);
+                        }
                     }
-                }
-                alive.runs_finished(&ctx.env, ctx.value.finished.len());
-                Ok(ctx.value.json)
+                    alive.runs_finished(&ctx.env, finished.len());
+                    Ok(())
+                });
+                Ok(json)
             })?;
         keep_alive.set_function(dispatch.raw());
 
@@ -180,6 +187,31 @@ impl ScriptHarness {
         options: Option<Unknown<'env>>,
     ) -> Result<Object<'env>> {
         let bridge = self.bridge.get_value(env)?;
+        match catch_unwind(AssertUnwindSafe(|| {
+            self.start_run(env, &bridge, source, options)
+        })) {
+            Ok(started) => started,
+            // A bug in starting the run: it still resolves, as a result.
+            Err(_) => {
+                let error = ScriptError::new(
+                    ErrorCode::HarnessInternalError,
+                    Phase::Parsing,
+                    "the harness failed internally while starting this script (a bug: please report it)",
+                );
+                let result = ScriptResult::failed_before_start("internal".to_owned(), error);
+                let resolved: Function<String, Object> = bridge.get_named_property("resolved")?;
+                resolved.call(result.to_json())
+            }
+        }
+    }
+
+    fn start_run<'env>(
+        &self,
+        env: &'env Env,
+        bridge: &Object<'env>,
+        source: String,
+        options: Option<Unknown<'env>>,
+    ) -> Result<Object<'env>> {
         let reject = |e: HarnessError| -> Result<Object<'env>> {
             let kind = if matches!(e, HarnessError::InvalidOption { .. }) {
                 "type"
@@ -442,71 +474,82 @@ fn native_functions<'env>(
     let slot = engine.clone();
     let reply: Function<(), ()> =
         env.create_function_from_closure("reply", move |ctx: FunctionCallContext| -> Result<()> {
-            let token = CallToken {
-                worker: ctx.get::<u32>(0)?,
-                script: ctx.get::<f64>(1)? as u64,
-                call: ctx.get::<u32>(2)?,
-            };
-            let code: Option<String> = ctx.get(3)?;
-            let payload: Option<String> = ctx.get(4)?;
-            let outcome = match code {
-                None => ToolOutcome::Ok(payload),
-                Some(code) => ToolOutcome::Err {
-                    code: ErrorCode::parse(&code).unwrap_or(ErrorCode::ToolExecutionError),
-                    message: payload.unwrap_or_default(),
-                },
-            };
-            if let Some(engine) = slot.get().and_then(Weak::upgrade) {
-                engine.settle(token, outcome);
-            }
-            Ok(())
+            contained("native.reply", || {
+                let token = CallToken {
+                    worker: ctx.get::<u32>(0)?,
+                    script: ctx.get::<f64>(1)? as u64,
+                    call: ctx.get::<u32>(2)?,
+                };
+                let code: Option<String> = ctx.get(3)?;
+                let payload: Option<String> = ctx.get(4)?;
+                let outcome = match code {
+                    None => ToolOutcome::Ok(payload),
+                    Some(code) => ToolOutcome::Err {
+                        code: ErrorCode::parse(&code).unwrap_or(ErrorCode::ToolExecutionError),
+                        message: payload.unwrap_or_default(),
+                    },
+                };
+                if let Some(engine) = slot.get().and_then(Weak::upgrade) {
+                    engine.settle(token, outcome);
+                }
+                Ok(())
+            })
         })?;
     native.set("reply", reply)?;
     let runs = runs.clone();
     let cancel: Function<(), ()> = env.create_function_from_closure(
         "cancel",
         move |ctx: FunctionCallContext| -> Result<()> {
-            let run = ctx.get::<f64>(0)? as u64;
-            if let Some(handle) = runs
-                .lock()
-                .ok()
-                .and_then(|m| m.get(&run).map(|(h, _)| h.clone()))
-            {
-                handle.cancel();
-            }
-            Ok(())
+            contained("native.cancel", || {
+                let run = ctx.get::<f64>(0)? as u64;
+                if let Some(handle) = runs
+                    .lock()
+                    .ok()
+                    .and_then(|m| m.get(&run).map(|(h, _)| h.clone()))
+                {
+                    handle.cancel();
+                }
+                Ok(())
+            })
         },
     )?;
     native.set("cancel", cancel)?;
     let plan: Function<(), String> = env.create_function_from_closure(
         "planTurn",
         |ctx: FunctionCallContext| -> Result<String> {
-            use script_harness_core::turns::{ApiFormat, plan_json};
-            let format: String = ctx.get(0)?;
-            let response: String = ctx.get(1)?;
-            let answer = match (
-                ApiFormat::parse(&format),
-                serde_json::from_str::<serde_json::Value>(&response),
-            ) {
-                (Some(f), Ok(v)) => plan_json(f, &v).map_err(|e| serde_json::json!({ "error": e })),
-                _ => Err(serde_json::json!({ "error": "response: not JSON" })),
-            };
-            Ok(answer.unwrap_or_else(|e| e).to_string())
+            contained("native.planTurn", || {
+                use script_harness_core::turns::{ApiFormat, plan_json};
+                let format: String = ctx.get(0)?;
+                let response: String = ctx.get(1)?;
+                let answer = match (
+                    ApiFormat::parse(&format),
+                    serde_json::from_str::<serde_json::Value>(&response),
+                ) {
+                    (Some(f), Ok(v)) => {
+                        plan_json(f, &v).map_err(|e| serde_json::json!({ "error": e }))
+                    }
+                    _ => Err(serde_json::json!({ "error": "response: not JSON" })),
+                };
+                Ok(answer.unwrap_or_else(|e| e).to_string())
+            })
         },
     )?;
     native.set("planTurn", plan)?;
     let finish: Function<(), String> = env.create_function_from_closure(
         "finishTurn",
         |ctx: FunctionCallContext| -> Result<String> {
-            use script_harness_core::turns::{ApiFormat, finish_json};
-            let format = ApiFormat::parse(&ctx.get::<String>(0)?).unwrap_or(ApiFormat::Responses);
-            let plan: Vec<serde_json::Value> =
-                serde_json::from_str(&ctx.get::<String>(1)?).map_err(to_napi)?;
-            let results: Vec<serde_json::Value> =
-                serde_json::from_str(&ctx.get::<String>(2)?).map_err(to_napi)?;
-            let dry_run: bool = ctx.get(3)?;
-            let max_return: f64 = ctx.get(4)?;
-            Ok(finish_json(format, &plan, &results, dry_run, max_return as usize).to_string())
+            contained("native.finishTurn", || {
+                use script_harness_core::turns::{ApiFormat, finish_json};
+                let format =
+                    ApiFormat::parse(&ctx.get::<String>(0)?).unwrap_or(ApiFormat::Responses);
+                let plan: Vec<serde_json::Value> =
+                    serde_json::from_str(&ctx.get::<String>(1)?).map_err(to_napi)?;
+                let results: Vec<serde_json::Value> =
+                    serde_json::from_str(&ctx.get::<String>(2)?).map_err(to_napi)?;
+                let dry_run: bool = ctx.get(3)?;
+                let max_return: f64 = ctx.get(4)?;
+                Ok(finish_json(format, &plan, &results, dry_run, max_return as usize).to_string())
+            })
         },
     )?;
     native.set("finishTurn", finish)?;
@@ -519,13 +562,15 @@ fn native_functions<'env>(
     let open: Function<(), u32> = env.create_function_from_closure(
         "detectorOpen",
         move |_ctx: FunctionCallContext| -> Result<u32> {
-            let mut guard = d.borrow_mut();
-            guard.0 += 1;
-            let id = guard.0;
-            guard
-                .1
-                .insert(id, script_harness_core::detect::Detector::new());
-            Ok(id)
+            contained("native.detectorOpen", || {
+                let mut guard = d.borrow_mut();
+                guard.0 += 1;
+                let id = guard.0;
+                guard
+                    .1
+                    .insert(id, script_harness_core::detect::Detector::new());
+                Ok(id)
+            })
         },
     )?;
     native.set("detectorOpen", open)?;
@@ -533,15 +578,17 @@ fn native_functions<'env>(
     let push: Function<(), String> = env.create_function_from_closure(
         "detectorPush",
         move |ctx: FunctionCallContext| -> Result<String> {
-            let id: u32 = ctx.get(0)?;
-            let text: String = ctx.get(1)?;
-            let segments = d
-                .borrow_mut()
-                .1
-                .get_mut(&id)
-                .map(|det| det.push(text.as_bytes()))
-                .unwrap_or_default();
-            serde_json::to_string(&segments).map_err(to_napi)
+            contained("native.detectorPush", || {
+                let id: u32 = ctx.get(0)?;
+                let text: String = ctx.get(1)?;
+                let segments = d
+                    .borrow_mut()
+                    .1
+                    .get_mut(&id)
+                    .map(|det| det.push(text.as_bytes()))
+                    .unwrap_or_default();
+                serde_json::to_string(&segments).map_err(to_napi)
+            })
         },
     )?;
     native.set("detectorPush", push)?;
@@ -549,14 +596,16 @@ fn native_functions<'env>(
     let close: Function<(), String> = env.create_function_from_closure(
         "detectorFinish",
         move |ctx: FunctionCallContext| -> Result<String> {
-            let id: u32 = ctx.get(0)?;
-            let segments = d
-                .borrow_mut()
-                .1
-                .remove(&id)
-                .map(|mut det| det.finish())
-                .unwrap_or_default();
-            serde_json::to_string(&segments).map_err(to_napi)
+            contained("native.detectorFinish", || {
+                let id: u32 = ctx.get(0)?;
+                let segments = d
+                    .borrow_mut()
+                    .1
+                    .remove(&id)
+                    .map(|mut det| det.finish())
+                    .unwrap_or_default();
+                serde_json::to_string(&segments).map_err(to_napi)
+            })
         },
     )?;
     native.set("detectorFinish", close)?;

@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use napi::threadsafe_function::ThreadsafeFunction;
 use napi::threadsafe_function::ThreadsafeFunctionCallMode;
 use napi::{Env, Status, sys};
-use script_harness_core::{Host, Outgoing};
+use script_harness_core::errors::Phase;
+use script_harness_core::{ErrorCode, Host, Outgoing, ScriptError, ScriptResult};
 
 /// A batch as it crosses to the main thread: already JSON (serialized on
 /// the sandbox thread, not the main one), with the runs it finishes.
@@ -72,9 +73,7 @@ impl Host for NapiHost {
                 _ => None,
             })
             .collect();
-        let Ok(json) = serde_json::to_string(&batch) else {
-            return;
-        };
+        let json = serde_json::to_string(&batch).unwrap_or_else(|_| salvage(batch));
         // `Closing` means Node is tearing down: nobody is left to tell.
         let _ = self.dispatch.call(
             Batch { json, finished },
@@ -85,4 +84,29 @@ impl Host for NapiHost {
     fn wants_events(&self) -> bool {
         self.events
     }
+}
+
+/// A batch that would not serialize as a whole (a bug): keep every message
+/// that does, and end the run of any result that does not with
+/// `HarnessInternalError`, so no run is left waiting.
+fn salvage(batch: Vec<Outgoing>) -> String {
+    let parts: Vec<String> = batch
+        .into_iter()
+        .filter_map(|m| match serde_json::to_string(&m) {
+            Ok(json) => Some(json),
+            Err(_) => match m {
+                Outgoing::Done { run, result } => {
+                    let error = ScriptError::new(
+                        ErrorCode::HarnessInternalError,
+                        Phase::Finalizing,
+                        "the result of this script could not be delivered (a bug: please report it)",
+                    );
+                    let result = ScriptResult::failed_before_start(result.script_id, error);
+                    serde_json::to_string(&Outgoing::Done { run, result }).ok()
+                }
+                _ => None,
+            },
+        })
+        .collect();
+    format!("[{}]", parts.join(","))
 }

@@ -4,11 +4,13 @@
 //!
 //! - [`harness::ScriptHarness`]: the exported class.
 //! - [`options`]: option data → engine configuration (and TypeErrors).
+//! - [`contain`]: no panic unwinds into Node.
 //! - [`host`]: the engine's `Host`, delivering to the JS bridge in one hop.
 //! - `bridge.js`: the JS side (handlers, AbortControllers, run promises).
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+mod contain;
 mod harness;
 mod host;
 mod options;

@@ -83,6 +83,18 @@ impl ErrorCode {
 
     /// Whether running the same script again may succeed: the failure came
     /// from time, a tool or a person, not from the script's text.
+    /// Codes of the limits and cancellation: the script is stopped, whatever
+    /// it does.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            Self::ScriptTimeoutError
+                | Self::ScriptCancelledError
+                | Self::ScriptMemoryError
+                | Self::ScriptStackOverflowError
+        )
+    }
+
     pub fn retryable(self) -> bool {
         matches!(
             self,

@@ -183,7 +183,9 @@ impl Engine {
             std::thread::Builder::new()
                 .name(format!("script-harness-{index}"))
                 .stack_size(THREAD_STACK_BYTES)
-                .spawn(move || Worker::new(index as u32, worker_shared, rx, worker_load).run())
+                .spawn(move || {
+                    Worker::new(index as u32, worker_shared, rx, worker_load).supervise()
+                })
                 .map_err(|e| HarnessError::Thread(e.to_string()))?;
             workers.push(WorkerHandle { tx, load });
         }
@@ -275,8 +277,119 @@ impl Engine {
     }
 }
 
+#[cfg(test)]
+impl Engine {
+    pub(crate) fn inject(&self, worker: usize, fault: Inbound) {
+        let _ = self.workers[worker].tx.send(fault);
+    }
+}
+
 impl Drop for Engine {
     fn drop(&mut self) {
         self.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc::{Receiver, channel};
+    use std::time::Duration;
+
+    use super::*;
+    use crate::errors::ErrorCode;
+    use crate::host::Outgoing;
+    use crate::result::ScriptResult;
+    use crate::tools::ApprovalRule;
+
+    struct ChannelHost(Mutex<Sender<Vec<Outgoing>>>);
+
+    impl Host for ChannelHost {
+        fn deliver(&self, batch: Vec<Outgoing>) {
+            let _ = self.0.lock().unwrap().send(batch);
+        }
+    }
+
+    fn engine() -> (Engine, Receiver<Vec<Outgoing>>) {
+        let (tx, rx) = channel();
+        let engine = Engine::new(EngineConfig {
+            tools: vec![ToolSpec {
+                name: "wait".into(),
+                description: None,
+                parameters: None,
+                approval: ApprovalRule::Never,
+            }],
+            limits: HarnessLimits::default(),
+            workers: 1,
+            seed: Map::new(),
+            host: Arc::new(ChannelHost(Mutex::new(tx))),
+        })
+        .unwrap();
+        (engine, rx)
+    }
+
+    fn submit(engine: &Engine, source: &str) -> u64 {
+        let sub = Submission {
+            source: source.into(),
+            language: Language::Ts,
+            limits: engine.default_limits(),
+            seed: Map::new(),
+        };
+        engine.submit(sub).unwrap().run
+    }
+
+    /// Waits for `run` to finish, noting the tool calls that started.
+    fn done(rx: &Receiver<Vec<Outgoing>>, run: u64, calls: &mut usize) -> ScriptResult {
+        loop {
+            let batch = rx
+                .recv_timeout(Duration::from_secs(10))
+                .expect("a result in time");
+            for m in batch {
+                match m {
+                    Outgoing::Done { run: r, result } if r == run => return result,
+                    Outgoing::Call { .. } => *calls += 1,
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// Starts a script that waits in a tool call, injects `fault`, and
+    /// returns the error the script ended with.
+    fn fail_held_script(engine: &Engine, rx: &Receiver<Vec<Outgoing>>, fault: Inbound) -> String {
+        let stuck = submit(engine, "await tools.wait({}); return 1");
+        let mut calls = 0;
+        while calls == 0 {
+            for m in rx.recv_timeout(Duration::from_secs(10)).unwrap() {
+                calls += matches!(m, Outgoing::Call { .. }) as usize;
+            }
+        }
+        engine.inject(0, fault);
+        let r = done(rx, stuck, &mut calls);
+        let e = r.error.expect("the held script fails");
+        assert_eq!(e.code, ErrorCode::HarnessInternalError);
+        e.message
+    }
+
+    #[test]
+    fn a_panic_inside_a_script_operation_fails_that_script_only() {
+        let (engine, rx) = engine();
+        let message = fail_held_script(&engine, &rx, Inbound::PanicInScripts);
+        assert!(message.contains("failed internally"), "{message}");
+        let next = submit(&engine, "return 'still here'");
+        let r = done(&rx, next, &mut 0);
+        assert_eq!(r.value.unwrap().get(), "\"still here\"");
+    }
+
+    #[test]
+    fn a_worker_whose_loop_panics_fails_its_scripts_and_is_replaced() {
+        let (engine, rx) = engine();
+        let message = fail_held_script(&engine, &rx, Inbound::Panic);
+        assert!(message.contains("replaced"), "{message}");
+        let mut calls = 0;
+        // The same worker slot takes new work, with a fresh state.
+        let next = submit(&engine, "return 40 + 2");
+        let r = done(&rx, next, &mut calls);
+        assert!(r.ok, "{:?}", r.error);
+        assert_eq!(r.value.unwrap().get(), "42");
     }
 }

@@ -888,25 +888,17 @@ impl Sandbox {
         error
     }
 
-    /// The script ended: abort what is still pending. Calls already with
-    /// the host get `orphanGraceMs` to settle before the result is built.
+    /// The script ended: abort what is still pending. When it ended on its
+    /// own, calls already with the host get `orphanGraceMs` to settle
+    /// before the result is built.
     pub fn finish(&mut self, outcome: Outcome) -> Progress {
         let mut guard = self.cell.state.borrow_mut();
         let Some(s) = guard.as_mut() else {
             return Progress::Finished;
         };
+        let terminal = matches!(&outcome, Err(e) if e.code.is_terminal());
         let reason = match &outcome {
-            Err(e)
-                if matches!(
-                    e.code,
-                    ErrorCode::ScriptTimeoutError
-                        | ErrorCode::ScriptCancelledError
-                        | ErrorCode::ScriptMemoryError
-                        | ErrorCode::ScriptStackOverflowError
-                ) =>
-            {
-                e.message.clone()
-            }
+            Err(e) if terminal => e.message.clone(),
             _ => "the script ended before this call finished".to_owned(),
         };
         let mut orphans = 0;
@@ -927,15 +919,23 @@ impl Sandbox {
         }
         s.in_flight = 0;
         s.queued.clear();
+        // A script stopped by a limit or cancelled ends now, as its limit
+        // promises: its aborted calls are not waited for.
         let grace = s.limits.orphan_grace_ms;
-        if orphans > 0 && grace > 0 {
+        if orphans > 0 && grace > 0 && !terminal {
             s.outcome = Some(outcome);
             s.orphans = orphans;
             drop(guard);
             self.cell.draining.set(true);
-            self.cell.deadline.set(Some(
-                Instant::now() + std::time::Duration::from_millis(grace),
-            ));
+            // The grace period ends at the script's own deadline at the
+            // latest: a run never outlasts its time limit.
+            let grace_end = Instant::now() + std::time::Duration::from_millis(grace);
+            let end = self
+                .cell
+                .deadline
+                .get()
+                .map_or(grace_end, |d| d.min(grace_end));
+            self.cell.deadline.set(Some(end));
             return Progress::Running;
         }
         drop(guard);

@@ -42,6 +42,13 @@ pub(crate) enum Inbound {
     /// Look at cancel flags now.
     Wake,
     Shutdown,
+    /// Panics on the worker's own loop, outside any script's guard: how
+    /// tests reach the supervisor.
+    #[cfg(test)]
+    Panic,
+    /// Panics inside each live script's guard.
+    #[cfg(test)]
+    PanicInScripts,
 }
 
 pub struct Job {
@@ -92,7 +99,45 @@ impl Worker {
         }
     }
 
-    pub fn run(mut self) {
+    /// The thread body. A panic that escapes the per-script guards (a bug
+    /// in the worker's own loop) ends the scripts this worker held with
+    /// `HarnessInternalError`, and a fresh worker takes over the same inbox:
+    /// nothing queued is lost and no run is left waiting.
+    pub fn supervise(mut self) {
+        loop {
+            match catch_unwind(AssertUnwindSafe(|| self.run())) {
+                Ok(()) => return,
+                Err(_) => self = self.replaced(),
+            }
+        }
+    }
+
+    /// Report every script this worker held as failed, then give up its
+    /// state: sandboxes a panic may have left half-changed are leaked, not
+    /// torn down.
+    fn replaced(mut self) -> Worker {
+        let held: Vec<(u64, String)> = self
+            .live
+            .values()
+            .filter_map(|l| Some((l.sandbox.cell.run_id()?, l.sandbox.cell.script_id()?)))
+            .collect();
+        std::mem::forget(std::mem::take(&mut self.live));
+        std::mem::forget(self.spare.take());
+        for (run, script_id) in held {
+            self.report_failure(run, script_id, thread_replaced());
+        }
+        let _ = catch_unwind(AssertUnwindSafe(|| self.flush()));
+        let Worker {
+            index,
+            shared,
+            rx,
+            load,
+            ..
+        } = self;
+        Worker::new(index, shared, rx, load)
+    }
+
+    fn run(&mut self) {
         loop {
             // Handle everything that is already here, then flush once.
             let mut handled = false;
@@ -228,6 +273,15 @@ impl Worker {
                 self.shutting_down = true;
                 self.check_stops();
             }
+            #[cfg(test)]
+            Inbound::Panic => panic!("injected worker panic"),
+            #[cfg(test)]
+            Inbound::PanicInScripts => {
+                let keys: Vec<u64> = self.live.keys().copied().collect();
+                for key in keys {
+                    self.guarded(key, |_| panic!("injected script panic"));
+                }
+            }
         }
     }
 
@@ -357,6 +411,14 @@ impl Worker {
         self.live.insert(key, Live { sandbox, compiled });
         self.guarded(key, move |live| live.sandbox.begin(start));
     }
+}
+
+fn thread_replaced() -> ScriptError {
+    ScriptError::new(
+        ErrorCode::HarnessInternalError,
+        Phase::Executing,
+        "the sandbox thread running this script failed internally and was replaced (a bug: please report it)",
+    )
 }
 
 fn internal_panic() -> ScriptError {
