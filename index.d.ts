@@ -43,7 +43,8 @@ export interface TurnOptions extends RunOptions {
 
 /** Limits of one script. Defaults in brackets. */
 export interface HarnessLimits {
-  /** Wall clock from the start on a worker, including time awaiting tools [30000]. */
+  /** Wall clock from the start on a worker, including time awaiting tools, but not time the script
+   *  spends suspended while a person decides an approval (`approvalTimeoutMs` bounds that) [30000]. */
   timeoutMs: number
   /** Sandbox heap [96]. */
   memoryMb: number
@@ -243,6 +244,23 @@ export interface ResponseStream<F extends ApiFormat = ApiFormat> {
   abort(reason?: string): void
 }
 
+/** `harness.stats()`: counters for operators and leak checks. */
+export interface HarnessStats {
+  /** Sandbox threads. */
+  workers: number
+  /** Scripts submitted whose results have not been delivered yet (queued, running or awaiting tools). */
+  activeScripts: number
+  /** Scripts finished since the harness started. */
+  scriptsFinished: number
+  /** Tool calls handed to a handler or an approval whose answer the harness still waits for. */
+  pendingToolCalls: number
+  /** Bytes held by the QuickJS heaps of the sandbox threads (running scripts and prepared sandboxes),
+   *  as of each thread's last message. */
+  sandboxHeapBytes: number
+  /** Sandbox threads replaced after an internal failure (each one's scripts ended with `HarnessInternalError`). */
+  workerRestarts: number
+}
+
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
@@ -292,6 +310,11 @@ export declare class ScriptHarness {
    * on the assembled turn.
    */
   stream<F extends ApiFormat>(format: F, options?: TurnOptions): ResponseStream<F>
+  /**
+   * Counters for operators and leak checks: scripts active and finished,
+   * tool calls pending, sandbox heap bytes, worker restarts.
+   */
+  stats(): HarnessStats
   /**
    * Abort running scripts (each settles with `ScriptCancelledError`),
    * refuse new work and let the sandbox threads end. Idempotent.

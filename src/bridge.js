@@ -169,13 +169,15 @@
       }).catch(() => deny('ApprovalDeniedError', `the approval check for tools.${m.toolName} failed`));
     }
 
+    // Resolves true when the call must be approved; rejects when the
+    // predicate throws or rejects, which denies the call (the contract).
+    // A predicate answer other than false asks: doubt never skips approval.
     function needsApproval(m) {
       if (approvals[m.tool] === 'always') return Promise.resolve(true);
-      // A predicate that throws or rejects counts as "needs approval".
       try {
-        return Promise.resolve(predicates[m.tool](m.args)).then((v) => v !== false, () => true);
-      } catch {
-        return Promise.resolve(true);
+        return Promise.resolve(predicates[m.tool](m.args)).then((v) => v !== false);
+      } catch (e) {
+        return Promise.reject(e);
       }
     }
 
@@ -197,6 +199,9 @@
         return decision;
       };
       if (onApproval === undefined) return Promise.resolve(resolved('denied'));
+      // While a person decides, the script's clock is paused.
+      const { token } = m;
+      native.approval(token.worker, token.script, token.call, true);
       return new Promise((resolve) => {
         let done = false;
         const finish = (d) => {
@@ -204,6 +209,7 @@
           done = true;
           clearTimeout(timer);
           signal.removeEventListener('abort', onAbort);
+          native.approval(token.worker, token.script, token.call, false);
           resolve(resolved(d));
         };
         const timer = setTimeout(() => finish('timeout'), m.approvalTimeoutMs);
@@ -283,20 +289,32 @@
 
     // The result of a script not run because an earlier one failed and the
     // host asked to stop (`stopAfterFailure`).
-    function skipped(index) {
+    function skipped() {
       return {
         ok: false,
-        scriptId: `skipped_${index + 1}`,
+        scriptId: native.scriptId(),
         error: {
           code: 'ScriptCancelledError',
           message: 'not run: an earlier script of this turn failed (stopAfterFailure)',
-          phase: 'parsing',
-          retryable: true,
+          phase: 'executing',
+          retryable: false,
         },
         logs: [],
         toolCalls: [],
         metadata: { durationMs: 0, toolCallsMade: 0 },
       };
+    }
+
+    // Turn options are checked whole before anything runs: names and types
+    // here, limit ranges against the harness's defaults in Rust.
+    function checkTurnOptions(options) {
+      normalizeRunOptions(options);
+      if (options === undefined || options.limits === undefined) return;
+      const problem = native.checkLimits(JSON.stringify(options.limits));
+      if (problem !== '') {
+        const [field, ...rest] = problem.split(': ');
+        throw typeError(field, rest.join(': '));
+      }
     }
 
     function checkFormat(format) {
@@ -320,7 +338,7 @@
         if (piece.kind !== 'script') continue;
         if (failed && stopAfterFailure && mode === 'enabled') {
           if (early < started.length && started[early].source === piece.source) await started[early++].result;
-          results.push(skipped(results.length));
+          results.push(skipped());
           continue;
         }
         if (mode === 'dry-run') {
@@ -369,7 +387,13 @@
       function release(segments, out) {
         for (const seg of segments) {
           if (seg.type === 'script') {
-            if (mode === 'enabled') started.push({ source: seg.source, result: harness.run(seg.source, runOptions) });
+            if (mode === 'enabled') {
+              const result = harness.run(seg.source, runOptions);
+              // A run that rejects (the harness was closed) rejects end(),
+              // not the process: it must not count as unhandled here.
+              result.catch(() => {});
+              started.push({ source: seg.source, result });
+            }
           } else {
             out.push(seg.text);
           }
@@ -512,14 +536,14 @@
         checkFormat(format);
         if (response === null || typeof response !== 'object') throw typeError('response', 'must be a response object or array');
         if (options === null) options = undefined;
-        normalizeRunOptions(options); // a bad option throws here, before anything runs
+        checkTurnOptions(options); // a bad option throws here, before anything runs
         const mode = (options && options.mode) ?? defaultMode;
         return finishTurn(harness, format, response, options, mode, maxReturnBytes, []);
       },
       createStream(harness, format, options, defaultMode, maxReturnBytes) {
         checkFormat(format);
         if (options === null) options = undefined;
-        normalizeRunOptions(options);
+        checkTurnOptions(options);
         const mode = (options && options.mode) ?? defaultMode;
         return createStream(harness, format, options, mode, maxReturnBytes);
       },
@@ -547,6 +571,17 @@
             case 'done': finish(m); break;
           }
         }
+      },
+      stats(engineJson) {
+        const e = JSON.parse(engineJson);
+        return {
+          workers: e.workers,
+          activeScripts: e.activeScripts,
+          scriptsFinished: e.scriptsFinished,
+          pendingToolCalls: calls.size,
+          sandboxHeapBytes: e.sandboxHeapBytes,
+          workerRestarts: e.workerRestarts,
+        };
       },
       // Resolves once every run has settled.
       settled() {

@@ -198,7 +198,8 @@ impl ScriptHarness {
                     Phase::Parsing,
                     "the harness failed internally while starting this script (a bug: please report it)",
                 );
-                let result = ScriptResult::failed_before_start("internal".to_owned(), error);
+                let result =
+                    ScriptResult::failed_before_start(self.engine.fresh_script_id(), error);
                 let resolved: Function<String, Object> = bridge.get_named_property("resolved")?;
                 resolved.call(result.to_json())
             }
@@ -248,7 +249,7 @@ impl ScriptHarness {
                                 "the script was cancelled before it started",
                             );
                             let result = ScriptResult::failed_before_start(
-                                "cancelled".to_owned(),
+                                self.engine.fresh_script_id(),
                                 cancelled,
                             );
                             let resolved: Function<String, Object> =
@@ -275,7 +276,8 @@ impl ScriptHarness {
         if mode != HarnessMode::Enabled {
             let report = (mode == HarnessMode::DryRun).then(|| self.report(&source));
             let resolved: Function<String, Object> = bridge.get_named_property("resolved")?;
-            return resolved.call(not_run(mode, report).to_json());
+            let result = not_run(self.engine.fresh_script_id(), mode, report);
+            return resolved.call(result.to_json());
         }
         let handle = match self.engine.submit(Submission {
             source,
@@ -362,6 +364,16 @@ impl ScriptHarness {
         create.call((this, format, options, self.mode_str(), max_return).into())
     }
 
+    /// Counters for operators and leak checks: scripts active and finished,
+    /// tool calls pending, sandbox heap bytes, worker restarts.
+    #[napi(catch_unwind, ts_return_type = "HarnessStats")]
+    pub fn stats<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {
+        let bridge = self.bridge.get_value(env)?;
+        let json = serde_json::to_string(&self.engine.stats()).map_err(to_napi)?;
+        let stats: Function<String, Unknown> = bridge.get_named_property("stats")?;
+        stats.call(json)
+    }
+
     /// Abort running scripts (each settles with `ScriptCancelledError`),
     /// refuse new work and let the sandbox threads end. Idempotent.
     #[napi(catch_unwind, ts_return_type = "Promise<void>")]
@@ -375,11 +387,7 @@ impl ScriptHarness {
 
 /// The result of a script that was not run because of the mode: disabled
 /// reports `HarnessDisabledError`; dry-run reports what validation found.
-fn not_run(mode: HarnessMode, report: Option<ValidationReport>) -> ScriptResult {
-    let script_id = match &report {
-        Some(r) => format!("dry_{}", &r.script_hash[..12]),
-        None => "disabled".to_owned(),
-    };
+fn not_run(script_id: String, mode: HarnessMode, report: Option<ValidationReport>) -> ScriptResult {
     let disabled = ScriptError::new(
         ErrorCode::HarnessDisabledError,
         Phase::Parsing,
@@ -496,6 +504,56 @@ fn native_functions<'env>(
             })
         })?;
     native.set("reply", reply)?;
+    let slot = engine.clone();
+    let approval: Function<(), ()> = env.create_function_from_closure(
+        "approval",
+        move |ctx: FunctionCallContext| -> Result<()> {
+            contained("native.approval", || {
+                let token = CallToken {
+                    worker: ctx.get::<u32>(0)?,
+                    script: ctx.get::<f64>(1)? as u64,
+                    call: ctx.get::<u32>(2)?,
+                };
+                let pending: bool = ctx.get(3)?;
+                if let Some(engine) = slot.get().and_then(Weak::upgrade) {
+                    engine.approval_pending(token, pending);
+                }
+                Ok(())
+            })
+        },
+    )?;
+    native.set("approval", approval)?;
+    let slot = engine.clone();
+    let script_id: Function<(), String> = env.create_function_from_closure(
+        "scriptId",
+        move |_ctx: FunctionCallContext| -> Result<String> {
+            contained("native.scriptId", || {
+                let engine = slot.get().and_then(Weak::upgrade);
+                Ok(engine.map(|e| e.fresh_script_id()).unwrap_or_default())
+            })
+        },
+    )?;
+    native.set("scriptId", script_id)?;
+    let slot = engine.clone();
+    let check_limits: Function<(), String> = env.create_function_from_closure(
+        "checkLimits",
+        move |ctx: FunctionCallContext| -> Result<String> {
+            contained("native.checkLimits", || {
+                let json: String = ctx.get(0)?;
+                let patch: serde_json::Value = serde_json::from_str(&json).map_err(to_napi)?;
+                let Some(engine) = slot.get().and_then(Weak::upgrade) else {
+                    return Ok(String::new());
+                };
+                Ok(
+                    match engine.default_limits().merged(&patch, "options.limits") {
+                        Ok(_) => String::new(),
+                        Err(e) => e.to_string(),
+                    },
+                )
+            })
+        },
+    )?;
+    native.set("checkLimits", check_limits)?;
     let runs = runs.clone();
     let cancel: Function<(), ()> = env.create_function_from_closure(
         "cancel",

@@ -43,7 +43,8 @@ export interface TurnOptions extends RunOptions {
 
 /** Limits of one script. Defaults in brackets. */
 export interface HarnessLimits {
-  /** Wall clock from the start on a worker, including time awaiting tools [30000]. */
+  /** Wall clock from the start on a worker, including time awaiting tools, but not time the script
+   *  spends suspended while a person decides an approval (`approvalTimeoutMs` bounds that) [30000]. */
   timeoutMs: number
   /** Sandbox heap [96]. */
   memoryMb: number
@@ -241,4 +242,21 @@ export interface ResponseStream<F extends ApiFormat = ApiFormat> {
   end(): Promise<ProcessedTurn<F>>
   /** Cancel: aborts running scripts; end() then resolves with what is known. */
   abort(reason?: string): void
+}
+
+/** `harness.stats()`: counters for operators and leak checks. */
+export interface HarnessStats {
+  /** Sandbox threads. */
+  workers: number
+  /** Scripts submitted whose results have not been delivered yet (queued, running or awaiting tools). */
+  activeScripts: number
+  /** Scripts finished since the harness started. */
+  scriptsFinished: number
+  /** Tool calls handed to a handler or an approval whose answer the harness still waits for. */
+  pendingToolCalls: number
+  /** Bytes held by the QuickJS heaps of the sandbox threads (running scripts and prepared sandboxes),
+   *  as of each thread's last message. */
+  sandboxHeapBytes: number
+  /** Sandbox threads replaced after an internal failure (each one's scripts ended with `HarnessInternalError`). */
+  workerRestarts: number
 }

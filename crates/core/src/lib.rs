@@ -26,5 +26,5 @@ pub use host::{CallToken, Host, Outgoing, ToolOutcome};
 pub use limits::HarnessLimits;
 pub use mode::HarnessMode;
 pub use result::ScriptResult;
-pub use sandbox::pool::{Engine, EngineConfig, RunHandle, Submission};
+pub use sandbox::pool::{Engine, EngineConfig, EngineStats, RunHandle, Submission};
 pub use tools::{ApprovalRule, ToolSpec};

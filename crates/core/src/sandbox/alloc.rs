@@ -32,6 +32,11 @@ impl Tripwires {
         self.memory.get()
     }
 
+    /// Bytes the sandbox's heap holds now.
+    pub fn used(&self) -> usize {
+        self.used.get()
+    }
+
     pub fn peak(&self) -> usize {
         self.peak.get()
     }

@@ -40,7 +40,30 @@ pub struct EngineShared {
     /// JSON tree of namespaces → tool indexes, for the prelude.
     pub tool_tree: String,
     pub closing: AtomicBool,
+    pub counters: Counters,
     cache: Mutex<HashMap<String, Arc<CompiledScript>>>,
+}
+
+/// Totals since the engine started.
+#[derive(Default)]
+pub struct Counters {
+    pub scripts_finished: AtomicU64,
+    /// Sandbox threads whose state was replaced after a panic.
+    pub worker_restarts: AtomicU64,
+}
+
+/// A snapshot of an engine, for operators and leak checks.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EngineStats {
+    pub workers: usize,
+    /// Scripts submitted whose results have not been delivered yet.
+    pub active_scripts: usize,
+    pub scripts_finished: u64,
+    /// Bytes held by the sandboxes' heaps, live and prepared, as of each
+    /// worker's last batch.
+    pub sandbox_heap_bytes: usize,
+    pub worker_restarts: u64,
 }
 
 impl EngineShared {
@@ -122,6 +145,7 @@ fn tool_tree(registry: &ToolRegistry) -> String {
 struct WorkerHandle {
     tx: Sender<Inbound>,
     load: Arc<AtomicUsize>,
+    heap: Arc<AtomicUsize>,
 }
 
 /// Cancels one run. Cheap to clone; usable from any thread.
@@ -166,6 +190,7 @@ impl Engine {
             seed: config.seed,
             tool_tree,
             closing: AtomicBool::new(false),
+            counters: Counters::default(),
             cache: Mutex::new(HashMap::new()),
         });
         let count = if config.workers == 0 {
@@ -179,15 +204,18 @@ impl Engine {
         for index in 0..count {
             let (tx, rx) = channel();
             let load = Arc::new(AtomicUsize::new(0));
-            let (worker_shared, worker_load) = (shared.clone(), load.clone());
+            let heap = Arc::new(AtomicUsize::new(0));
+            let (worker_shared, worker_load, worker_heap) =
+                (shared.clone(), load.clone(), heap.clone());
             std::thread::Builder::new()
                 .name(format!("script-harness-{index}"))
                 .stack_size(THREAD_STACK_BYTES)
                 .spawn(move || {
-                    Worker::new(index as u32, worker_shared, rx, worker_load).supervise()
+                    Worker::new(index as u32, worker_shared, rx, worker_load, worker_heap)
+                        .supervise()
                 })
                 .map_err(|e| HarnessError::Thread(e.to_string()))?;
-            workers.push(WorkerHandle { tx, load });
+            workers.push(WorkerHandle { tx, load, heap });
         }
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -205,6 +233,26 @@ impl Engine {
         &self.shared
     }
 
+    pub fn stats(&self) -> EngineStats {
+        let sum = |f: fn(&WorkerHandle) -> &AtomicUsize| {
+            self.workers
+                .iter()
+                .map(|w| f(w).load(Ordering::Relaxed))
+                .sum()
+        };
+        EngineStats {
+            workers: self.workers.len(),
+            active_scripts: sum(|w| &w.load),
+            scripts_finished: self
+                .shared
+                .counters
+                .scripts_finished
+                .load(Ordering::Relaxed),
+            sandbox_heap_bytes: sum(|w| &w.heap),
+            worker_restarts: self.shared.counters.worker_restarts.load(Ordering::Relaxed),
+        }
+    }
+
     pub fn default_limits(&self) -> HarnessLimits {
         self.shared.limits
     }
@@ -215,6 +263,13 @@ impl Engine {
 
     /// Queue a script on the least busy worker. Its result arrives through
     /// the host as `Outgoing::Done { run }`.
+    /// A script id for a script that will not run (disabled, dry-run,
+    /// cancelled before it started): unique, in the form of the others.
+    pub fn fresh_script_id(&self) -> String {
+        let n = self.next_run.fetch_add(1, Ordering::Relaxed);
+        format!("{}_{n}", self.id_prefix)
+    }
+
     pub fn submit(&self, sub: Submission) -> Result<RunHandle, HarnessError> {
         if self.is_closed() {
             return Err(HarnessError::Closed);
@@ -263,6 +318,18 @@ impl Engine {
                 script: token.script,
                 call: token.call,
                 outcome,
+            });
+        }
+    }
+
+    /// A call's approval request started (`pending`) or ended: time a
+    /// suspended script spends waiting for a person does not count toward
+    /// its `timeoutMs` (`approvalTimeoutMs` bounds it instead).
+    pub fn approval_pending(&self, token: CallToken, pending: bool) {
+        if let Some(w) = self.workers.get(token.worker as usize) {
+            let _ = w.tx.send(Inbound::Approval {
+                script: token.script,
+                pending,
             });
         }
     }
@@ -385,11 +452,59 @@ mod tests {
         let (engine, rx) = engine();
         let message = fail_held_script(&engine, &rx, Inbound::Panic);
         assert!(message.contains("replaced"), "{message}");
+        assert_eq!(engine.stats().worker_restarts, 1);
         let mut calls = 0;
         // The same worker slot takes new work, with a fresh state.
         let next = submit(&engine, "return 40 + 2");
         let r = done(&rx, next, &mut calls);
         assert!(r.ok, "{:?}", r.error);
         assert_eq!(r.value.unwrap().get(), "42");
+    }
+
+    #[test]
+    fn time_waiting_for_an_approval_does_not_count_but_running_does() {
+        let (engine, rx) = engine();
+        let limits = HarnessLimits {
+            timeout_ms: 150,
+            ..engine.default_limits()
+        };
+        let start = |source: &str| {
+            let sub = Submission {
+                source: source.into(),
+                language: Language::Ts,
+                limits,
+                seed: Map::new(),
+            };
+            engine.submit(sub).unwrap().run
+        };
+        let mut calls = Vec::new();
+        let mut next_call = || loop {
+            if !calls.is_empty() {
+                return calls.remove(0);
+            }
+            for m in rx.recv_timeout(Duration::from_secs(10)).unwrap() {
+                if let Outgoing::Call { token, .. } = m {
+                    calls.push(token);
+                }
+            }
+        };
+        // Suspended on a call whose approval takes twice the time limit.
+        let run = start("return await tools.wait({})");
+        let token = next_call();
+        engine.approval_pending(token, true);
+        std::thread::sleep(Duration::from_millis(300));
+        engine.approval_pending(token, false);
+        engine.settle(token, ToolOutcome::Ok(Some("7".into())));
+        let r = done(&rx, run, &mut 0);
+        assert!(r.ok, "{:?}", r.error);
+        // A script that runs while an approval of it is pending still
+        // times out.
+        let run = start("tools.wait({}); await tools.wait({}); while (true) {}");
+        let (asked, other) = (next_call(), next_call());
+        engine.approval_pending(asked, true);
+        engine.settle(other, ToolOutcome::Ok(None));
+        drop(next_call);
+        let r = done(&rx, run, &mut 0);
+        assert_eq!(r.error.unwrap().code, ErrorCode::ScriptTimeoutError);
     }
 }

@@ -252,6 +252,12 @@ pub(crate) struct RunCell {
     /// The script ended; aborted calls are given their grace period.
     draining: Cell<bool>,
     deadline: Cell<Option<Instant>>,
+    /// Approvals pending for this script, and whether it is suspended
+    /// (no JS of it running): time with both is a person's, not the
+    /// script's, and does not count toward `timeoutMs`.
+    approvals: Cell<u32>,
+    suspended: Cell<bool>,
+    paused_since: Cell<Option<Instant>>,
     state: RefCell<Option<RunState>>,
 }
 
@@ -266,8 +272,56 @@ impl RunCell {
         }
     }
 
+    /// When the worker must next look at this script; none while its
+    /// clock is paused for an approval.
     pub fn deadline(&self) -> Option<Instant> {
+        if self.paused_since.get().is_some() {
+            return None;
+        }
         self.deadline.get()
+    }
+
+    /// The script's JS is about to run: a pause for approval ends here.
+    pub fn resume_clock(&self, now: Instant) {
+        self.suspended.set(false);
+        self.end_pause(now);
+    }
+
+    /// The script waits (for tools or approvals) and runs no JS.
+    pub fn suspend_clock(&self, now: Instant) {
+        self.suspended.set(true);
+        self.begin_pause(now);
+    }
+
+    /// An approval request of this script started or ended.
+    pub fn approval_pending(&self, pending: bool, now: Instant) {
+        if self.draining.get() {
+            return;
+        }
+        if pending {
+            self.approvals.set(self.approvals.get() + 1);
+            self.begin_pause(now);
+        } else {
+            self.approvals.set(self.approvals.get().saturating_sub(1));
+            if self.approvals.get() == 0 {
+                self.end_pause(now);
+            }
+        }
+    }
+
+    fn begin_pause(&self, now: Instant) {
+        if self.suspended.get() && self.approvals.get() > 0 && self.paused_since.get().is_none() {
+            self.paused_since.set(Some(now));
+        }
+    }
+
+    fn end_pause(&self, now: Instant) {
+        if let Some(since) = self.paused_since.take()
+            && let Some(d) = self.deadline.get()
+        {
+            self.deadline
+                .set(Some(d + now.saturating_duration_since(since)));
+        }
     }
 
     /// Record the memory tripwire as terminal.
@@ -292,7 +346,7 @@ impl RunCell {
             self.set_terminal(Terminal::Cancelled);
             return true;
         }
-        if matches!(self.deadline.get(), Some(d) if now >= d) {
+        if matches!(self.deadline(), Some(d) if now >= d) {
             self.set_terminal(Terminal::Timeout);
             return true;
         }
@@ -926,6 +980,8 @@ impl Sandbox {
             s.outcome = Some(outcome);
             s.orphans = orphans;
             drop(guard);
+            self.cell.paused_since.set(None);
+            self.cell.approvals.set(0);
             self.cell.draining.set(true);
             // The grace period ends at the script's own deadline at the
             // latest: a run never outlasts its time limit.

@@ -39,6 +39,12 @@ pub(crate) enum Inbound {
         call: u32,
         outcome: ToolOutcome,
     },
+    /// A call of `script` started (`pending`) or stopped waiting for a
+    /// person's approval.
+    Approval {
+        script: u64,
+        pending: bool,
+    },
     /// Look at cancel flags now.
     Wake,
     Shutdown,
@@ -76,6 +82,9 @@ pub(crate) struct Worker {
     next_script: u64,
     outbox: Rc<RefCell<Vec<Outgoing>>>,
     load: Arc<AtomicUsize>,
+    /// Bytes held by this worker's sandboxes, live and spare, as of the
+    /// last flush: for `Engine::stats`.
+    heap: Arc<AtomicUsize>,
     shutting_down: bool,
 }
 
@@ -85,6 +94,7 @@ impl Worker {
         shared: Arc<EngineShared>,
         rx: Receiver<Inbound>,
         load: Arc<AtomicUsize>,
+        heap: Arc<AtomicUsize>,
     ) -> Worker {
         Worker {
             index,
@@ -95,6 +105,7 @@ impl Worker {
             next_script: 0,
             outbox: Rc::new(RefCell::new(Vec::new())),
             load,
+            heap,
             shutting_down: false,
         }
     }
@@ -126,15 +137,20 @@ impl Worker {
         for (run, script_id) in held {
             self.report_failure(run, script_id, thread_replaced());
         }
+        self.shared
+            .counters
+            .worker_restarts
+            .fetch_add(1, Ordering::Relaxed);
         let _ = catch_unwind(AssertUnwindSafe(|| self.flush()));
         let Worker {
             index,
             shared,
             rx,
             load,
+            heap,
             ..
         } = self;
-        Worker::new(index, shared, rx, load)
+        Worker::new(index, shared, rx, load, heap)
     }
 
     fn run(&mut self) {
@@ -183,6 +199,7 @@ impl Worker {
             }
             if self.spare.is_none() && !self.shutting_down {
                 self.spare = self.prepare().ok();
+                self.publish_heap();
                 continue;
             }
             // Park until a message or the nearest deadline.
@@ -248,12 +265,32 @@ impl Worker {
         if batch.is_empty() {
             return;
         }
+        let mut finished = 0;
         for m in &batch {
             if matches!(m, Outgoing::Done { .. }) {
-                self.load.fetch_sub(1, Ordering::Relaxed);
+                finished += 1;
             }
         }
+        if finished > 0 {
+            self.load.fetch_sub(finished, Ordering::Relaxed);
+            self.shared
+                .counters
+                .scripts_finished
+                .fetch_add(finished as u64, Ordering::Relaxed);
+        }
+        self.publish_heap();
         self.shared.host.deliver(batch);
+    }
+
+    /// Bytes held by this worker's sandboxes, for `Engine::stats`.
+    fn publish_heap(&self) {
+        let heap: usize = self
+            .live
+            .values()
+            .map(|l| l.sandbox.wires.used())
+            .sum::<usize>()
+            + self.spare.as_ref().map_or(0, |s| s.wires.used());
+        self.heap.store(heap, Ordering::Relaxed);
     }
 
     fn handle(&mut self, msg: Inbound) {
@@ -267,6 +304,11 @@ impl Worker {
                 self.guarded(script, |live| {
                     live.sandbox.settle(call, outcome, &live.compiled)
                 });
+            }
+            Inbound::Approval { script, pending } => {
+                if let Some(live) = self.live.get(&script) {
+                    live.sandbox.cell.approval_pending(pending, Instant::now());
+                }
             }
             Inbound::Wake => self.check_stops(),
             Inbound::Shutdown => {
@@ -306,8 +348,10 @@ impl Worker {
         let Some(mut live) = self.live.remove(&key) else {
             return;
         };
+        live.sandbox.cell.resume_clock(Instant::now());
         match catch_unwind(AssertUnwindSafe(|| f(&mut live))) {
             Ok(Progress::Running) => {
+                live.sandbox.cell.suspend_clock(Instant::now());
                 self.live.insert(key, live);
             }
             Ok(Progress::Finished) => drop(live),
