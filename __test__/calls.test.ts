@@ -152,6 +152,46 @@ describe('approvals', () => {
     await h.close()
   })
 
+  it('time spent waiting for a person does not count toward timeoutMs, but running does', async () => {
+    let ran = 0
+    const h = new ScriptHarness({
+      tools: [
+        { name: 'applyPatch', requiresApproval: true, handler: () => ++ran },
+        { name: 'echo', handler: (a) => a },
+      ],
+      onApproval: () => new Promise((resolve) => setTimeout(() => resolve('approved'), 400)),
+      limits: { timeoutMs: 150 },
+      workers: 1,
+    })
+    const waited = await h.run('return await tools.applyPatch({})')
+    expect(waited.error).toBeUndefined()
+    expect(waited.value).toBe(1)
+    expect(waited.metadata.durationMs).toBeGreaterThanOrEqual(400)
+    // Code that runs while an approval is pending is clocked as usual.
+    const spun = await h.run('tools.applyPatch({}); await tools.echo({}); while (true) {}')
+    expect(spun.error?.code).toBe('ScriptTimeoutError')
+    await h.close()
+  })
+
+  it('a requiresApproval predicate that throws or rejects denies without asking', async () => {
+    let asked = 0
+    const h = new ScriptHarness({
+      tools: [
+        { name: 'throws', requiresApproval: () => { throw new Error('bug') }, handler: () => 'ran' },
+        { name: 'rejects', requiresApproval: async () => { throw new Error('bug') }, handler: () => 'ran' },
+      ],
+      onApproval: () => { asked++; return 'approved' },
+    })
+    const r = await h.run(`
+      const out = []
+      for (const f of [tools.throws, tools.rejects]) { try { out.push(await f({})) } catch (e) { out.push(e.name) } }
+      return out`)
+    expect(r.value).toEqual(['ApprovalDeniedError', 'ApprovalDeniedError'])
+    expect(r.toolCalls.map((c) => c.status)).toEqual(['denied', 'denied'])
+    expect(asked).toBe(0)
+    await h.close()
+  })
+
   it('a missing onApproval, a throwing one and a timeout all deny', async () => {
     const mk = (onApproval?: any) =>
       new ScriptHarness({ tools: [{ name: 'danger', requiresApproval: true, handler: () => 'ran' }], onApproval })

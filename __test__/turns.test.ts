@@ -231,6 +231,39 @@ describe('streaming', () => {
     expect(turn.scripts[0].error?.code).toBe('ScriptCancelledError')
     await h.close()
   })
+
+  it('bad limits throw from stream() and processResponse() before anything runs, with or without scripts', async () => {
+    const h = new ScriptHarness({ tools: [] })
+    expect(() => h.stream('chat', { limits: { timeoutMs: 0 } })).toThrow(/^options\.limits\.timeoutMs: /)
+    expect(() => h.stream('chat', { limits: { timeoutMS: 5 } as any })).toThrow(TypeError)
+    await expect(h.processResponse('chat', { role: 'assistant', content: 'no scripts' }, { limits: { memoryMb: -1 } })).rejects.toThrow(TypeError)
+    await h.close()
+  })
+
+  it('a harness closed while a stream is open rejects end(), and leaves no unhandled rejection', async () => {
+    const unhandled: unknown[] = []
+    const onUnhandled = (e: unknown) => unhandled.push(e)
+    process.on('unhandledRejection', onUnhandled)
+    const h = new ScriptHarness({ tools: [] })
+    const s = h.stream('messages')
+    s.push({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } })
+    await h.close()
+    s.push({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: '<tool-calls>return 1</tool-calls>' } })
+    await new Promise((r) => setTimeout(r, 50))
+    await expect(s.end()).rejects.toThrow(/closed/)
+    process.off('unhandledRejection', onUnhandled)
+    expect(unhandled).toEqual([])
+  })
+
+  it('scripts that were not run get unique ids', async () => {
+    const h = new ScriptHarness({ tools: [], mode: 'disabled' })
+    const turn = await h.processResponse('chat', { role: 'assistant', content: '<tool-calls>return 1</tool-calls> and <tool-calls>return 1</tool-calls>' })
+    const ids = turn.scripts.map((r) => r.scriptId)
+    expect(new Set(ids).size).toBe(2)
+    const calls = turn.items.filter((i: any) => i.type === 'script_tool_call').map((i: any) => i.call_id)
+    expect(calls).toEqual(ids)
+    await h.close()
+  })
 })
 
 describe('turns end to end', () => {
