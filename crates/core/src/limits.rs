@@ -72,7 +72,8 @@ const RULES: [Rule; 10] = [
     Rule {
         name: "maxSourceBytes",
         min: 1,
-        max: 16 * 1024 * 1024,
+        // Compiling may need 4 KiB of stack per byte (see `compile`).
+        max: 1024 * 1024,
     },
     Rule {
         name: "maxReturnBytes",

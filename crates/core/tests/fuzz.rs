@@ -99,6 +99,55 @@ fn compile_never_panics_on_token_soup_or_bytes() {
     }
 }
 
+/// Sources of 20 KB (the default `maxSourceBytes`) nested as deep as their
+/// size allows, compiled on a thread with a small stack: each ends, quickly,
+/// as code or as a syntax error, and never overflows the native stack.
+#[test]
+fn deeply_nested_sources_compile_on_any_thread() {
+    let n = 20_000;
+    let shapes = [
+        "(".repeat(n),
+        format!("return {}1{}", "(".repeat(n / 2), ")".repeat(n / 2)),
+        format!("return {}{}", "[".repeat(n / 2), "]".repeat(n / 2)),
+        format!("{}{}", "{".repeat(n / 2), "}".repeat(n / 2)),
+        format!("return {}1", "!".repeat(n)),
+        format!("let a; {}1", "a=".repeat(n / 2)),
+        format!("let a; return {}1", "a?a:".repeat(n / 4)),
+        format!("return {}1", "x=>".repeat(n / 3)),
+        format!("return 1{}", "+1".repeat(n / 2)),
+        format!("const a: any = {{}}; return a{}", ".b".repeat(n / 2)),
+        format!("const f: any = 0; return f{}", "()".repeat(n / 2)),
+        format!("return 2{}", "**2".repeat(n / 3)),
+        format!(
+            "let x: {}number{} = 1",
+            "A<".repeat(n / 4),
+            ">".repeat(n / 4)
+        ),
+        format!("return {}1{}", "`${".repeat(n / 5), "}`".repeat(n / 5)),
+        format!("let a; {}a", "if(a)a;else ".repeat(n / 12)),
+        format!("return tools{}", ".a".repeat(n / 2)),
+    ];
+    for source in shapes {
+        let head: String = source.chars().take(12).collect();
+        let t = Instant::now();
+        let outcome = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || compile(&source, Language::Ts, 20_480 * 2).map(|c| c.wrapped.len()))
+            .unwrap()
+            .join()
+            .expect("no panic");
+        // Output stays proportional to the input (no indentation blow-up).
+        if let Ok(len) = outcome {
+            assert!(len < 200_000, "{head}: {len} bytes of output");
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "{head}: {:?}",
+            t.elapsed()
+        );
+    }
+}
+
 #[test]
 fn compile_time_grows_linearly() {
     let unit = "const a: number = 1; function f<T>(x: T): T { return x }\n";

@@ -41,7 +41,10 @@ impl Rng {
 }
 
 /// Whole statements, many of them hostile, combined at random.
-const STATEMENTS: [&str; 36] = [
+const STATEMENTS: [&str; 39] = [
+    "const o = {}; for (let i = 0; ; i++) o[i] = 1",
+    "Array.prototype.fill.call({ length: 3e6 }, 1)",
+    "Object.assign({}, new Uint8Array(5e6))",
     "while (true) {}",
     "for (;;) { try { throw 1 } catch {} }",
     "const a = []; for (;;) a.push(new Array(1e5).fill(1))",

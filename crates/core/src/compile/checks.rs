@@ -22,31 +22,6 @@ impl Findings {
     }
 }
 
-/// The dotted path of a `tools.a.b` chain, if `expr` is one.
-fn tool_path(expr: &MemberExpression<'_>) -> Option<String> {
-    let mut names = Vec::new();
-    let mut current = expr;
-    loop {
-        match current {
-            MemberExpression::StaticMemberExpression(m) => names.push(m.property.name.to_string()),
-            MemberExpression::ComputedMemberExpression(m) => match &m.expression {
-                Expression::StringLiteral(s) => names.push(s.value.to_string()),
-                _ => return None,
-            },
-            MemberExpression::PrivateFieldExpression(_) => return None,
-        }
-        match current.object() {
-            Expression::Identifier(id) if id.name == "tools" => break,
-            Expression::StaticMemberExpression(_) | Expression::ComputedMemberExpression(_) => {
-                current = current.object().as_member_expression()?;
-            }
-            _ => return None,
-        }
-    }
-    names.reverse();
-    Some(names.join("."))
-}
-
 impl<'a> Visit<'a> for Findings {
     fn visit_module_declaration(&mut self, it: &ModuleDeclaration<'a>) {
         let what = match it {
@@ -80,17 +55,40 @@ impl<'a> Visit<'a> for Findings {
         walk::walk_call_expression(self, it);
     }
 
+    /// A member chain is handled whole, once, from its outermost member:
+    /// handling each inner member again would make a long chain
+    /// (`a.b.b.b...`) quadratic.
     fn visit_member_expression(&mut self, it: &MemberExpression<'a>) {
-        if let Some(path) = tool_path(it) {
-            if !self.tools.contains(&path) {
+        let mut chain = vec![it];
+        while let Some(inner) = chain[chain.len() - 1].object().as_member_expression() {
+            chain.push(inner);
+        }
+        let root = chain[chain.len() - 1].object();
+        if matches!(root, Expression::Identifier(id) if id.name == "tools") {
+            // `tools.a.b` is a reference to the path `a.b`; a computed key
+            // that is not a string literal ends the path there.
+            let mut names: Vec<&str> = Vec::new();
+            for member in chain.iter().rev() {
+                match member {
+                    MemberExpression::StaticMemberExpression(m) => names.push(&m.property.name),
+                    MemberExpression::ComputedMemberExpression(m) => match &m.expression {
+                        Expression::StringLiteral(s) => names.push(&s.value),
+                        _ => break,
+                    },
+                    MemberExpression::PrivateFieldExpression(_) => break,
+                }
+            }
+            let path = names.join(".");
+            if !path.is_empty() && !self.tools.contains(&path) {
                 self.tools.push(path);
             }
-            // The chain's prefixes are not references of their own.
-            if let MemberExpression::ComputedMemberExpression(m) = it {
+        } else {
+            self.visit_expression(root);
+        }
+        for member in &chain {
+            if let MemberExpression::ComputedMemberExpression(m) = member {
                 self.visit_expression(&m.expression);
             }
-            return;
         }
-        walk::walk_member_expression(self, it);
     }
 }

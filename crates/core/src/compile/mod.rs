@@ -66,6 +66,15 @@ pub fn sha256_hex(text: &str) -> String {
     out
 }
 
+/// Stack that compiling `body` may need: about 2 KiB per level of nesting
+/// was measured in release builds (parentheses, the worst case), and every
+/// level takes at least one non-blank byte; twice that, for debug builds and
+/// headroom.
+fn stack_for(body: &str) -> usize {
+    let tokens = body.bytes().filter(|b| !b.is_ascii_whitespace()).count();
+    (1 << 20) + tokens * 4096
+}
+
 /// Check and wrap `source`. `max_source_bytes` counts UTF-8 bytes.
 pub fn compile(
     source: &str,
@@ -92,7 +101,12 @@ pub fn compile(
             "the script contains a NUL character",
         ));
     }
-    let stripped = typescript::strip(body, language)?;
+    // oxc's parser, transformer and code generator recurse once per level
+    // of nesting, and a hostile script of N bytes can nest N levels: run
+    // them on a stack sized for the worst case, grown only when the
+    // caller's stack is short of it.
+    let stack = stack_for(body);
+    let stripped = stacker::maybe_grow(stack, stack, || typescript::strip(body, language))?;
     let mut wrapped =
         String::with_capacity(WRAP_HEAD.len() + stripped.code.len() + WRAP_TAIL.len());
     wrapped.push_str(WRAP_HEAD);

@@ -92,6 +92,9 @@ pub fn strip(source: &str, language: Language) -> Result<Stripped, ScriptError> 
     let printed = Codegen::new()
         .with_options(CodegenOptions {
             source_map_path: Some(path.to_path_buf()),
+            // No indentation: it would make the output grow with the square
+            // of the nesting depth (20 KB of `{` is 200 MB indented).
+            indent_width: 0,
             ..CodegenOptions::default()
         })
         .build(&program);

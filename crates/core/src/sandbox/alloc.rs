@@ -9,9 +9,11 @@
 //! not every object: fine for a byte budget, useless for anything else.)
 
 use std::cell::Cell;
+use std::ptr::NonNull;
 use std::rc::Rc;
 
 use rquickjs::allocator::Allocator;
+use rquickjs::qjs;
 
 /// Facts about one sandbox's resource use, shared by its allocator, its
 /// interrupt handler and the worker.
@@ -21,6 +23,8 @@ pub struct Tripwires {
     limit: Cell<usize>,
     peak: Cell<usize>,
     memory: Cell<bool>,
+    /// The runtime this allocator serves, once it exists.
+    runtime: Cell<Option<NonNull<qjs::JSRuntime>>>,
 }
 
 impl Tripwires {
@@ -47,13 +51,34 @@ impl Tripwires {
         self.peak.set(self.used.get());
     }
 
+    pub fn set_runtime(&self, rt: *mut qjs::JSRuntime) {
+        self.runtime.set(NonNull::new(rt));
+    }
+
     #[inline]
     fn admit(&self, size: usize) -> bool {
         if self.used.get().saturating_add(size) > self.limit.get() {
-            self.memory.set(true);
+            self.trip();
             return false;
         }
         true
+    }
+
+    /// The script is over its budget: record it, and turn off QuickJS's
+    /// automatic GC for the rest of this runtime's script. QuickJS-ng
+    /// throws its out-of-memory error from inside the failed allocation,
+    /// and making that error may run the GC while the object being resized
+    /// is unlinked from the GC list (`resize_properties`), which crashes
+    /// (bellard/quickjs#129). The script is stopped at the next interrupt
+    /// poll and its runtime freed whole, so no collection is lost.
+    #[cold]
+    fn trip(&self) {
+        self.memory.set(true);
+        if let Some(rt) = self.runtime.get() {
+            // SAFETY: the runtime outlives its allocator's calls; this only
+            // writes `rt->malloc_gc_threshold`.
+            unsafe { qjs::JS_SetGCThreshold(rt.as_ptr(), usize::MAX as _) };
+        }
     }
 
     #[inline]

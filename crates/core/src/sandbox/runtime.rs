@@ -49,6 +49,7 @@ impl Sandbox {
             runtime.set_interrupt_handler(Some(Box::new(move || cell.should_interrupt(&wires))));
         }
         let context = Context::full(&runtime).map_err(|e| PrepareError(format!("context: {e}")))?;
+        wires.set_runtime(context.get_runtime_ptr());
         let api = context.with(|ctx| -> Result<Persistent<Object<'static>>, PrepareError> {
             let host = host_functions(&ctx, &cell)
                 .map_err(|e| PrepareError(format!("host functions: {e}")))?;
