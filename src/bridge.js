@@ -166,20 +166,33 @@
           else if (decision === 'timeout') deny('ApprovalTimeoutError', `no answer to the approval request for tools.${m.toolName} within ${m.approvalTimeoutMs} ms`);
           else deny('ApprovalDeniedError', `the user denied tools.${m.toolName}`);
         });
-      }).catch(() => deny('ApprovalDeniedError', `the approval check for tools.${m.toolName} failed`));
+      }).catch((e) => e instanceof ApprovalTimeout
+        ? deny('ApprovalTimeoutError', `the approval check for tools.${m.toolName} did not answer within ${m.approvalTimeoutMs} ms`)
+        : deny('ApprovalDeniedError', `the approval check for tools.${m.toolName} failed`));
     }
 
     // Resolves true when the call must be approved; rejects when the
     // predicate throws or rejects, which denies the call (the contract).
     // A predicate answer other than false asks: doubt never skips approval.
+    // The predicate gets its own copy of the arguments (the handler gets
+    // exactly what was approved) and `approvalTimeoutMs` to answer.
     function needsApproval(m) {
       if (approvals[m.tool] === 'always') return Promise.resolve(true);
+      let answer;
       try {
-        return Promise.resolve(predicates[m.tool](m.args)).then((v) => v !== false);
+        answer = predicates[m.tool](structuredClone(m.args));
       } catch (e) {
         return Promise.reject(e);
       }
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new ApprovalTimeout()), m.approvalTimeoutMs);
+        Promise.resolve(answer).then(
+          (v) => { clearTimeout(timer); resolve(v !== false); },
+          (e) => { clearTimeout(timer); reject(e); },
+        );
+      });
     }
+    class ApprovalTimeout extends Error {}
 
     // Resolves to 'approved', 'denied' or 'timeout'; anything but 'approved'
     // or true from onApproval, and any throw, denies.
@@ -229,13 +242,21 @@
       });
     }
 
+    // JSON.stringify drops functions and symbols without a word; a tool
+    // result that holds one is refused instead, as arguments are.
+    function strictJson(key, v) {
+      const t = typeof v;
+      if (t === 'function' || t === 'symbol') throw new TypeError(`it holds a ${t}`);
+      return v;
+    }
+
     function settleCall(m, key, out) {
       const { token } = m;
       const reply = (value) => {
         calls.delete(key);
         let json;
         try {
-          json = value === undefined ? undefined : JSON.stringify(value);
+          json = value === undefined ? undefined : JSON.stringify(value, strictJson);
         } catch (e) {
           native.reply(token.worker, token.script, token.call, 'ToolExecutionError',
             `tools.${m.toolName} returned a value that is not JSON: ${messageOf(e)}`);
@@ -273,7 +294,9 @@
     function emit(event) {
       if (onEvent === undefined) return;
       try {
-        onEvent(event);
+        const r = onEvent(event);
+        // An async callback that rejects is ignored like one that throws.
+        if (r !== null && typeof r === 'object' && typeof r.then === 'function') r.then(undefined, () => {});
       } catch {
         // An event callback that throws must not break the script.
       }

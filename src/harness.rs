@@ -59,7 +59,9 @@ type Runs = Arc<Mutex<HashMap<u64, (RunHandle, Arc<Engine>)>>>;
 fn misuse(env: &Env, e: HarnessError) -> Error {
     match e {
         HarnessError::InvalidOption { .. } => {
-            let _ = env.throw_type_error(&e.to_string(), Some("ERR_INVALID_ARG_VALUE"));
+            // A NUL in a quoted name would cut the message short in C.
+            let message = e.to_string().replace('\0', "\\u0000");
+            let _ = env.throw_type_error(&message, Some("ERR_INVALID_ARG_VALUE"));
             Error::new(Status::PendingException, e.to_string())
         }
         other => Error::new(Status::GenericFailure, other.to_string()),
@@ -138,12 +140,13 @@ impl ScriptHarness {
                 let Batch { json, finished } = ctx.value;
                 // The batch is delivered even if its bookkeeping fails.
                 let _ = contained("dispatch", || {
-                    if let Ok(mut map) = runs_for_done.lock() {
-                        for run in &finished {
-                            map.remove(run);
-                        }
-                    }
-                    alive.runs_finished(&ctx.env, finished.len());
+                    // Only runs still pending count: a result is never
+                    // counted twice, whoever reported it.
+                    let ended = match runs_for_done.lock() {
+                        Ok(mut map) => finished.iter().filter(|r| map.remove(r).is_some()).count(),
+                        Err(_) => finished.len(),
+                    };
+                    alive.runs_finished(&ctx.env, ended);
                     Ok(())
                 });
                 Ok(json)

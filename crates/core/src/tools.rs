@@ -9,7 +9,9 @@ use crate::errors::HarnessError;
 
 /// Segment names that would let a script reach object internals or make the
 /// tools tree thenable (`await tools` would call `tools.then`).
-const RESERVED_SEGMENTS: [&str; 4] = ["__proto__", "constructor", "prototype", "then"];
+/// Names a JS engine or library looks up by itself: `then` (await),
+/// `toJSON` (JSON.stringify, console), and the prototype machinery.
+const RESERVED_SEGMENTS: [&str; 5] = ["__proto__", "constructor", "prototype", "then", "toJSON"];
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ApprovalRule {

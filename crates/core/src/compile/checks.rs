@@ -47,7 +47,8 @@ impl<'a> Visit<'a> for Findings {
     }
 
     fn visit_call_expression(&mut self, it: &CallExpression<'a>) {
-        if let Expression::Identifier(id) = &it.callee
+        // `(require)('fs')`, `(require as any)('fs')`, `require!('fs')`.
+        if let Expression::Identifier(id) = it.callee.get_inner_expression()
             && id.name == "require"
         {
             self.ban("a call to `require(...)`", it.span);

@@ -6,4 +6,5 @@ mod harden;
 pub mod pool;
 mod runtime;
 mod script;
+mod watchdog;
 mod worker;

@@ -3,10 +3,12 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Sender, channel};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
 
 use serde_json::{Map, Value};
 
+use super::watchdog::{self, Watch};
 use super::worker::{Inbound, Job, Worker};
 use crate::compile::{CompiledScript, Language, compile, sha256_hex};
 use crate::errors::{HarnessError, ScriptError};
@@ -40,6 +42,9 @@ pub struct EngineShared {
     /// JSON tree of namespaces → tool indexes, for the prelude.
     pub tool_tree: String,
     pub closing: AtomicBool,
+    /// Nanoseconds after `epoch` when `close()` was called; 0 before.
+    pub closed_at: AtomicU64,
+    pub epoch: Instant,
     pub counters: Counters,
     cache: Mutex<HashMap<String, Arc<CompiledScript>>>,
 }
@@ -48,7 +53,8 @@ pub struct EngineShared {
 #[derive(Default)]
 pub struct Counters {
     pub scripts_finished: AtomicU64,
-    /// Sandbox threads whose state was replaced after a panic.
+    /// Sandbox threads replaced: after a panic, or abandoned by the
+    /// watchdog while stuck in a built-in.
     pub worker_restarts: AtomicU64,
 }
 
@@ -142,10 +148,44 @@ fn tool_tree(registry: &ToolRegistry) -> String {
     Value::Object(root).to_string()
 }
 
-struct WorkerHandle {
+pub(crate) struct WorkerHandle {
     tx: Sender<Inbound>,
     load: Arc<AtomicUsize>,
     heap: Arc<AtomicUsize>,
+    pub watch: Arc<Watch>,
+    /// How many workers held this slot before this one.
+    pub generation: u64,
+}
+
+/// Start the worker of slot `index`.
+pub(crate) fn spawn_worker(
+    index: usize,
+    generation: u64,
+    shared: &Arc<EngineShared>,
+) -> Result<WorkerHandle, HarnessError> {
+    let (tx, rx) = channel();
+    let handle = WorkerHandle {
+        tx,
+        load: Arc::new(AtomicUsize::new(0)),
+        heap: Arc::new(AtomicUsize::new(0)),
+        watch: Arc::new(Watch::default()),
+        generation,
+    };
+    let worker = (
+        shared.clone(),
+        handle.load.clone(),
+        handle.heap.clone(),
+        handle.watch.clone(),
+    );
+    std::thread::Builder::new()
+        .name(format!("script-harness-{index}"))
+        .stack_size(THREAD_STACK_BYTES)
+        .spawn(move || {
+            let (shared, load, heap, watch) = worker;
+            Worker::new(index as u32, generation, shared, rx, load, heap, watch).supervise()
+        })
+        .map_err(|e| HarnessError::Thread(e.to_string()))?;
+    Ok(handle)
 }
 
 /// Cancels one run. Cheap to clone; usable from any thread.
@@ -174,7 +214,9 @@ pub struct Submission {
 
 pub struct Engine {
     shared: Arc<EngineShared>,
-    workers: Vec<WorkerHandle>,
+    /// One slot per sandbox thread; the watchdog may put a fresh worker in
+    /// a slot whose worker got stuck.
+    workers: Arc<Vec<RwLock<WorkerHandle>>>,
     next_run: AtomicU64,
     id_prefix: String,
 }
@@ -190,6 +232,8 @@ impl Engine {
             seed: config.seed,
             tool_tree,
             closing: AtomicBool::new(false),
+            closed_at: AtomicU64::new(0),
+            epoch: Instant::now(),
             counters: Counters::default(),
             cache: Mutex::new(HashMap::new()),
         });
@@ -202,21 +246,14 @@ impl Engine {
         };
         let mut workers = Vec::with_capacity(count);
         for index in 0..count {
-            let (tx, rx) = channel();
-            let load = Arc::new(AtomicUsize::new(0));
-            let heap = Arc::new(AtomicUsize::new(0));
-            let (worker_shared, worker_load, worker_heap) =
-                (shared.clone(), load.clone(), heap.clone());
-            std::thread::Builder::new()
-                .name(format!("script-harness-{index}"))
-                .stack_size(THREAD_STACK_BYTES)
-                .spawn(move || {
-                    Worker::new(index as u32, worker_shared, rx, worker_load, worker_heap)
-                        .supervise()
-                })
-                .map_err(|e| HarnessError::Thread(e.to_string()))?;
-            workers.push(WorkerHandle { tx, load, heap });
+            workers.push(RwLock::new(spawn_worker(index, 0, &shared)?));
         }
+        let workers = Arc::new(workers);
+        let (watched, slots) = (Arc::downgrade(&shared), Arc::downgrade(&workers));
+        std::thread::Builder::new()
+            .name("script-harness-watchdog".into())
+            .spawn(move || watchdog::run(watched, slots))
+            .map_err(|e| HarnessError::Thread(e.to_string()))?;
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos() ^ (d.as_secs() as u32))
@@ -237,7 +274,7 @@ impl Engine {
         let sum = |f: fn(&WorkerHandle) -> &AtomicUsize| {
             self.workers
                 .iter()
-                .map(|w| f(w).load(Ordering::Relaxed))
+                .filter_map(|slot| slot.read().ok().map(|w| f(&w).load(Ordering::Relaxed)))
                 .sum()
         };
         EngineStats {
@@ -261,8 +298,6 @@ impl Engine {
         self.shared.closing.load(Ordering::Relaxed)
     }
 
-    /// Queue a script on the least busy worker. Its result arrives through
-    /// the host as `Outgoing::Done { run }`.
     /// A script id for a script that will not run (disabled, dry-run,
     /// cancelled before it started): unique, in the form of the others.
     pub fn fresh_script_id(&self) -> String {
@@ -276,19 +311,24 @@ impl Engine {
         }
         let run = self.next_run.fetch_add(1, Ordering::Relaxed);
         let script_id = format!("{}_{run}", self.id_prefix);
-        let worker = self
+        let count = self.workers.len() as u64;
+        let slot = self
             .workers
             .iter()
             .enumerate()
-            .min_by_key(|(i, w)| {
-                (
-                    w.load.load(Ordering::Relaxed),
-                    (*i as u64 + run) % self.workers.len() as u64,
-                )
+            .min_by_key(|(i, slot)| {
+                let load = slot
+                    .read()
+                    .map_or(usize::MAX, |w| w.load.load(Ordering::Relaxed));
+                (load, (*i as u64 + run) % count)
             })
-            .map(|(_, w)| w)
+            .map(|(_, slot)| slot)
             .ok_or(HarnessError::Closed)?;
+        let worker = slot.read().map_err(|_| HarnessError::Closed)?;
         worker.load.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut held) = worker.watch.held.lock() {
+            held.push((run, script_id.clone()));
+        }
         let cancel = Arc::new(AtomicBool::new(false));
         let job = Job {
             run,
@@ -313,7 +353,7 @@ impl Engine {
 
     /// Route a tool call's outcome back to its script.
     pub fn settle(&self, token: CallToken, outcome: ToolOutcome) {
-        if let Some(w) = self.workers.get(token.worker as usize) {
+        if let Some(Ok(w)) = self.workers.get(token.worker as usize).map(RwLock::read) {
             let _ = w.tx.send(Inbound::Settle {
                 script: token.script,
                 call: token.call,
@@ -326,7 +366,7 @@ impl Engine {
     /// suspended script spends waiting for a person does not count toward
     /// its `timeoutMs` (`approvalTimeoutMs` bounds it instead).
     pub fn approval_pending(&self, token: CallToken, pending: bool) {
-        if let Some(w) = self.workers.get(token.worker as usize) {
+        if let Some(Ok(w)) = self.workers.get(token.worker as usize).map(RwLock::read) {
             let _ = w.tx.send(Inbound::Approval {
                 script: token.script,
                 pending,
@@ -337,9 +377,14 @@ impl Engine {
     /// Cancel every running script and let the threads end once they have
     /// reported. Idempotent.
     pub fn close(&self) {
-        self.shared.closing.store(true, Ordering::Relaxed);
-        for w in &self.workers {
-            let _ = w.tx.send(Inbound::Shutdown);
+        if !self.shared.closing.swap(true, Ordering::Relaxed) {
+            let now = self.shared.epoch.elapsed().as_nanos().max(1) as u64;
+            self.shared.closed_at.store(now, Ordering::Relaxed);
+        }
+        for slot in self.workers.iter() {
+            if let Ok(w) = slot.read() {
+                let _ = w.tx.send(Inbound::Shutdown);
+            }
         }
     }
 }
@@ -347,7 +392,7 @@ impl Engine {
 #[cfg(test)]
 impl Engine {
     pub(crate) fn inject(&self, worker: usize, fault: Inbound) {
-        let _ = self.workers[worker].tx.send(fault);
+        let _ = self.workers[worker].read().unwrap().tx.send(fault);
     }
 }
 
@@ -506,5 +551,57 @@ mod tests {
         drop(next_call);
         let r = done(&rx, run, &mut 0);
         assert_eq!(r.error.unwrap().code, ErrorCode::ScriptTimeoutError);
+    }
+
+    #[test]
+    fn a_script_stuck_in_a_native_loop_is_abandoned_after_its_deadline() {
+        let (engine, rx) = engine();
+        let limits = HarnessLimits {
+            timeout_ms: 100,
+            ..engine.default_limits()
+        };
+        let start = |source: &str| {
+            let sub = Submission {
+                source: source.into(),
+                language: Language::Ts,
+                limits,
+                seed: Map::new(),
+            };
+            engine.submit(sub).unwrap().run
+        };
+        // A neighbour on the same (only) worker, waiting for a tool.
+        let neighbour = start("await tools.wait({}); return 1");
+        let stuck = start("return Array.prototype.reverse.call({ length: 2 ** 40 }).length");
+        let queued = start("return 'queued'");
+        let began = std::time::Instant::now();
+        let mut results = HashMap::new();
+        while results.len() < 3 {
+            for m in rx
+                .recv_timeout(Duration::from_secs(10))
+                .expect("results in time")
+            {
+                if let Outgoing::Done { run, result } = m {
+                    results.insert(run, result);
+                }
+            }
+        }
+        assert!(
+            began.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            began.elapsed()
+        );
+        let code = |run: u64| results[&run].error.as_ref().map(|e| e.code);
+        assert_eq!(code(stuck), Some(ErrorCode::ScriptTimeoutError));
+        assert_eq!(code(neighbour), Some(ErrorCode::HarnessInternalError));
+        // Queued behind the stuck script: reported, or run by nobody twice.
+        assert!(matches!(
+            code(queued),
+            Some(ErrorCode::HarnessInternalError) | None
+        ));
+        assert_eq!(engine.stats().worker_restarts, 1);
+        // A fresh worker holds the slot.
+        let next = submit(&engine, "return 40 + 2");
+        let r = done(&rx, next, &mut 0);
+        assert_eq!(r.value.unwrap().get(), "42");
     }
 }

@@ -68,12 +68,25 @@
   if (prepare && prepare.configurable) {
     defineProperty(ErrorC, 'prepareStackTrace', { value: undefined, writable: false, enumerable: false, configurable: false });
   }
+  // Error.stackTraceLimit is engine state behind a setter that freezing
+  // does not stop: 0 would hide the script's lines from the harness.
+  const limit = getOwnPropertyDescriptor(ErrorC, 'stackTraceLimit');
+  if (limit && limit.configurable) {
+    defineProperty(ErrorC, 'stackTraceLimit', { value: ErrorC.stackTraceLimit, writable: false, enumerable: false, configurable: false });
+  }
+  // Text crossing to the host must be well-formed UTF-16: a lone surrogate
+  // has no UTF-8 form.
+  const toWellFormed = StringC.prototype.toWellFormed;
+  const wellFormed = (s) => apply(toWellFormed, s, []);
 
   // Errors the harness throws into the script. Their code is kept here, out
   // of the script's reach; `name` is only for the script's convenience.
   const harnessErrors = new WeakMapC();
-  function makeError(code, message, toolName, callId) {
+  function makeError(code, message, toolName, callId, site) {
     const e = new ErrorC(message);
+    // Frames of the call site, so an uncaught tool error has the line of
+    // its call.
+    if (site) defineProperty(e, 'stack', { value: site, writable: true, enumerable: false, configurable: true });
     defineProperty(e, 'name', { value: code, writable: true, enumerable: false, configurable: true });
     if (toolName !== undefined) e.toolName = toolName;
     if (callId !== undefined) e.callId = callId;
@@ -151,7 +164,7 @@
         try { s = show(a, 0); } catch (e) { s = '[unprintable]'; }
         apply(arrayPush, parts, [s]);
       }
-      host.log(level, apply(arrayJoin, parts, [' ']));
+      host.log(level, wellFormed(apply(arrayJoin, parts, [' '])));
     };
   }
   consoleObject.debug = consoleObject.log;
@@ -170,21 +183,22 @@
       return v;
     });
   }
-  function callTool(index, path, args, wantsLine) {
+  function callTool(index, path, args) {
+    // The call's line: for the person asked to approve it, and for the
+    // error if the call fails uncaught.
+    const site = str(new ErrorC().stack) ?? '';
     let json;
     try {
       json = toJsonArgs(args);
     } catch (e) {
       let why = 'not JSON';
       try { why = StringC(e && e.message); } catch (e2) { /* keep the default */ }
-      return promiseReject(makeError('SerializationError', 'arguments of tools.' + path + ' are not JSON: ' + why, path));
+      return promiseReject(makeError('SerializationError', 'arguments of tools.' + path + ' are not JSON: ' + why, path, undefined, site));
     }
-    // The call's line, for the person asked to approve it.
-    const stack = wantsLine ? str(new ErrorC().stack) ?? '' : '';
-    const r = host.call(index, json, path, stack);
-    if (typeof r !== 'number') return promiseReject(makeError(r[0], r[1], path, r[2]));
+    const r = host.call(index, json, wellFormed(path), site);
+    if (typeof r !== 'number') return promiseReject(makeError(r[0], r[1], path, r[2], site));
     const p = new PromiseC((resolve, reject) => {
-      apply(mapSet, pending, [r, [resolve, reject, path]]);
+      apply(mapSet, pending, [r, [resolve, reject, path, site]]);
     });
     apply(weakSet, toolPromises, [p, r]);
     return p;
@@ -203,7 +217,7 @@
       const p = apply(mapGet, pending, [index]);
       if (p === undefined || !host.abort(index)) continue;
       apply(mapDelete, pending, [index]);
-      p[1](makeError('ToolExecutionError', 'tools.' + p[2] + ' was aborted: it lost a Promise.race or Promise.any', p[2]));
+      p[1](makeError('ToolExecutionError', 'tools.' + p[2] + ' was aborted: it lost a Promise.race or Promise.any', p[2], undefined, p[3]));
     }
   }
   for (const name of ['race', 'any']) {
@@ -227,8 +241,7 @@
       const child = node[key];
       if (typeof child === 'number' || arrayIsArray(child)) {
         const index = typeof child === 'number' ? child : child[0];
-        const wantsLine = typeof child !== 'number';
-        const fn = (args) => callTool(index, path, args, wantsLine);
+        const fn = (args) => callTool(index, path, args);
         defineProperty(fn, 'name', { value: key });
         target[key] = freeze(fn);
       } else {
@@ -242,7 +255,7 @@
           return apply(Reflect.get, undefined, [t, key, receiver]);
         }
         const path = prefix === '' ? key : prefix + '.' + key;
-        return freeze((args) => callTool(-1, path, args, false));
+        return freeze((args) => callTool(-1, path, args));
       },
     });
   }
@@ -265,6 +278,9 @@
     getPrototypeOf(new Set().values()),
     getPrototypeOf(''[Symbol.iterator]()),
     getPrototypeOf('a'.matchAll(/a/g)),
+    // Iterator helpers and Iterator.from's wrapper have prototypes of their own.
+    getPrototypeOf([].values().map((x) => x)),
+    getPrototypeOf(G.Iterator.from({ next() { return { done: true }; } })),
     getPrototypeOf((function* () {})()),
     getPrototypeOf((async function* () {})()),
     getPrototypeOf(async function () {}),
@@ -283,7 +299,7 @@
     begin(contextJson) {
       const context = jsonParse(contextJson);
       const emitProgress = (message, kind) => {
-        host.progress(str(message) ?? '', str(kind) ?? '');
+        host.progress(wellFormed(str(message) ?? ''), wellFormed(str(kind) ?? ''));
       };
       defineProperty(emitProgress, 'name', { value: 'emitProgress' });
       context.emitProgress = emitProgress;
@@ -295,8 +311,20 @@
       const p = apply(mapGet, pending, [index]);
       if (p === undefined) return;
       apply(mapDelete, pending, [index]);
-      if (ok) p[0](payload === '' ? undefined : deepFreeze(jsonParse(payload)));
-      else p[1](makeError(code, message, toolName, callId));
+      if (!ok) {
+        p[1](makeError(code, message, toolName, callId, p[3]));
+        return;
+      }
+      let value;
+      try {
+        value = payload === '' ? undefined : deepFreeze(jsonParse(payload));
+      } catch (e) {
+        // Too deep for this sandbox's stack (out of memory is the
+        // harness's to report, from its own records).
+        p[1](makeError('ToolExecutionError', 'the result of tools.' + toolName + ' could not be read in the sandbox: ' + (str(e && e.message) ?? 'unknown error'), toolName, callId, p[3]));
+        return;
+      }
+      p[0](value);
     },
     // [harness code or '', name, message, stack, toolName, callId]
     describe(e) {

@@ -51,7 +51,7 @@ impl Sandbox {
         let context = Context::full(&runtime).map_err(|e| PrepareError(format!("context: {e}")))?;
         wires.set_runtime(context.get_runtime_ptr());
         let api = context.with(|ctx| -> Result<Persistent<Object<'static>>, PrepareError> {
-            let host = host_functions(&ctx, &cell)
+            let host = host_functions(&ctx, &cell, &wires)
                 .map_err(|e| PrepareError(format!("host functions: {e}")))?;
             let tree: Value = ctx
                 .json_parse(tool_tree)
@@ -123,14 +123,21 @@ pub(crate) fn script_options() -> rquickjs::context::EvalOptions {
 
 /// The `host` object handed to the prelude: native functions that record
 /// into the script's [`RunCell`].
-fn host_functions<'js>(ctx: &Ctx<'js>, cell: &Rc<RunCell>) -> rquickjs::Result<Object<'js>> {
+fn host_functions<'js>(
+    ctx: &Ctx<'js>,
+    cell: &Rc<RunCell>,
+    wires: &Rc<Tripwires>,
+) -> rquickjs::Result<Object<'js>> {
     let host = Object::new(ctx.clone())?;
-    let c = cell.clone();
+    let (c, w) = (cell.clone(), wires.clone());
     host.set(
         "call",
         Function::new(
             ctx.clone(),
             move |ctx: Ctx<'js>, index: i32, args: String, path: String, stack: String| {
+                // A memory limit hit a moment ago (and caught) is terminal
+                // now, not at the next interrupt poll.
+                c.note_limits(&w);
                 c.start_call(&ctx, index, args, path, stack)
             },
         )?,

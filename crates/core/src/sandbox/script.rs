@@ -257,6 +257,9 @@ pub(crate) struct RunCell {
     /// script's, and does not count toward `timeoutMs`.
     approvals: Cell<u32>,
     suspended: Cell<bool>,
+    /// The script returned or threw: code that still runs (getters and
+    /// `toJSON` of its value, accessors of what it threw) starts no call.
+    ended: Cell<bool>,
     paused_since: Cell<Option<Instant>>,
     state: RefCell<Option<RunState>>,
 }
@@ -390,6 +393,13 @@ impl RunCell {
             let e = t.error(&limits);
             return refused(e.code, e.message, None);
         }
+        if self.ended.get() {
+            return refused(
+                ErrorCode::ScriptRuntimeError,
+                format!("tools.{path} was not called: the script has already ended"),
+                None,
+            );
+        }
         let mut guard = self.state.borrow_mut();
         let Some(s) = guard.as_mut() else {
             return refused(
@@ -400,6 +410,17 @@ impl RunCell {
         };
         let args = RawValue::from_string(args)
             .unwrap_or_else(|_| RawValue::from_string("{}".into()).expect("valid"));
+        // Every attempt counts, refused ones too: each leaves a record.
+        if s.calls.len() as u64 >= s.limits.max_tool_calls {
+            return refused(
+                ErrorCode::ToolBudgetExceededError,
+                format!(
+                    "tools.{path} was not called: the script already made its {} allowed tool calls",
+                    s.limits.max_tool_calls
+                ),
+                None,
+            );
+        }
         let call = s.calls.len() as u32;
         let call_id = format!("{}-c{}", s.script_id, call + 1);
         let known = usize::try_from(index)
@@ -410,17 +431,6 @@ impl RunCell {
             let error = s.refuse(call, path, args, ErrorCode::ToolNotFoundError, message);
             return refused(error.code, error.message, error.call_id);
         };
-        let made = s.calls.iter().filter(|c| c.tool_index != u32::MAX).count() as u64;
-        if made >= s.limits.max_tool_calls {
-            return refused(
-                ErrorCode::ToolBudgetExceededError,
-                format!(
-                    "tools.{path} was not called: the script already made its {} allowed tool calls",
-                    s.limits.max_tool_calls
-                ),
-                None,
-            );
-        }
         if let Ok(value) = serde_json::from_str::<serde_json::Value>(args.get())
             && let Some(problem) = s.shared.registry.check_args(tool_index, &value)
         {
@@ -748,10 +758,12 @@ impl Sandbox {
                 }
             }
             Some(PromiseState::Resolved) => {
+                self.cell.ended.set(true);
                 let value = self.serialize_value(compiled);
                 self.finish(value)
             }
             Some(PromiseState::Rejected) => {
+                self.cell.ended.set(true);
                 let error = self.context.with(|ctx| {
                     let promise = self.promise.clone().and_then(|p| p.restore(&ctx).ok());
                     let reason = match promise.map(|p| p.result::<Value>()) {

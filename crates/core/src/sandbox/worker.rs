@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 use super::pool::EngineShared;
 use super::runtime::Sandbox;
 use super::script::{Progress, Start};
+use super::watchdog::Watch;
 use crate::compile::{CompiledScript, Language};
 use crate::errors::{ErrorCode, Phase, ScriptError};
 use crate::events::{EventKind, HarnessEvent, now_ms};
@@ -71,6 +72,9 @@ pub struct Job {
 struct Live {
     sandbox: Sandbox,
     compiled: Arc<CompiledScript>,
+    run: u64,
+    /// `timeoutMs`, for the watchdog before the script's clock starts.
+    timeout: Duration,
 }
 
 pub(crate) struct Worker {
@@ -85,16 +89,20 @@ pub(crate) struct Worker {
     /// Bytes held by this worker's sandboxes, live and spare, as of the
     /// last flush: for `Engine::stats`.
     heap: Arc<AtomicUsize>,
+    watch: Arc<Watch>,
+    generation: u64,
     shutting_down: bool,
 }
 
 impl Worker {
     pub fn new(
         index: u32,
+        generation: u64,
         shared: Arc<EngineShared>,
         rx: Receiver<Inbound>,
         load: Arc<AtomicUsize>,
         heap: Arc<AtomicUsize>,
+        watch: Arc<Watch>,
     ) -> Worker {
         Worker {
             index,
@@ -102,10 +110,14 @@ impl Worker {
             rx,
             live: HashMap::new(),
             spare: None,
-            next_script: 0,
+            // Script keys of each generation of a slot differ, so answers
+            // meant for an abandoned worker's scripts match nothing here.
+            next_script: generation << 32,
             outbox: Rc::new(RefCell::new(Vec::new())),
             load,
             heap,
+            watch,
+            generation,
             shutting_down: false,
         }
     }
@@ -144,17 +156,22 @@ impl Worker {
         let _ = catch_unwind(AssertUnwindSafe(|| self.flush()));
         let Worker {
             index,
+            generation,
             shared,
             rx,
             load,
             heap,
+            watch,
             ..
         } = self;
-        Worker::new(index, shared, rx, load, heap)
+        Worker::new(index, generation, shared, rx, load, heap, watch)
     }
 
     fn run(&mut self) {
         loop {
+            if self.watch.is_abandoned() {
+                return;
+            }
             // Handle everything that is already here, then flush once.
             let mut handled = false;
             loop {
@@ -279,6 +296,17 @@ impl Worker {
                 .fetch_add(finished as u64, Ordering::Relaxed);
         }
         self.publish_heap();
+        // Under the `held` lock: a run is reported by this worker or, if
+        // the watchdog abandoned it, by the watchdog; never by both.
+        let mut held = self.watch.held.lock().unwrap_or_else(|e| e.into_inner());
+        if self.watch.is_abandoned() {
+            return;
+        }
+        for m in &batch {
+            if let Outgoing::Done { run, .. } = m {
+                held.retain(|(r, _)| r != run);
+            }
+        }
         self.shared.host.deliver(batch);
     }
 
@@ -349,7 +377,16 @@ impl Worker {
             return;
         };
         live.sandbox.cell.resume_clock(Instant::now());
-        match catch_unwind(AssertUnwindSafe(|| f(&mut live))) {
+        let deadline = live
+            .sandbox
+            .cell
+            .deadline()
+            .unwrap_or_else(|| Instant::now() + live.timeout);
+        self.watch
+            .enter(live.run, Some(deadline), self.shared.epoch);
+        let progress = catch_unwind(AssertUnwindSafe(|| f(&mut live)));
+        self.watch.leave();
+        match progress {
             Ok(Progress::Running) => {
                 live.sandbox.cell.suspend_clock(Instant::now());
                 self.live.insert(key, live);
@@ -452,7 +489,15 @@ impl Worker {
             cancel: job.cancel,
             outbox: self.outbox.clone(),
         };
-        self.live.insert(key, Live { sandbox, compiled });
+        self.live.insert(
+            key,
+            Live {
+                sandbox,
+                compiled,
+                run: job.run,
+                timeout: Duration::from_millis(job.limits.timeout_ms),
+            },
+        );
         self.guarded(key, move |live| live.sandbox.begin(start));
     }
 }

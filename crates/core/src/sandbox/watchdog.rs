@@ -1,0 +1,164 @@
+//! The watchdog: the last resort for a script stuck in native code.
+//!
+//! QuickJS polls its interrupt handler between bytecodes, not inside every
+//! built-in: `Array.prototype.reverse.call({ length: 2 ** 53 - 1 })` or a
+//! quadratic `String#indexOf` loops in C and cannot be stopped. A thread
+//! cannot be killed either. So when a worker has run one script's JS past
+//! that script's deadline (or past `close()`) by `GRACE`, the watchdog
+//! abandons the worker: its runs are reported at once, a fresh worker takes
+//! its slot, and the stuck thread, marked abandoned, delivers nothing more
+//! and ends when the built-in returns.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::time::{Duration, Instant};
+
+use super::pool::{EngineShared, WorkerHandle, spawn_worker};
+use crate::errors::{ErrorCode, Phase, ScriptError};
+use crate::events::{EventKind, HarnessEvent, now_ms};
+use crate::host::Outgoing;
+use crate::result::ScriptResult;
+
+/// How far past its deadline a script's JS may run before its worker is
+/// abandoned. The interrupt handler normally stops it within a
+/// millisecond; this only catches native loops.
+pub const GRACE: Duration = Duration::from_millis(250);
+const TICK: Duration = Duration::from_millis(25);
+
+/// What a worker tells the watchdog, and the watchdog the worker.
+#[derive(Default)]
+pub(crate) struct Watch {
+    /// Nanoseconds after the engine's epoch by which the JS now running
+    /// must yield: 0 when no JS runs, `u64::MAX` when it has no deadline.
+    busy_until: AtomicU64,
+    /// The run whose JS is running.
+    executing: AtomicU64,
+    /// Runs submitted to this worker whose results are not delivered yet.
+    /// Delivery happens under this lock, so a run is reported exactly once:
+    /// by the worker, or by the watchdog after it set `abandoned`.
+    pub held: Mutex<Vec<(u64, String)>>,
+    pub abandoned: AtomicBool,
+}
+
+impl Watch {
+    pub fn enter(&self, run: u64, deadline: Option<Instant>, epoch: Instant) {
+        let until = deadline.map_or(u64::MAX, |d| {
+            d.saturating_duration_since(epoch).as_nanos().max(1) as u64
+        });
+        self.executing.store(run, Ordering::Relaxed);
+        self.busy_until.store(until, Ordering::Release);
+    }
+
+    pub fn leave(&self) {
+        self.busy_until.store(0, Ordering::Release);
+    }
+
+    pub fn is_abandoned(&self) -> bool {
+        self.abandoned.load(Ordering::Acquire)
+    }
+}
+
+/// Runs until the engine is gone, checking each worker every `TICK`.
+pub(crate) fn run(shared: Weak<EngineShared>, slots: Weak<Vec<RwLock<WorkerHandle>>>) {
+    loop {
+        std::thread::sleep(TICK);
+        let (Some(shared), Some(slots)) = (shared.upgrade(), slots.upgrade()) else {
+            return;
+        };
+        let now = shared.epoch.elapsed().as_nanos() as u64;
+        let closed_at = shared.closed_at.load(Ordering::Relaxed);
+        let grace = GRACE.as_nanos() as u64;
+        for (index, slot) in slots.iter().enumerate() {
+            let stuck = {
+                let Ok(handle) = slot.read() else { continue };
+                let until = handle.watch.busy_until.load(Ordering::Acquire);
+                let late = until != 0 && until != u64::MAX && now > until.saturating_add(grace);
+                let closing = until != 0 && closed_at != 0 && now > closed_at + grace;
+                late || closing
+            };
+            if stuck {
+                abandon(&shared, slot, index);
+            }
+        }
+        if shared.closing.load(Ordering::Relaxed) && slots.iter().all(idle) {
+            return;
+        }
+    }
+}
+
+fn idle(slot: &RwLock<WorkerHandle>) -> bool {
+    slot.read()
+        .map(|h| {
+            h.watch
+                .held
+                .lock()
+                .map(|held| held.is_empty())
+                .unwrap_or(true)
+        })
+        .unwrap_or(true)
+}
+
+fn abandon(shared: &Arc<EngineShared>, slot: &RwLock<WorkerHandle>, index: usize) {
+    let Ok(mut handle) = slot.write() else { return };
+    let Ok(fresh) = spawn_worker(index, handle.generation + 1, shared) else {
+        return;
+    };
+    let old = std::mem::replace(&mut *handle, fresh);
+    drop(handle);
+    let held = {
+        let mut held = old.watch.held.lock().unwrap_or_else(|e| e.into_inner());
+        old.watch.abandoned.store(true, Ordering::Release);
+        std::mem::take(&mut *held)
+    };
+    shared
+        .counters
+        .worker_restarts
+        .fetch_add(1, Ordering::Relaxed);
+    let executing = old.watch.executing.load(Ordering::Relaxed);
+    let closing = shared.closing.load(Ordering::Relaxed);
+    let mut batch = Vec::new();
+    for (run, script_id) in held {
+        let error = if run != executing {
+            ScriptError::new(
+                ErrorCode::HarnessInternalError,
+                Phase::Executing,
+                "the sandbox thread of this script was replaced because another script on it was stuck in a built-in that cannot be interrupted; run it again",
+            )
+        } else if closing {
+            ScriptError::new(
+                ErrorCode::ScriptCancelledError,
+                Phase::Executing,
+                "the script was cancelled while stuck in a built-in that cannot be interrupted",
+            )
+        } else {
+            ScriptError::new(
+                ErrorCode::ScriptTimeoutError,
+                Phase::Executing,
+                "the script ran past its time limit inside a built-in that cannot be interrupted (a huge array-like, or a quadratic string search)",
+            )
+        };
+        if shared.host.wants_events() {
+            batch.push(Outgoing::Event {
+                event: HarnessEvent {
+                    script_id: script_id.clone(),
+                    timestamp: now_ms(),
+                    kind: EventKind::ScriptCompleted {
+                        ok: false,
+                        error: Some(error.clone()),
+                        duration_ms: 0.0,
+                    },
+                },
+            });
+        }
+        batch.push(Outgoing::Done {
+            run,
+            result: ScriptResult::failed_before_start(script_id, error),
+        });
+    }
+    // The old worker's inbox goes with its sender; the thread sees it
+    // closed, or `abandoned`, once the built-in returns, and ends.
+    drop(old);
+    if !batch.is_empty() {
+        shared.host.deliver(batch);
+    }
+}
