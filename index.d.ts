@@ -257,7 +257,8 @@ export interface HarnessStats {
   /** Bytes held by the QuickJS heaps of the sandbox threads (running scripts and prepared sandboxes),
    *  as of each thread's last message. */
   sandboxHeapBytes: number
-  /** Sandbox threads replaced after an internal failure (each one's scripts ended with `HarnessInternalError`). */
+  /** Sandbox threads replaced: after a panic, or abandoned by the watchdog while stuck in a built-in QuickJS
+   *  cannot interrupt (see docs/security.md). Alert when it is above 0. */
   workerRestarts: number
 }
 

@@ -4,7 +4,7 @@
 
 use oxc::ast::ast::{
     CallExpression, Expression, ImportExpression, ImportMeta, MemberExpression, ModuleDeclaration,
-    TSImportEqualsDeclaration,
+    TSImportEqualsDeclaration, TSModuleBlock,
 };
 use oxc::ast_visit::{Visit, walk};
 use oxc::span::{GetSpan, Span};
@@ -14,6 +14,8 @@ pub struct Findings {
     /// What was refused and where (byte offset into the source).
     pub banned: Vec<(String, u32)>,
     pub tools: Vec<String>,
+    /// Inside a TypeScript `namespace`, where `export` only names members.
+    namespaces: u32,
 }
 
 impl Findings {
@@ -23,7 +25,21 @@ impl Findings {
 }
 
 impl<'a> Visit<'a> for Findings {
+    fn visit_ts_module_block(&mut self, it: &TSModuleBlock<'a>) {
+        self.namespaces += 1;
+        walk::walk_ts_module_block(self, it);
+        self.namespaces -= 1;
+    }
+
     fn visit_module_declaration(&mut self, it: &ModuleDeclaration<'a>) {
+        let member_export = matches!(
+            it,
+            ModuleDeclaration::ExportDeclaration(_) | ModuleDeclaration::ExportNamedDeclaration(_)
+        );
+        if self.namespaces > 0 && member_export {
+            walk::walk_module_declaration(self, it);
+            return;
+        }
         let what = match it {
             ModuleDeclaration::ImportDeclaration(_) => "a static `import` declaration",
             ModuleDeclaration::TSExportAssignment(_) => "an `export =` assignment",

@@ -223,6 +223,7 @@ mod tests {
             "// import('x')\n/* require('y') */ return 1",
             "const o = { require: (x: number) => x, import: 1 }; return o.require(2) + o.import",
             "return `require(${1}) import()`",
+            "namespace N { export const x = 1; export function f() { return x } } return N.f()",
         ] {
             assert!(compile(src, Language::Ts, 100_000).is_ok(), "{src}");
         }

@@ -158,6 +158,14 @@ fn abandon(shared: &Arc<EngineShared>, slot: &RwLock<WorkerHandle>, index: usize
     // The old worker's inbox goes with its sender; the thread sees it
     // closed, or `abandoned`, once the built-in returns, and ends.
     drop(old);
+    let reported = batch
+        .iter()
+        .filter(|m| matches!(m, Outgoing::Done { .. }))
+        .count();
+    shared
+        .counters
+        .scripts_finished
+        .fetch_add(reported as u64, Ordering::Relaxed);
     if !batch.is_empty() {
         shared.host.deliver(batch);
     }
