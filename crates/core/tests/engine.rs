@@ -1,22 +1,17 @@
 //! The engine driven directly, with tools implemented in Rust.
 
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::mpsc::{Receiver, channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use script_harness_core::{
-    ApprovalRule, Engine, EngineConfig, ErrorCode, HarnessLimits, Host, Language, Outgoing,
-    ScriptResult, Submission, ToolOutcome, ToolSpec,
+    ApprovalRule, Engine, EngineConfig, ErrorCode, HarnessLimits, Language, Outgoing, ScriptResult,
+    Submission, ToolOutcome, ToolSpec,
 };
 use serde_json::{Map, Value, json};
 
-struct ChannelHost(Mutex<Sender<Vec<Outgoing>>>);
-
-impl Host for ChannelHost {
-    fn deliver(&self, batch: Vec<Outgoing>) {
-        let _ = self.0.lock().unwrap().send(batch);
-    }
-}
+mod common;
+use common::ChannelHost;
 
 struct Harness {
     engine: Arc<Engine>,

@@ -7,20 +7,8 @@ use std::time::{Duration, Instant};
 use script_harness_core::compile::{Language, compile};
 use script_harness_core::detect::{Detector, Segment, coalesce, detect};
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
+mod common;
+use common::Rng;
 
 const TOKENS: [&str; 40] = [
     "const ",

@@ -3,42 +3,18 @@
 //! the engine keeps working. Short in CI; a longer run:
 //! `FUZZ_CASES=20000 cargo test --release --test fuzz_scripts -- --nocapture`.
 
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::mpsc::{Receiver, channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use script_harness_core::{
-    ApprovalRule, Engine, EngineConfig, ErrorCode, HarnessLimits, Host, Language, Outgoing,
-    ScriptResult, Submission, ToolOutcome, ToolSpec,
+    ApprovalRule, Engine, EngineConfig, ErrorCode, HarnessLimits, Language, Outgoing, ScriptResult,
+    Submission, ToolOutcome, ToolSpec,
 };
 use serde_json::Map;
 
-struct ChannelHost(Mutex<Sender<Vec<Outgoing>>>);
-
-impl Host for ChannelHost {
-    fn deliver(&self, batch: Vec<Outgoing>) {
-        let _ = self.0.lock().unwrap().send(batch);
-    }
-}
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
-        from[self.below(from.len())]
-    }
-}
+mod common;
+use common::{ChannelHost, Rng};
 
 /// Whole statements, many of them hostile, combined at random.
 const STATEMENTS: [&str; 39] = [
@@ -168,6 +144,22 @@ fn wait(engine: &Engine, rx: &Receiver<Vec<Outgoing>>, run: u64) -> ScriptResult
     }
 }
 
+fn run(
+    engine: &Engine,
+    rx: &Receiver<Vec<Outgoing>>,
+    source: &str,
+    limits: HarnessLimits,
+) -> ScriptResult {
+    let sub = Submission {
+        source: source.into(),
+        language: Language::Ts,
+        limits,
+        seed: Map::new(),
+    };
+    let run = engine.submit(sub).unwrap().run;
+    wait(engine, rx, run)
+}
+
 #[test]
 fn arbitrary_scripts_end_within_their_limits_and_never_break_the_engine() {
     let tool = |name: &str| ToolSpec {
@@ -195,16 +187,7 @@ fn arbitrary_scripts_end_within_their_limits_and_never_break_the_engine() {
     for _ in 0..cases() {
         let source = script(&mut rng);
         let started = Instant::now();
-        let run = engine
-            .submit(Submission {
-                source: source.clone(),
-                language: Language::Ts,
-                limits,
-                seed: Map::new(),
-            })
-            .unwrap()
-            .run;
-        let result = wait(&engine, &rx, run);
+        let result = run(&engine, &rx, &source, limits);
         let took = started.elapsed();
         if took > slowest.0 {
             slowest = (took, source.clone());
@@ -219,16 +202,12 @@ fn arbitrary_scripts_end_within_their_limits_and_never_break_the_engine() {
         }
     }
     // Still healthy after everything above.
-    let run = engine
-        .submit(Submission {
-            source: "return (await tools.echo({ n: 41 })).n + 1".into(),
-            language: Language::Ts,
-            limits,
-            seed: Map::new(),
-        })
-        .unwrap()
-        .run;
-    let result = wait(&engine, &rx, run);
+    let result = run(
+        &engine,
+        &rx,
+        "return (await tools.echo({ n: 41 })).n + 1",
+        limits,
+    );
     assert_eq!(
         result.value.map(|v| v.get().to_owned()).as_deref(),
         Some("42")

@@ -440,10 +440,14 @@ mod tests {
     }
 
     fn submit(engine: &Engine, source: &str) -> u64 {
+        submit_with(engine, source, engine.default_limits())
+    }
+
+    fn submit_with(engine: &Engine, source: &str, limits: HarnessLimits) -> u64 {
         let sub = Submission {
             source: source.into(),
             language: Language::Ts,
-            limits: engine.default_limits(),
+            limits,
             seed: Map::new(),
         };
         engine.submit(sub).unwrap().run
@@ -513,15 +517,7 @@ mod tests {
             timeout_ms: 150,
             ..engine.default_limits()
         };
-        let start = |source: &str| {
-            let sub = Submission {
-                source: source.into(),
-                language: Language::Ts,
-                limits,
-                seed: Map::new(),
-            };
-            engine.submit(sub).unwrap().run
-        };
+        let start = |source: &str| submit_with(&engine, source, limits);
         let mut calls = Vec::new();
         let mut next_call = || loop {
             if !calls.is_empty() {
@@ -560,15 +556,7 @@ mod tests {
             timeout_ms: 100,
             ..engine.default_limits()
         };
-        let start = |source: &str| {
-            let sub = Submission {
-                source: source.into(),
-                language: Language::Ts,
-                limits,
-                seed: Map::new(),
-            };
-            engine.submit(sub).unwrap().run
-        };
+        let start = |source: &str| submit_with(&engine, source, limits);
         // A neighbour on the same (only) worker, waiting for a tool.
         let neighbour = start("await tools.wait({}); return 1");
         let stuck = start("return Array.prototype.reverse.call({ length: 2 ** 40 }).length");

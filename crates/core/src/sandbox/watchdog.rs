@@ -14,10 +14,9 @@ use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use super::pool::{EngineShared, WorkerHandle, spawn_worker};
+use super::worker::failure_messages;
 use crate::errors::{ErrorCode, Phase, ScriptError};
-use crate::events::{EventKind, HarnessEvent, now_ms};
 use crate::host::Outgoing;
-use crate::result::ScriptResult;
 
 /// How far past its deadline a script's JS may run before its worker is
 /// abandoned. The interrupt handler normally stops it within a
@@ -29,7 +28,7 @@ const TICK: Duration = Duration::from_millis(25);
 #[derive(Default)]
 pub(crate) struct Watch {
     /// Nanoseconds after the engine's epoch by which the JS now running
-    /// must yield: 0 when no JS runs, `u64::MAX` when it has no deadline.
+    /// must yield; 0 when no JS runs.
     busy_until: AtomicU64,
     /// The run whose JS is running.
     executing: AtomicU64,
@@ -41,10 +40,8 @@ pub(crate) struct Watch {
 }
 
 impl Watch {
-    pub fn enter(&self, run: u64, deadline: Option<Instant>, epoch: Instant) {
-        let until = deadline.map_or(u64::MAX, |d| {
-            d.saturating_duration_since(epoch).as_nanos().max(1) as u64
-        });
+    pub fn enter(&self, run: u64, deadline: Instant, epoch: Instant) {
+        let until = deadline.saturating_duration_since(epoch).as_nanos().max(1) as u64;
         self.executing.store(run, Ordering::Relaxed);
         self.busy_until.store(until, Ordering::Release);
     }
@@ -72,7 +69,7 @@ pub(crate) fn run(shared: Weak<EngineShared>, slots: Weak<Vec<RwLock<WorkerHandl
             let stuck = {
                 let Ok(handle) = slot.read() else { continue };
                 let until = handle.watch.busy_until.load(Ordering::Acquire);
-                let late = until != 0 && until != u64::MAX && now > until.saturating_add(grace);
+                let late = until != 0 && now > until.saturating_add(grace);
                 let closing = until != 0 && closed_at != 0 && now > closed_at + grace;
                 late || closing
             };
@@ -137,23 +134,13 @@ fn abandon(shared: &Arc<EngineShared>, slot: &RwLock<WorkerHandle>, index: usize
                 "the script ran past its time limit inside a built-in that cannot be interrupted (a huge array-like, or a quadratic string search)",
             )
         };
-        if shared.host.wants_events() {
-            batch.push(Outgoing::Event {
-                event: HarnessEvent {
-                    script_id: script_id.clone(),
-                    timestamp: now_ms(),
-                    kind: EventKind::ScriptCompleted {
-                        ok: false,
-                        error: Some(error.clone()),
-                        duration_ms: 0.0,
-                    },
-                },
-            });
-        }
-        batch.push(Outgoing::Done {
+        failure_messages(
             run,
-            result: ScriptResult::failed_before_start(script_id, error),
-        });
+            script_id,
+            error,
+            shared.host.wants_events(),
+            &mut batch,
+        );
     }
     // The old worker's inbox goes with its sender; the thread sees it
     // closed, or `abandoned`, once the built-in returns, and ends.

@@ -382,8 +382,7 @@ impl Worker {
             .cell
             .deadline()
             .unwrap_or_else(|| Instant::now() + live.timeout);
-        self.watch
-            .enter(live.run, Some(deadline), self.shared.epoch);
+        self.watch.enter(live.run, deadline, self.shared.epoch);
         let progress = catch_unwind(AssertUnwindSafe(|| f(&mut live)));
         self.watch.leave();
         match progress {
@@ -404,23 +403,14 @@ impl Worker {
     }
 
     fn report_failure(&self, run: u64, script_id: String, error: ScriptError) {
-        if self.shared.host.wants_events() {
-            self.outbox.borrow_mut().push(Outgoing::Event {
-                event: HarnessEvent {
-                    script_id: script_id.clone(),
-                    timestamp: now_ms(),
-                    kind: EventKind::ScriptCompleted {
-                        ok: false,
-                        error: Some(error.clone()),
-                        duration_ms: 0.0,
-                    },
-                },
-            });
-        }
-        self.outbox.borrow_mut().push(Outgoing::Done {
+        let wants_events = self.shared.host.wants_events();
+        failure_messages(
             run,
-            result: ScriptResult::failed_before_start(script_id, error),
-        });
+            script_id,
+            error,
+            wants_events,
+            &mut self.outbox.borrow_mut(),
+        );
     }
 
     fn start(&mut self, job: Job) {
@@ -500,6 +490,34 @@ impl Worker {
         );
         self.guarded(key, move |live| live.sandbox.begin(start));
     }
+}
+
+/// The messages that end run `run` as failed without a result of its own:
+/// a `script_completed` event (when the host wants events) and the result.
+pub(crate) fn failure_messages(
+    run: u64,
+    script_id: String,
+    error: ScriptError,
+    wants_events: bool,
+    out: &mut Vec<Outgoing>,
+) {
+    if wants_events {
+        out.push(Outgoing::Event {
+            event: HarnessEvent {
+                script_id: script_id.clone(),
+                timestamp: now_ms(),
+                kind: EventKind::ScriptCompleted {
+                    ok: false,
+                    error: Some(error.clone()),
+                    duration_ms: 0.0,
+                },
+            },
+        });
+    }
+    out.push(Outgoing::Done {
+        run,
+        result: ScriptResult::failed_before_start(script_id, error),
+    });
 }
 
 fn thread_replaced() -> ScriptError {
