@@ -1,10 +1,10 @@
 // describeTools(): declarations that type-check with tsc and describe the tools exactly.
-import { execFileSync } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ScriptHarness, type ToolDefinition } from '../index.js'
+import { tscErrors } from './tools'
 
 const noop = () => null
 const fixtureTools: ToolDefinition[] = [
@@ -75,13 +75,7 @@ function typecheck(source: string): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'describe-'))
   const file = path.join(dir, 'script.ts')
   writeFileSync(file, source)
-  const tsc = require.resolve('typescript/bin/tsc')
-  try {
-    execFileSync(process.execPath, [tsc, '--noEmit', '--strict', '--target', 'es2022', '--lib', 'es2022', file], { encoding: 'utf8', cwd: dir })
-    return ''
-  } catch (e: any) {
-    return String(e.stdout)
-  }
+  return tscErrors(['--noEmit', '--strict', '--target', 'es2022', '--lib', 'es2022', file], dir)
 }
 
 describe('describeTools()', () => {

@@ -44,6 +44,7 @@ import path from 'node:path'
 import ts from 'typescript'
 import { afterAll, describe, expect, it } from 'vitest'
 import { detectScripts, ScriptHarness, type ApprovalDecision, type ScriptResult, type ToolDefinition, type TurnOptions } from '../index.js'
+import { tscErrors } from './tools'
 
 const root = path.resolve(__dirname, '..')
 const docFiles = ['README.md', ...readdirSync(path.join(root, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)]
@@ -671,13 +672,7 @@ describe('docs: host code', () => {
         include: ['*.ts'],
       }),
     )
-    let out = ''
-    try {
-      execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', dir, '--pretty', 'false'], { encoding: 'utf8' })
-    } catch (e: any) {
-      out = String(e.stdout)
-    }
-    const errors = out
+    const errors = tscErrors(['-p', dir, '--pretty', 'false'])
       .split('\n')
       .filter(Boolean)
       .map((l) => {

@@ -1,5 +1,5 @@
 // Tools the tests register: real handlers with the contract's shapes.
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { ScriptHarness, type ScriptHarnessOptions, type ToolDefinition } from '../index.js'
 
 export interface Recorder {
@@ -84,4 +84,15 @@ export function standardTools(rec: Recorder = newRecorder()): ToolDefinition[] {
 
 export function harness(options: Partial<ScriptHarnessOptions> = {}, rec?: Recorder): ScriptHarness {
   return new ScriptHarness({ tools: standardTools(rec), workers: 2, ...options })
+}
+
+/** Runs tsc with `args` (e.g. `['-p', dir]`) and returns its diagnostics ('' when it type-checks). */
+export function tscErrors(args: string[], cwd?: string): string {
+  const tsc = require.resolve('typescript/bin/tsc')
+  try {
+    execFileSync(process.execPath, [tsc, ...args], { encoding: 'utf8', cwd })
+    return ''
+  } catch (e: any) {
+    return String(e.stdout)
+  }
 }

@@ -474,8 +474,20 @@ pub fn detect_scripts(env: &Env, text: String) -> Result<Array<'_>> {
     Ok(out)
 }
 
-/// `native.reply(worker, script, call, errorCode?, payload?)` and
-/// `native.cancel(run)`, as the bridge calls them.
+/// The `(worker, script, call)` a native function's first three arguments name.
+fn token_arg(ctx: &FunctionCallContext) -> Result<CallToken> {
+    Ok(CallToken {
+        worker: ctx.get::<u32>(0)?,
+        script: ctx.get::<f64>(1)? as u64,
+        call: ctx.get::<u32>(2)?,
+    })
+}
+
+/// The native functions the bridge calls: `reply(worker, script, call,
+/// errorCode?, payload?)`, `approval(worker, script, call, pending)`,
+/// `cancel(run)`, `scriptId()`, `checkLimits(json)`, `planTurn`,
+/// `finishTurn` and the stream detectors. Every body runs under
+/// `contained`, so no panic reaches Node.
 fn native_functions<'env>(
     env: &'env Env,
     engine: &Arc<OnceLock<Weak<Engine>>>,
@@ -486,11 +498,7 @@ fn native_functions<'env>(
     let reply: Function<(), ()> =
         env.create_function_from_closure("reply", move |ctx: FunctionCallContext| -> Result<()> {
             contained("native.reply", || {
-                let token = CallToken {
-                    worker: ctx.get::<u32>(0)?,
-                    script: ctx.get::<f64>(1)? as u64,
-                    call: ctx.get::<u32>(2)?,
-                };
+                let token = token_arg(&ctx)?;
                 let code: Option<String> = ctx.get(3)?;
                 let payload: Option<String> = ctx.get(4)?;
                 let outcome = match code {
@@ -512,11 +520,7 @@ fn native_functions<'env>(
         "approval",
         move |ctx: FunctionCallContext| -> Result<()> {
             contained("native.approval", || {
-                let token = CallToken {
-                    worker: ctx.get::<u32>(0)?,
-                    script: ctx.get::<f64>(1)? as u64,
-                    call: ctx.get::<u32>(2)?,
-                };
+                let token = token_arg(&ctx)?;
                 let pending: bool = ctx.get(3)?;
                 if let Some(engine) = slot.get().and_then(Weak::upgrade) {
                     engine.approval_pending(token, pending);
