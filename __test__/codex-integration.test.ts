@@ -1,4 +1,4 @@
-// The codex-port integration example, run on a shared fixture.
+// The codex-port integration example, run on a fixture of __test__/fixtures.
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { expect, it } from 'vitest'
@@ -6,7 +6,7 @@ import { ScriptHarness } from '../index.js'
 import { processResponseItems, type ResponseItem } from '../examples/codex-integration/response-processing'
 
 it('processResponseItems turns codex ResponseItems into history, pending native calls and a continuation', async () => {
-  const fx = JSON.parse(readFileSync(path.resolve(__dirname, '../../shared/fixtures/turns/responses/07-script-with-native-function-call.json'), 'utf8'))
+  const fx = JSON.parse(readFileSync(path.join(__dirname, 'fixtures/turns/responses/07-script-with-native-function-call.json'), 'utf8'))
   const harness = new ScriptHarness({
     tools: [
       { name: 'applyPatch', requiresApproval: true, handler: () => ({ success: true, changes: [] }) },

@@ -1,10 +1,10 @@
-// detectScripts over hand-written cases and every shared fixture.
+// detectScripts over hand-written cases and every fixture in __test__/fixtures.
 import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { detectScripts, type Segment } from '../index.js'
 
-const root = path.resolve(__dirname, '../../shared/fixtures/turns')
+const root = path.join(__dirname, 'fixtures/turns')
 const fixtures = ['responses', 'chat', 'messages'].flatMap((format) =>
   readdirSync(path.join(root, format))
     .filter((f) => f.endsWith('.json'))

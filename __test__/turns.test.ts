@@ -1,12 +1,12 @@
-// processResponse over every shared fixture (whole responses and the narrow
-// forms), and the behaviours of turns. Names start with their id in TESTS.md.
+// processResponse over every fixture in __test__/fixtures (whole responses and
+// the narrow forms), and the behaviours of turns. Names start with their id in TESTS.md.
 import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ScriptHarness, type ProcessedTurn, type ToolDefinition } from '../index.js'
 
-const root = path.resolve(__dirname, '../../shared/fixtures/turns')
+const root = path.join(__dirname, 'fixtures/turns')
 const fixtures = ['responses', 'chat', 'messages'].flatMap((format) =>
   readdirSync(path.join(root, format))
     .filter((f) => f.endsWith('.json'))

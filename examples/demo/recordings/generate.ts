@@ -1,6 +1,6 @@
 // Writes responses.json, chat.json and messages.json: the conversation of
 // conversation.ts as each provider streams it, in the exact event shapes of
-// shared/fixtures (ids with the real prefixes, text split into small,
+// __test__/fixtures (ids with the real prefixes, text split into small,
 // irregular deltas that cut through tags, usage events). Every event is
 // typed with the official SDKs' stream event types, so `npx tsc -p examples`
 // checks the shapes.
