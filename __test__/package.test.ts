@@ -155,7 +155,7 @@ afterAll(() => {
 
 describe('the published layout', () => {
   it('every napi target has its npm/ package, named, versioned and constrained as the loader expects', () => {
-    const loader = readFileSync(path.join(repo, 'index.js'), 'utf8')
+    const loader = readFileSync(path.join(repo, 'binding.js'), 'utf8') // what `napi build` generates
     // The loader's version check is generated from package.json: a version bump must regenerate it.
     expect([...new Set(loader.match(/expected [^ ]+ but got/g))]).toEqual([`expected ${rootManifest.version} but got`])
     const dirs = readdirSync(path.join(repo, 'npm')).filter((d) => statSync(path.join(repo, 'npm', d)).isDirectory()).sort()
@@ -180,7 +180,7 @@ describe('the published layout', () => {
 
   it('the main tarball holds the loader, the types and the docs, and no binary or sources', () => {
     const files = fileList(packed)
-    for (const f of ['package.json', rootManifest.main, rootManifest.types, 'README.md', 'CHANGELOG.md', 'LICENSE', 'docs/api.md', 'docs/guide.md']) expect(files).toContain(f)
+    for (const f of ['package.json', rootManifest.main, 'binding.js', rootManifest.types, 'README.md', 'CHANGELOG.md', 'LICENSE', 'docs/api.md', 'docs/guide.md']) expect(files).toContain(f)
     const forbidden = files.filter((f) =>
       /^(src|crates|target|__test__|benches|examples|npm|node_modules|\.ci)\//.test(f) ||
       /\.(node|wasm|rs|tgz)$/.test(f) || /^Cargo\.|^build\.rs$|^vitest\.config/.test(f))
@@ -247,6 +247,20 @@ describe('installed into a fresh TypeScript project', () => {
     const summary = `${out.stdout}\n${out.stderr}`
     expect(json.numFailedTests, summary).toBe(0)
     expect(json.numPassedTests, summary).toBe(3)
+  }, SLOW)
+})
+
+describe('the main package without its platform package', () => {
+  it('fails to load with an error that names the platform package to install', async () => {
+    const alone = path.join(tmp, 'alone-app')
+    mkdirSync(alone)
+    writeFileSync(path.join(alone, 'package.json'), JSON.stringify({ name: 'alone-app', private: true }) + '\n')
+    await run('npm', ['install', packed.tarball,
+      '--offline', '--cache', path.join(tmp, 'npm-cache'), '--no-audit', '--no-fund', '--loglevel=error'], alone)
+    const script = `try { require(${JSON.stringify(napi.packageName)}) } catch (e) { console.log(e.message) }`
+    const { stdout } = await run(process.execPath, ['-e', script], alone)
+    expect(stdout).toContain(`${platformPackage}, which is not installed`)
+    expect(stdout).toContain(`npm install ${platformPackage}@${rootManifest.version}`)
   }, SLOW)
 })
 
