@@ -94,6 +94,7 @@ let packed: PackResult & { tarball: string }
 let published: PackResult & { tarball: string }
 let platformPacked: PackResult & { tarball: string }
 let app = ''
+let unpacked = '' // the main tarball's files
 
 beforeAll(async () => {
   napi = await readNapiConfig(path.join(repo, 'package.json'))
@@ -121,7 +122,8 @@ beforeAll(async () => {
   const stage = path.join(tmp, 'stage-main')
   mkdirSync(stage)
   await run('tar', ['-xzf', packed.tarball, '-C', stage], tmp)
-  const stagedManifestPath = path.join(stage, 'package', 'package.json')
+  unpacked = path.join(stage, 'package')
+  const stagedManifestPath = path.join(unpacked, 'package.json')
   const stagedManifest = JSON.parse(readFileSync(stagedManifestPath, 'utf8'))
   stagedManifest.optionalDependencies = {
     ...stagedManifest.optionalDependencies,
@@ -171,6 +173,7 @@ describe('the published layout', () => {
         os: [t.platform],
         cpu: [t.arch],
         license: rootManifest.license,
+        repository: rootManifest.repository, // npm refuses a provenance statement for another repository
       })
       if (t.platform === 'linux') expect(manifest.libc, t.triple).toEqual([t.abi === 'musl' ? 'musl' : 'glibc'])
       else expect(manifest.libc, t.triple).toBeUndefined()
@@ -189,6 +192,29 @@ describe('the published layout', () => {
     expect(packed.unpackedSize).toBeLessThan(500_000)
     // The published tarball differs only by its manifest.
     expect(fileList(published)).toEqual(files)
+  })
+
+  it('every relative link of its markdown resolves to a file in the tarball, every repository link to a file in the repository', () => {
+    const repository = String(rootManifest.repository.url).replace(/^git\+/, '').replace(/\.git$/, '')
+    expect(repository).toMatch(/^https:\/\/github\.com\/[^/]+\/[^/]+$/)
+    const files = new Set(fileList(packed))
+    const docs = [...files].filter((f) => f.endsWith('.md'))
+    expect(docs.length).toBeGreaterThan(5)
+    const bad: string[] = []
+    for (const doc of docs) {
+      // Links in prose only: code blocks and spans hold code, not links.
+      const prose = readFileSync(path.join(unpacked, doc), 'utf8').replace(/^(`{3,}|~{3,})[^]*?^\1[ \t]*$/gm, '').replace(/`[^`\n]*`/g, '')
+      for (const [, target] of prose.matchAll(/\]\(([^)\s]+)\)/g)) {
+        const file = target.split('#')[0]
+        if (target.startsWith(`${repository}/`)) {
+          const inRepo = target.slice(repository.length + 1).match(/^(?:blob|tree)\/main\/([^#?]+)/)?.[1]
+          if (!inRepo || !existsSync(path.join(repo, inRepo))) bad.push(`${doc}: ${target}: not a file on the repository's main branch`)
+        } else if (!/^[a-z]+:/i.test(target) && file !== '' && !files.has(path.posix.normalize(path.posix.join(path.posix.dirname(doc), file)))) {
+          bad.push(`${doc}: ${target}: not in the tarball`)
+        }
+      }
+    }
+    expect(bad).toEqual([])
   })
 
   it('the platform tarball holds the binary', () => {
