@@ -49,6 +49,7 @@ function hostTarget() {
   const { platform, arch } = process
   if (platform === 'win32') return `${platform}-${arch}-msvc`
   if (platform === 'linux') {
+    if (process.report) process.report.excludeNetwork = true // as the loader does: no network lookups in the report
     const header = process.report?.getReport().header
     return `${platform}-${arch}-${header?.glibcVersionRuntime ? 'gnu' : 'musl'}`
   }
