@@ -82,10 +82,14 @@ describe('validation and limits', () => {
   it('S17 an orphaned call is aborted; one that ignores its signal is detached after orphanGraceMs', async () => {
     let lateResults = 0
     const stubborn = new ScriptHarness({
-      tools: [{ name: 'stubborn', handler: () => new Promise((res) => setTimeout(() => { lateResults++; res('late') }, 400)) }],
+      tools: [
+        { name: 'stubborn', handler: () => new Promise((res) => setTimeout(() => { lateResults++; res('late') }, 400)) },
+        { name: 'tick', handler: () => new Promise((res) => setTimeout(res, 5)) },
+      ],
     })
     const t = Date.now()
-    const r = await stubborn.run("tools.stubborn({}); return 'done'", { limits: { orphanGraceMs: 100 } })
+    // The tick keeps the script alive until the host has started the stubborn call.
+    const r = await stubborn.run("tools.stubborn({}); await tools.tick({}); return 'done'", { limits: { orphanGraceMs: 100 } })
     expect(r.value).toBe('done')
     expect(r.toolCalls[0]).toMatchObject({ status: 'aborted', error: { code: 'DetachedPromiseError' } })
     expect(Date.now() - t).toBeGreaterThanOrEqual(95)
@@ -96,9 +100,23 @@ describe('validation and limits', () => {
   })
 
   it('an orphaned call that honours its signal settles within the grace period', async () => {
-    const r = await h.run("tools.slow({ ms: 5000 }); return 'done'")
+    const started = rec.started.length
+    const r = await h.run("tools.slow({ ms: 5000 }); await tools.slow({ ms: 5 }); return 'done'")
+    expect(rec.started.length - started).toBe(2)
     expect(r.toolCalls[0].status).toBe('aborted')
     expect(r.toolCalls[0].error).toBeUndefined()
+  })
+
+  it('a call its script no longer waits for when the host receives it never starts, and costs no grace period', async () => {
+    const started = rec.started.length
+    const t = Date.now()
+    const r = await h.run("tools.slow({ ms: 5000 }); return 'done'", { limits: { orphanGraceMs: 5000 } })
+    expect(Date.now() - t).toBeLessThan(2000)
+    expect(r.value).toBe('done')
+    expect(r.toolCalls[0]).toMatchObject({ status: 'aborted' })
+    expect(r.toolCalls[0].error).toBeUndefined()
+    await new Promise((res) => setTimeout(res, 20))
+    expect(rec.started.length).toBe(started)
   })
 
   it('no handler starts after its script has ended', async () => {
@@ -106,7 +124,9 @@ describe('validation and limits', () => {
     const r = await h.run('for (let i = 0; i < 5; i++) tools.slow({ ms: 1000 }); return 1', { limits: { maxConcurrentToolCalls: 1 } })
     expect(r.toolCalls.map((c) => c.status)).toEqual(['aborted', 'aborted', 'aborted', 'aborted', 'aborted'])
     await new Promise((res) => setTimeout(res, 50))
-    expect(rec.started.length - started).toBe(1)
+    // The first was dispatched, but the script had returned before the host
+    // received it: nothing started.
+    expect(rec.started.length - started).toBe(0)
   })
 
   it('F26 progress events are rate-limited', async () => {

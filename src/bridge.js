@@ -11,13 +11,32 @@
   function typeError(field, message) {
     return new TypeError(`${field}: ${message}`);
   }
+  // What reaches the model and the approver from a thrown value is built
+  // from data: an Error's message or a string, cut to size; for anything
+  // else its type and a redacted, cut rendering. Never a function's source.
+  const SECRET_KEY = /pass(word)?|secret|token|api[-_]?key|auth|credential|cookie|private[-_]?key/i;
+  const MAX_MESSAGE_CHARS = 8192;
+  const MAX_RENDERING_CHARS = 1024;
+  const cut = (s, max) => (s.length > max ? `${s.slice(0, max)}…` : s);
+  const objectTag = Object.prototype.toString;
   function messageOf(e) {
     try {
-      if (e instanceof Error) return String(e.message);
-      if (typeof e === 'string') return e;
-      return JSON.stringify(e) ?? String(e);
+      if (e instanceof Error || objectTag.call(e) === '[object Error]') return cut(String(e.message), MAX_MESSAGE_CHARS);
+      if (typeof e === 'string') return cut(e, MAX_MESSAGE_CHARS);
+      const what = e === null ? 'null' : Array.isArray(e) ? 'an array' : typeof e === 'object' ? 'an object' : typeof e === 'undefined' ? 'undefined' : `a ${typeof e}`;
+      const head = `the tool threw ${what} (not an Error)`;
+      if (e === null || e === undefined || typeof e === 'function') return head;
+      if (typeof e !== 'object') return `${head}: ${cut(String(e), MAX_RENDERING_CHARS)}`;
+      const rendering = JSON.stringify(e, (key, v) => {
+        if (key !== '' && SECRET_KEY.test(key)) return '[redacted]';
+        if (typeof v === 'function') return '[Function]';
+        if (typeof v === 'symbol') return '[Symbol]';
+        if (typeof v === 'bigint') return `${v}n`;
+        return v;
+      });
+      return `${head}: ${cut(rendering ?? '', MAX_RENDERING_CHARS)}`;
     } catch {
-      return 'the tool failed with a value that cannot be shown';
+      return 'the tool threw a value that cannot be shown';
     }
   }
   const SEED_FIELDS = ['conversationId', 'sessionId', 'turnId', 'workingDirectory', 'provider', 'model'];
@@ -113,6 +132,12 @@
     const runs = new Map();
     const calls = new Map();
     const keyOf = (t) => `${t.worker}:${t.script}:${t.call}`;
+    // The engine's gate decides, at the moment something of a call is
+    // about to start, whether its script is still live: a cancel, close()
+    // or deadline wins every race with messages still on their way.
+    const AWAITING_APPROVAL = 2;
+    const RUNNING = 3;
+    const admit = (t, phase) => native.admit(t.run, t.worker, t.script, t.call, phase);
 
     function startCall(m) {
       const { token } = m;
@@ -138,14 +163,23 @@
       };
       const fail = (e) => {
         calls.delete(key);
-        native.reply(token.worker, token.script, token.call, 'ToolExecutionError', messageOf(e));
+        native.reply(token.run, token.worker, token.script, token.call, 'ToolExecutionError', messageOf(e));
       };
       const deny = (code, message) => {
         calls.delete(key);
-        native.reply(token.worker, token.script, token.call, code, message);
+        native.reply(token.run, token.worker, token.script, token.call, code, message);
+      };
+      // Not started: the engine hears it, so a script that ended does not
+      // wait out its grace period for a call that will never answer.
+      const skip = () => {
+        calls.delete(key);
+        native.reply(token.run, token.worker, token.script, token.call, 'NotStarted', undefined);
       };
       const runHandler = () => {
-        if (call.reason !== undefined) return;
+        if (call.reason !== undefined || !admit(token, RUNNING)) {
+          skip();
+          return;
+        }
         let out;
         try {
           out = handlers[m.tool](m.args, ctx);
@@ -159,9 +193,16 @@
         runHandler();
         return;
       }
+      // A stopped script's approval is never asked, nor its predicate run.
+      const stillLive = () => call.reason === undefined && admit(token, AWAITING_APPROVAL);
+      if (!stillLive()) {
+        skip();
+        return;
+      }
       needsApproval(m).then((needed) => {
         if (!needed) return runHandler();
-        return askApproval(m, signalOf()).then((decision) => {
+        if (!stillLive()) return skip();
+        return askApproval(m, signalOf(), stillLive).then((decision) => {
           if (decision === 'approved') runHandler();
           else if (decision === 'timeout') deny('ApprovalTimeoutError', `no answer to the approval request for tools.${m.toolName} within ${m.approvalTimeoutMs} ms`);
           else deny('ApprovalDeniedError', `the user denied tools.${m.toolName}`);
@@ -196,7 +237,7 @@
 
     // Resolves to 'approved', 'denied' or 'timeout'; anything but 'approved'
     // or true from onApproval, and any throw, denies.
-    function askApproval(m, signal) {
+    function askApproval(m, signal, stillLive) {
       const request = {
         requestId: `${m.callId}-a${++approvalCount}`,
         scriptId: m.scriptId,
@@ -214,15 +255,18 @@
       if (onApproval === undefined) return Promise.resolve(resolved('denied'));
       // While a person decides, the script's clock is paused.
       const { token } = m;
-      native.approval(token.worker, token.script, token.call, true);
+      native.approval(token.run, token.worker, token.script, token.call, true);
       return new Promise((resolve) => {
         let done = false;
         const finish = (d) => {
           if (done) return;
           done = true;
+          // Stopped while the person decided: the call is denied, and
+          // reported so, whatever the answer.
+          if (d === 'approved' && !stillLive()) d = 'denied';
           clearTimeout(timer);
           signal.removeEventListener('abort', onAbort);
-          native.approval(token.worker, token.script, token.call, false);
+          native.approval(token.run, token.worker, token.script, token.call, false);
           resolve(resolved(d));
         };
         const timer = setTimeout(() => finish('timeout'), m.approvalTimeoutMs);
@@ -258,15 +302,23 @@
         try {
           json = value === undefined ? undefined : JSON.stringify(value, strictJson);
         } catch (e) {
-          native.reply(token.worker, token.script, token.call, 'ToolExecutionError',
+          native.reply(token.run, token.worker, token.script, token.call, 'ToolExecutionError',
             `tools.${m.toolName} returned a value that is not JSON: ${messageOf(e)}`);
           return;
         }
-        native.reply(token.worker, token.script, token.call, undefined, json);
+        // UTF-16 units never outnumber UTF-8 bytes: longer is surely over
+        // the limit, and is refused before it crosses (the engine checks
+        // the exact byte count).
+        if (json !== undefined && json.length > m.maxResultBytes) {
+          native.reply(token.run, token.worker, token.script, token.call, 'ToolExecutionError',
+            `tools.${m.toolName}: the tool returned more than ${m.maxResultBytes} bytes of JSON (maxToolResultBytes)`);
+          return;
+        }
+        native.reply(token.run, token.worker, token.script, token.call, undefined, json);
       };
       const fail = (e) => {
         calls.delete(key);
-        native.reply(token.worker, token.script, token.call, 'ToolExecutionError', messageOf(e));
+        native.reply(token.run, token.worker, token.script, token.call, 'ToolExecutionError', messageOf(e));
       };
       // A plain value is answered at once; a thenable when it settles.
       let then;
@@ -365,7 +417,7 @@
           continue;
         }
         if (mode === 'dry-run') {
-          const report = harness.validate(piece.source);
+          const report = JSON.parse(await native.validateLater(piece.source));
           reports.push(report);
           results.push(report);
         } else if (mode === 'disabled') {
@@ -572,6 +624,9 @@
       },
       resolved(json) {
         return Promise.resolve(JSON.parse(json));
+      },
+      parsed(promise) {
+        return promise.then((json) => JSON.parse(json));
       },
       begin(run, signal) {
         return new Promise((resolve) => {

@@ -5,7 +5,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use napi::bindgen_prelude::{
-    Array, FnArgs, Function, FunctionCallContext, JsObjectValue, Object, ObjectRef, This, Unknown,
+    Array, FnArgs, Function, FunctionCallContext, JsObjectValue, Object, ObjectRef, PromiseRaw,
+    This, Unknown,
 };
 use napi::threadsafe_function::ThreadsafeCallContext;
 use napi::{Env, Error, Result, Status};
@@ -13,12 +14,15 @@ use napi_derive::napi;
 
 use script_harness_core::compile::{ValidationReport, validate};
 use script_harness_core::errors::Phase;
+use script_harness_core::sandbox::gate::CallPhase;
+use script_harness_core::text::well_formed_json;
 use script_harness_core::{
     CallToken, Engine, EngineConfig, ErrorCode, HarnessError, HarnessMode, Language, RunHandle,
     ScriptError, ScriptResult, Submission, ToolOutcome,
 };
 
 use crate::contain::contained;
+use crate::dry_run::{DryRun, not_run};
 use crate::host::{Batch, DispatchFn, KeepAlive, NapiHost};
 use crate::options::{HarnessData, RunData};
 
@@ -276,10 +280,20 @@ impl ScriptHarness {
             None => self.engine.default_limits(),
         };
         let mode = data.mode.unwrap_or(self.mode);
-        if mode != HarnessMode::Enabled {
-            let report = (mode == HarnessMode::DryRun).then(|| self.report(&source));
+        if mode == HarnessMode::DryRun {
+            let task = DryRun {
+                source,
+                shared: self.engine.shared().clone(),
+                max_source_bytes: limits.max_source_bytes,
+                result_for: Some(self.engine.fresh_script_id()),
+            };
+            let parsed: Function<PromiseRaw<String>, Object> =
+                bridge.get_named_property("parsed")?;
+            return parsed.call(env.spawn(task)?.promise_object());
+        }
+        if mode == HarnessMode::Disabled {
             let resolved: Function<String, Object> = bridge.get_named_property("resolved")?;
-            let result = not_run(self.engine.fresh_script_id(), mode, report);
+            let result = not_run(self.engine.fresh_script_id(), mode, None);
             return resolved.call(result.to_json());
         }
         let handle = match self.engine.submit(Submission {
@@ -388,23 +402,6 @@ impl ScriptHarness {
     }
 }
 
-/// The result of a script that was not run because of the mode: disabled
-/// reports `HarnessDisabledError`; dry-run reports what validation found.
-fn not_run(script_id: String, mode: HarnessMode, report: Option<ValidationReport>) -> ScriptResult {
-    let disabled = ScriptError::new(
-        ErrorCode::HarnessDisabledError,
-        Phase::Parsing,
-        "scripts are disabled in this session: call the tools directly instead",
-    );
-    let mut r = ScriptResult::failed_before_start(script_id, disabled);
-    if mode == HarnessMode::DryRun {
-        let first = report.and_then(|rep| rep.errors.into_iter().next());
-        r.ok = first.is_none();
-        r.error = first;
-    }
-    r
-}
-
 fn parse_json<'env>(env: &'env Env, json: String) -> Result<Unknown<'env>> {
     let global = env.get_global()?;
     let json_object: Object = global.get_named_property("JSON")?;
@@ -474,17 +471,24 @@ pub fn detect_scripts(env: &Env, text: String) -> Result<Array<'_>> {
     Ok(out)
 }
 
-/// The `(worker, script, call)` a native function's first three arguments name.
+/// The code `reply` takes for a call the bridge did not start (its script
+/// was no longer live when the call arrived).
+const NOT_STARTED: &str = "NotStarted";
+
+/// The `(run, worker, script, call)` a native function's first four
+/// arguments name.
 fn token_arg(ctx: &FunctionCallContext) -> Result<CallToken> {
     Ok(CallToken {
-        worker: ctx.get::<u32>(0)?,
-        script: ctx.get::<f64>(1)? as u64,
-        call: ctx.get::<u32>(2)?,
+        run: ctx.get::<f64>(0)? as u64,
+        worker: ctx.get::<u32>(1)?,
+        script: ctx.get::<f64>(2)? as u64,
+        call: ctx.get::<u32>(3)?,
     })
 }
 
-/// The native functions the bridge calls: `reply(worker, script, call,
-/// errorCode?, payload?)`, `approval(worker, script, call, pending)`,
+/// The native functions the bridge calls (a call named by its token
+/// `run, worker, script, call`): `reply(...token, errorCode?, payload?)`,
+/// `approval(...token, pending)`, `admit(...token, phase)`,
 /// `cancel(run)`, `scriptId()`, `checkLimits(json)`, `planTurn`,
 /// `finishTurn` and the stream detectors. Every body runs under
 /// `contained`, so no panic reaches Node.
@@ -499,9 +503,10 @@ fn native_functions<'env>(
         env.create_function_from_closure("reply", move |ctx: FunctionCallContext| -> Result<()> {
             contained("native.reply", || {
                 let token = token_arg(&ctx)?;
-                let code: Option<String> = ctx.get(3)?;
-                let payload: Option<String> = ctx.get(4)?;
+                let code: Option<String> = ctx.get(4)?;
+                let payload: Option<String> = ctx.get(5)?;
                 let outcome = match code {
+                    Some(code) if code == NOT_STARTED => ToolOutcome::NotStarted,
                     None => ToolOutcome::Ok(payload),
                     Some(code) => ToolOutcome::Err {
                         code: ErrorCode::parse(&code).unwrap_or(ErrorCode::ToolExecutionError),
@@ -521,7 +526,7 @@ fn native_functions<'env>(
         move |ctx: FunctionCallContext| -> Result<()> {
             contained("native.approval", || {
                 let token = token_arg(&ctx)?;
-                let pending: bool = ctx.get(3)?;
+                let pending: bool = ctx.get(4)?;
                 if let Some(engine) = slot.get().and_then(Weak::upgrade) {
                     engine.approval_pending(token, pending);
                 }
@@ -530,6 +535,23 @@ fn native_functions<'env>(
         },
     )?;
     native.set("approval", approval)?;
+    let slot = engine.clone();
+    let admit: Function<(), bool> = env.create_function_from_closure(
+        "admit",
+        move |ctx: FunctionCallContext| -> Result<bool> {
+            contained("native.admit", || {
+                let token = token_arg(&ctx)?;
+                let Some(phase) = CallPhase::from_index(ctx.get::<u32>(4)?) else {
+                    return Ok(false);
+                };
+                Ok(slot
+                    .get()
+                    .and_then(Weak::upgrade)
+                    .is_some_and(|engine| engine.admit(token, phase)))
+            })
+        },
+    )?;
+    native.set("admit", admit)?;
     let slot = engine.clone();
     let script_id: Function<(), String> = env.create_function_from_closure(
         "scriptId",
@@ -561,6 +583,27 @@ fn native_functions<'env>(
         },
     )?;
     native.set("checkLimits", check_limits)?;
+    let slot = engine.clone();
+    let validate_later: Function<(), PromiseRaw<String>> = env.create_function_from_closure(
+        "validateLater",
+        move |ctx: FunctionCallContext| -> Result<PromiseRaw<String>> {
+            contained("native.validateLater", || {
+                let source: String = ctx.get(0)?;
+                let engine = slot
+                    .get()
+                    .and_then(Weak::upgrade)
+                    .ok_or_else(|| Error::new(Status::GenericFailure, "the harness is gone"))?;
+                let task = DryRun {
+                    source,
+                    shared: engine.shared().clone(),
+                    max_source_bytes: engine.default_limits().max_source_bytes,
+                    result_for: None,
+                };
+                Ok(ctx.env.spawn(task)?.promise_object())
+            })
+        },
+    )?;
+    native.set("validateLater", validate_later)?;
     let runs = runs.clone();
     let cancel: Function<(), ()> = env.create_function_from_closure(
         "cancel",
@@ -579,6 +622,13 @@ fn native_functions<'env>(
         },
     )?;
     native.set("cancel", cancel)?;
+    turn_functions(env, &mut native)?;
+    Ok(native)
+}
+
+/// The native functions of turns: `planTurn` and `finishTurn` (provider
+/// shapes, in Rust) and the incremental detectors of streams.
+fn turn_functions(env: &Env, native: &mut Object) -> Result<()> {
     let plan: Function<(), String> = env.create_function_from_closure(
         "planTurn",
         |ctx: FunctionCallContext| -> Result<String> {
@@ -588,7 +638,7 @@ fn native_functions<'env>(
                 let response: String = ctx.get(1)?;
                 let answer = match (
                     ApiFormat::parse(&format),
-                    serde_json::from_str::<serde_json::Value>(&response),
+                    serde_json::from_str::<serde_json::Value>(&well_formed_json(&response)),
                 ) {
                     (Some(f), Ok(v)) => {
                         plan_json(f, &v).map_err(|e| serde_json::json!({ "error": e }))
@@ -608,9 +658,11 @@ fn native_functions<'env>(
                 let format =
                     ApiFormat::parse(&ctx.get::<String>(0)?).unwrap_or(ApiFormat::Responses);
                 let plan: Vec<serde_json::Value> =
-                    serde_json::from_str(&ctx.get::<String>(1)?).map_err(to_napi)?;
+                    serde_json::from_str(&well_formed_json(&ctx.get::<String>(1)?))
+                        .map_err(to_napi)?;
                 let results: Vec<serde_json::Value> =
-                    serde_json::from_str(&ctx.get::<String>(2)?).map_err(to_napi)?;
+                    serde_json::from_str(&well_formed_json(&ctx.get::<String>(2)?))
+                        .map_err(to_napi)?;
                 let dry_run: bool = ctx.get(3)?;
                 let max_return: f64 = ctx.get(4)?;
                 Ok(finish_json(format, &plan, &results, dry_run, max_return as usize).to_string())
@@ -674,5 +726,5 @@ fn native_functions<'env>(
         },
     )?;
     native.set("detectorFinish", close)?;
-    Ok(native)
+    Ok(())
 }

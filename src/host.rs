@@ -64,21 +64,44 @@ pub struct NapiHost {
     pub events: bool,
 }
 
+/// A batch is cut into calls of at most this many bytes of JSON, so no
+/// string handed to V8 nears its longest (2^29 - 24 units).
+const CHUNK_BYTES: usize = 32 * 1024 * 1024;
+/// No single message can be this long under the limits' ceilings; one that
+/// is (a bug) is replaced rather than handed to V8.
+const MAX_MESSAGE_BYTES: usize = 400 * 1024 * 1024;
+
 impl Host for NapiHost {
     fn deliver(&self, batch: Vec<Outgoing>) {
-        let finished = batch
-            .iter()
-            .filter_map(|m| match m {
+        let mut chunk = String::from("[");
+        let mut finished = Vec::new();
+        for m in batch {
+            let ends = match &m {
                 Outgoing::Done { run, .. } => Some(*run),
                 _ => None,
-            })
-            .collect();
-        let json = serde_json::to_string(&batch).unwrap_or_else(|_| salvage(batch));
-        // `Closing` means Node is tearing down: nobody is left to tell.
-        let _ = self.dispatch.call(
-            Batch { json, finished },
-            ThreadsafeFunctionCallMode::NonBlocking,
-        );
+            };
+            let json = match serde_json::to_string(&m) {
+                Ok(json) if json.len() <= MAX_MESSAGE_BYTES => json,
+                _ => match undeliverable(m) {
+                    Some(json) => json,
+                    None => continue,
+                },
+            };
+            if chunk.len() > 1 && chunk.len() + json.len() > CHUNK_BYTES {
+                self.send(
+                    std::mem::replace(&mut chunk, String::from("[")),
+                    &mut finished,
+                );
+            }
+            if chunk.len() > 1 {
+                chunk.push(',');
+            }
+            chunk.push_str(&json);
+            finished.extend(ends);
+        }
+        if chunk.len() > 1 {
+            self.send(chunk, &mut finished);
+        }
     }
 
     fn wants_events(&self) -> bool {
@@ -86,27 +109,32 @@ impl Host for NapiHost {
     }
 }
 
-/// A batch that would not serialize as a whole (a bug): keep every message
-/// that does, and end the run of any result that does not with
-/// `HarnessInternalError`, so no run is left waiting.
-fn salvage(batch: Vec<Outgoing>) -> String {
-    let parts: Vec<String> = batch
-        .into_iter()
-        .filter_map(|m| match serde_json::to_string(&m) {
-            Ok(json) => Some(json),
-            Err(_) => match m {
-                Outgoing::Done { run, result } => {
-                    let error = ScriptError::new(
-                        ErrorCode::HarnessInternalError,
-                        Phase::Finalizing,
-                        "the result of this script could not be delivered (a bug: please report it)",
-                    );
-                    let result = ScriptResult::failed_before_start(result.script_id, error);
-                    serde_json::to_string(&Outgoing::Done { run, result }).ok()
-                }
-                _ => None,
+impl NapiHost {
+    fn send(&self, mut chunk: String, finished: &mut Vec<u64>) {
+        chunk.push(']');
+        // `Closing` means Node is tearing down: nobody is left to tell.
+        let _ = self.dispatch.call(
+            Batch {
+                json: chunk,
+                finished: std::mem::take(finished),
             },
-        })
-        .collect();
-    format!("[{}]", parts.join(","))
+            ThreadsafeFunctionCallMode::NonBlocking,
+        );
+    }
+}
+
+/// A message that would not serialize, or would be too long for V8 (a
+/// bug): a result is replaced by `HarnessInternalError`, so no run is left
+/// waiting; anything else is dropped.
+fn undeliverable(m: Outgoing) -> Option<String> {
+    let Outgoing::Done { run, result } = m else {
+        return None;
+    };
+    let error = ScriptError::new(
+        ErrorCode::HarnessInternalError,
+        Phase::Finalizing,
+        "the result of this script could not be delivered (a bug: please report it)",
+    );
+    let result = ScriptResult::failed_before_start(result.script_id, error);
+    serde_json::to_string(&Outgoing::Done { run, result }).ok()
 }

@@ -5,12 +5,14 @@
 //! - [`harness::ScriptHarness`]: the exported class.
 //! - [`options`]: option data → engine configuration (and TypeErrors).
 //! - [`contain`]: no panic unwinds into Node.
+//! - [`dry_run`]: dry-run validation on the libuv thread pool.
 //! - [`host`]: the engine's `Host`, delivering to the JS bridge in one hop.
 //! - `bridge.js`: the JS side (handlers, AbortControllers, run promises).
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod contain;
+mod dry_run;
 mod harness;
 mod host;
 mod options;

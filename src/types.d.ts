@@ -64,6 +64,22 @@ export interface HarnessLimits {
   approvalTimeoutMs: number
   /** After the script ends, time for aborted calls to settle [250]. */
   orphanGraceMs: number
+  /** One tool call's arguments, as JSON in UTF-8 bytes; a larger call is refused with
+   *  `ToolValidationError` before the host sees it [1048576]. */
+  maxToolArgBytes: number
+  /** One tool call's result, as JSON in UTF-8 bytes; a larger result is a
+   *  `ToolExecutionError` [4194304]. */
+  maxToolResultBytes: number
+  /** Arguments and results kept whole in `ScriptResult.toolCalls`, in JSON bytes per script;
+   *  past it a value is kept as a `TruncatedValue` [1048576]. */
+  maxCallRecordBytes: number
+}
+
+/** How `ToolCallRecord.args` and `.result` keep a value past `maxCallRecordBytes`:
+ *  its size in JSON bytes and the first 256 bytes of that JSON. */
+export interface TruncatedValue {
+  $truncated: number
+  preview: string
 }
 
 export interface ContextSeed {
@@ -130,9 +146,11 @@ export interface ScriptResult {
 export interface ToolCallRecord {
   callId: string
   toolName: string
+  /** As the script sent them; a `TruncatedValue` once the script's records passed `maxCallRecordBytes`. */
   args: unknown
   status: 'ok' | 'error' | 'denied' | 'aborted'
   durationMs: number
+  /** As the handler returned it; a `TruncatedValue` once the records passed `maxCallRecordBytes`. */
   result?: unknown
   error?: ScriptError
 }

@@ -124,16 +124,20 @@ describe('arguments', () => {
     expect(calls).toEqual([[{ a: 1 }, 1], [{ b: 2 }, 1], [{ c: 3 }, 1], [{ d: 4 }, 1], [{ e: 5 }, 1], [{ f: 6 }, 1]])
   })
 
-  it('large arguments pass when they fit in memory, and are recorded as sent; 2000-deep arguments arrive intact', async () => {
+  it('large arguments pass when the limits allow them, and are recorded as sent; 120-deep arguments arrive intact, 2000-deep ones are refused', async () => {
     const { hr, calls } = recording()
+    const limits = { memoryMb: 64, maxToolArgBytes: 8 * 1024 * 1024, maxToolResultBytes: 8 * 1024 * 1024, maxCallRecordBytes: 16 * 1024 * 1024 }
     const r = await hr.run(`const s = 'x'.repeat(4 * 1024 * 1024)
       await tools.rec({ s })
-      let o = {}; for (let i = 0; i < 2000; i++) o = { o }
+      let o = {}; for (let i = 0; i < 120; i++) o = { o }
       const back = await tools.rec(o)
       let d = 0; for (let x = back.got; x.o; x = x.o) d++
-      return d`, { limits: { memoryMb: 64 } })
+      let deep = {}; for (let i = 0; i < 2000; i++) deep = { deep }
+      const refused = await tools.rec(deep).catch((e) => [e.name, e.message])
+      return [d, refused]`, { limits })
     await hr.close()
-    expect(r.value).toBe(2000)
+    expect(r.value).toEqual([120, ['SerializationError', 'arguments of tools.rec are not JSON the host can read: they nest deeper than 128 levels']])
+    expect(calls).toHaveLength(2)
     expect((calls[0][0] as { s: string }).s.length).toBe(4 * 1024 * 1024)
     expect((r.toolCalls[0].args as { s: string }).s.length).toBe(4 * 1024 * 1024)
   })

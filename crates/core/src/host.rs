@@ -14,6 +14,8 @@ use crate::result::ScriptResult;
 /// it, which call of that script.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub struct CallToken {
+    /// The run the call belongs to (its gate).
+    pub run: u64,
     pub worker: u32,
     pub script: u64,
     pub call: u32,
@@ -36,6 +38,9 @@ pub enum Outgoing {
         args: Box<RawValue>,
         /// How long the host may wait for a person to approve the call.
         approval_timeout_ms: u64,
+        /// `maxToolResultBytes`: a longer result is refused by the host
+        /// before it crosses back.
+        max_result_bytes: u64,
         /// For tools that may need approval: `args` with secrets redacted,
         /// to show a person.
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -69,6 +74,10 @@ pub enum ToolOutcome {
         code: ErrorCode,
         message: String,
     },
+    /// The host did not start the call: its script had already ended, been
+    /// cancelled or passed its deadline when the call arrived. The engine
+    /// records it as aborted; nothing of it ran.
+    NotStarted,
 }
 
 /// Implemented by the embedder. Called from sandbox threads; must not block.

@@ -28,7 +28,19 @@ pub struct HarnessLimits {
     pub max_log_events: u64,
     pub approval_timeout_ms: u64,
     pub orphan_grace_ms: u64,
+    /// JSON bytes of one tool call's arguments.
+    pub max_tool_arg_bytes: u64,
+    /// JSON bytes of one tool call's result.
+    pub max_tool_result_bytes: u64,
+    /// JSON bytes of arguments and results kept in a script's
+    /// `ScriptResult.toolCalls`; past it, values are kept cut.
+    pub max_call_record_bytes: u64,
 }
+
+/// The largest of the per-value byte limits: with these ceilings the
+/// biggest message that crosses to JavaScript (a result: return value,
+/// kept call records, capped logs) stays far below V8's longest string.
+pub const MAX_VALUE_BYTES_CEILING: u64 = 64 * 1024 * 1024;
 
 impl Default for HarnessLimits {
     fn default() -> Self {
@@ -43,6 +55,9 @@ impl Default for HarnessLimits {
             max_log_events: 200,
             approval_timeout_ms: 60_000,
             orphan_grace_ms: 250,
+            max_tool_arg_bytes: 1024 * 1024,
+            max_tool_result_bytes: 4 * 1024 * 1024,
+            max_call_record_bytes: 1024 * 1024,
         }
     }
 }
@@ -53,7 +68,7 @@ struct Rule {
     max: u64,
 }
 
-const RULES: [Rule; 10] = [
+const RULES: [Rule; 13] = [
     Rule {
         name: "timeoutMs",
         min: 1,
@@ -78,7 +93,7 @@ const RULES: [Rule; 10] = [
     Rule {
         name: "maxReturnBytes",
         min: 1,
-        max: 256 * 1024 * 1024,
+        max: MAX_VALUE_BYTES_CEILING,
     },
     Rule {
         name: "maxToolCalls",
@@ -105,6 +120,21 @@ const RULES: [Rule; 10] = [
         min: 0,
         max: 60_000,
     },
+    Rule {
+        name: "maxToolArgBytes",
+        min: 2,
+        max: MAX_VALUE_BYTES_CEILING,
+    },
+    Rule {
+        name: "maxToolResultBytes",
+        min: 1,
+        max: MAX_VALUE_BYTES_CEILING,
+    },
+    Rule {
+        name: "maxCallRecordBytes",
+        min: 0,
+        max: MAX_VALUE_BYTES_CEILING,
+    },
 ];
 
 impl HarnessLimits {
@@ -120,6 +150,9 @@ impl HarnessLimits {
             "maxLogEvents" => &mut self.max_log_events,
             "approvalTimeoutMs" => &mut self.approval_timeout_ms,
             "orphanGraceMs" => &mut self.orphan_grace_ms,
+            "maxToolArgBytes" => &mut self.max_tool_arg_bytes,
+            "maxToolResultBytes" => &mut self.max_tool_result_bytes,
+            "maxCallRecordBytes" => &mut self.max_call_record_bytes,
             _ => unreachable!("RULES and slot() list the same fields"),
         }
     }

@@ -113,6 +113,7 @@ fn read_blocks(format: ApiFormat, response: &Value) -> Result<Vec<Block>, String
                         blocks.push(Block::Item(reasoning_item(fields, item)));
                     }
                     Some("message") => {
+                        assistant_only(item, &format!("response.output[{i}].role"))?;
                         let phase = item.get("phase").filter(|p| !p.is_null()).cloned();
                         for part in item
                             .get("content")
@@ -168,71 +169,16 @@ fn read_blocks(format: ApiFormat, response: &Value) -> Result<Vec<Block>, String
                 }
             }
         }
-        ApiFormat::Chat => {
-            let message = match response {
-                Value::Object(o) if o.contains_key("choices") => o
-                    .get("choices")
-                    .and_then(|c| c.get(0))
-                    .and_then(|c| c.get("message"))
-                    .ok_or("response.choices[0].message: missing")?,
-                Value::Object(o) if o.contains_key("role") || o.contains_key("content") => response,
-                _ => return Err(
-                    "response: expected a Chat Completions response or its `choices[0].message`"
-                        .into(),
-                ),
-            };
-            if let Some(r) = message.get("reasoning_content").and_then(Value::as_str) {
-                let mut fields = Map::new();
-                fields.insert("summary".into(), json!([]));
-                fields.insert(
-                    "content".into(),
-                    json!([{ "type": "reasoning_text", "text": r }]),
-                );
-                blocks.push(Block::Item(reasoning_item(
-                    fields,
-                    &json!({ "reasoning_content": r }),
-                )));
-            }
-            if let Some(text) = message.get("content").and_then(Value::as_str) {
-                blocks.push(Block::Text {
-                    text: text.to_owned(),
-                    phase: None,
-                });
-            }
-            if let Some(refusal) = message.get("refusal").and_then(Value::as_str) {
-                blocks.push(Block::Text {
-                    text: refusal.to_owned(),
-                    phase: None,
-                });
-            }
-            for (i, call) in message
-                .get("tool_calls")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .enumerate()
-            {
-                let id = call
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .ok_or(format!("response.tool_calls[{i}].id: missing"))?;
-                let f = call.get("function").cloned().unwrap_or(Value::Null);
-                let name = f.get("name").and_then(Value::as_str).unwrap_or_default();
-                let arguments = f
-                    .get("arguments")
-                    .and_then(Value::as_str)
-                    .unwrap_or("{}")
-                    .to_owned();
-                blocks.push(Block::Item(function_call(id, name, arguments, None)));
-            }
-        }
+        ApiFormat::Chat => read_chat(response, &mut blocks)?,
         ApiFormat::Messages => {
             let content = match response {
                 Value::Array(a) => a,
-                Value::Object(o) => o
-                    .get("content")
-                    .and_then(Value::as_array)
-                    .ok_or("response: a Messages API response needs a `content` array")?,
+                Value::Object(o) => {
+                    assistant_only(response, "response.role")?;
+                    o.get("content")
+                        .and_then(Value::as_array)
+                        .ok_or("response: a Messages API response needs a `content` array")?
+                }
                 _ => {
                     return Err(
                         "response: expected a Messages API response or its `content` array".into(),
@@ -629,4 +575,84 @@ pub fn finish_json(
     }
     let continuation: Vec<Value> = continuation(format, &blocks).into_iter().collect();
     json!({ "items": items, "continuation": continuation, "problems": problems })
+}
+
+/// A Chat Completions response, or its `choices[0].message`.
+fn read_chat(response: &Value, blocks: &mut Vec<Block>) -> Result<(), String> {
+    let (message, field) = match response {
+        Value::Object(o) if o.contains_key("choices") => (
+            o.get("choices")
+                .and_then(|c| c.get(0))
+                .and_then(|c| c.get("message"))
+                .ok_or("response.choices[0].message: missing")?,
+            "response.choices[0].message.role",
+        ),
+        Value::Object(o) if o.contains_key("role") || o.contains_key("content") => {
+            (response, "response.role")
+        }
+        _ => {
+            return Err(
+                "response: expected a Chat Completions response or its `choices[0].message`".into(),
+            );
+        }
+    };
+    assistant_only(message, field)?;
+    if let Some(r) = message.get("reasoning_content").and_then(Value::as_str) {
+        let mut fields = Map::new();
+        fields.insert("summary".into(), json!([]));
+        fields.insert(
+            "content".into(),
+            json!([{ "type": "reasoning_text", "text": r }]),
+        );
+        blocks.push(Block::Item(reasoning_item(
+            fields,
+            &json!({ "reasoning_content": r }),
+        )));
+    }
+    if let Some(text) = message.get("content").and_then(Value::as_str) {
+        blocks.push(Block::Text {
+            text: text.to_owned(),
+            phase: None,
+        });
+    }
+    if let Some(refusal) = message.get("refusal").and_then(Value::as_str) {
+        blocks.push(Block::Text {
+            text: refusal.to_owned(),
+            phase: None,
+        });
+    }
+    for (i, call) in message
+        .get("tool_calls")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let id = call
+            .get("id")
+            .and_then(Value::as_str)
+            .ok_or(format!("response.tool_calls[{i}].id: missing"))?;
+        let f = call.get("function").cloned().unwrap_or(Value::Null);
+        let name = f.get("name").and_then(Value::as_str).unwrap_or_default();
+        let arguments = f
+            .get("arguments")
+            .and_then(Value::as_str)
+            .unwrap_or("{}")
+            .to_owned();
+        blocks.push(Block::Item(function_call(id, name, arguments, None)));
+    }
+    Ok(())
+}
+
+/// Scripts run only from what the model wrote: a message whose `role` is
+/// present and not `assistant` (a user's or a tool's text quoting
+/// `<tool-calls>`) is refused before anything runs.
+fn assistant_only(message: &Value, field: &str) -> Result<(), String> {
+    match message.get("role") {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::String(r)) if r == "assistant" => Ok(()),
+        Some(other) => Err(format!(
+            "{field}: only assistant output is read for scripts, got {other}"
+        )),
+    }
 }

@@ -161,6 +161,7 @@ fn run(
 }
 
 #[test]
+#[allow(clippy::print_stdout)] // reports how many cases ran and the slowest
 fn arbitrary_scripts_end_within_their_limits_and_never_break_the_engine() {
     let tool = |name: &str| ToolSpec {
         name: name.into(),

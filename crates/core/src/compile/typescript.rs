@@ -69,12 +69,21 @@ pub fn strip(source: &str, language: Language) -> Result<Stripped, ScriptError> 
     }
     if language == Language::Js {
         // Already JavaScript: run the text as written, positions and all.
+        // A `#!` line is only legal at the start of a whole script; the
+        // body runs inside a function, so it becomes a comment in place.
+        let code = match program.hashbang {
+            Some(_) => format!("//{}", &source[2..]),
+            None => source.to_owned(),
+        };
         return Ok(Stripped {
-            code: source.to_owned(),
+            code,
             lines: LineMap::default(),
             tools: findings.tools,
         });
     }
+    // The body runs inside a function, where `#!` is not allowed: drop it
+    // (the source map keeps every later line where it was).
+    program.hashbang = None;
     let semantic = SemanticBuilder::new().with_enum_eval(true).build(&program);
     let scoping = semantic.semantic.into_scoping();
     let path = Path::new("script.ts");

@@ -21,6 +21,7 @@
 //!
 //! Offsets count UTF-16 code units, as JavaScript strings do.
 
+mod blocks;
 mod scanner;
 
 pub use scanner::Detector;

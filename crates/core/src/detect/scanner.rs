@@ -4,6 +4,7 @@
 
 use quick_xml::events::BytesStart;
 
+use super::blocks::{self, LineContext, LineKind};
 use super::{Form, ProblemKind, Segment};
 use crate::compile::Language;
 
@@ -14,6 +15,8 @@ const MAX_TAG_BYTES: usize = 1024;
 
 enum State {
     Text,
+    /// A line of an indented code block: text until its end.
+    CodeLine,
     /// An ordinary fenced block: text until its closing fence line.
     Fence {
         ch: u8,
@@ -71,6 +74,11 @@ pub struct Detector {
     line_start: bool,
     /// Byte offset in `buf` before which the current search found nothing.
     scan: usize,
+    /// The lines handed out so far, for indented code blocks: the last
+    /// complete one, and the one `buf[0]` is in.
+    lines: LineContext,
+    line_has_text: bool,
+    line_is_code: bool,
 }
 
 impl Default for Detector {
@@ -89,6 +97,9 @@ impl Detector {
             state: State::Text,
             line_start: true,
             scan: 0,
+            lines: LineContext::default(),
+            line_has_text: false,
+            line_is_code: false,
         }
     }
 
@@ -144,7 +155,9 @@ impl Detector {
         let len = self.rest().len();
         if len > 0 {
             match std::mem::replace(&mut self.state, State::Text) {
-                State::Text | State::Fence { .. } => self.emit_text(len, &mut out),
+                State::Text | State::CodeLine | State::Fence { .. } => {
+                    self.emit_text(len, &mut out)
+                }
                 State::TagScript { .. } | State::FenceScript { .. } => {
                     self.emit_problem(ProblemKind::Unclosed, len, &mut out)
                 }
@@ -160,6 +173,7 @@ impl Detector {
         loop {
             let step = match self.state {
                 State::Text => self.step_text(last, out),
+                State::CodeLine => self.step_code_line(last, out),
                 State::Fence { ch, len } => self.step_fence(ch, len, last, out),
                 State::TagScript { body, .. } => self.step_tag_script(body, out),
                 State::FenceScript {
@@ -183,6 +197,7 @@ impl Detector {
 
     fn take(&mut self, n: usize) -> (String, usize, usize) {
         let text = self.buf[self.head..self.head + n].to_owned();
+        self.track_lines(text.as_bytes());
         self.head += n;
         let start = self.base;
         self.base += utf16_len(&text);
@@ -210,6 +225,64 @@ impl Detector {
         });
     }
 
+    /// Note the lines of text handed out, for [`Self::line_context`].
+    fn track_lines(&mut self, text: &[u8]) {
+        let Some(end) = memchr::memrchr(b'\n', text) else {
+            self.line_has_text |= !blocks::is_blank(text);
+            return;
+        };
+        let begun_here = memchr::memrchr(b'\n', &text[..end]);
+        let start = begun_here.map_or(0, |i| i + 1);
+        self.lines.prev_blank =
+            blocks::is_blank(&text[start..end]) && (begun_here.is_some() || !self.line_has_text);
+        self.lines.prev_code = self.line_is_code && begun_here.is_none();
+        self.line_is_code = false;
+        self.line_has_text = !blocks::is_blank(&text[end + 1..]);
+    }
+
+    /// What is known of the lines before the one starting at byte `at` of
+    /// the undecided text.
+    fn line_context(&self, at: usize) -> LineContext {
+        if at == 0 {
+            return self.lines;
+        }
+        let before = &self.rest().as_bytes()[..at - 1];
+        let (prev_blank, prev_code) = match memchr::memrchr(b'\n', before) {
+            Some(nl) => (blocks::is_blank(&before[nl + 1..]), false),
+            None => (
+                blocks::is_blank(before) && !self.line_has_text,
+                self.line_is_code,
+            ),
+        };
+        LineContext {
+            prev_blank,
+            prev_code,
+            ..self.lines
+        }
+    }
+
+    fn step_code_line(&mut self, last: bool, out: &mut Vec<Segment>) -> Step {
+        let len = self.rest().len();
+        if len == 0 {
+            return Step::Stall;
+        }
+        match self.rest().find('\n') {
+            Some(e) => {
+                self.emit_text(e + 1, out);
+                self.state = State::Text;
+                Step::Progress
+            }
+            None => {
+                self.emit_text(len, out);
+                if last {
+                    self.state = State::Text;
+                    return Step::Progress;
+                }
+                Step::Stall
+            }
+        }
+    }
+
     fn step_text(&mut self, last: bool, out: &mut Vec<Segment>) -> Step {
         let len = self.rest().len();
         if len == 0 {
@@ -222,6 +295,20 @@ impl Detector {
         };
         if at_line_start {
             let at = self.scan;
+            let mut context = self.line_context(at);
+            match blocks::classify(&self.rest()[at..], last, &mut context) {
+                LineKind::NeedMore => {
+                    self.emit_text(at, out);
+                    return Step::Stall;
+                }
+                LineKind::Code => {
+                    self.emit_text(at, out);
+                    self.line_is_code = true;
+                    self.state = State::CodeLine;
+                    return Step::Progress;
+                }
+                LineKind::Other => self.lines.list_indent = context.list_indent,
+            }
             match self.fence_opening(at, last) {
                 FenceLine::NeedMore => {
                     self.emit_text(at, out);

@@ -164,6 +164,7 @@ fn no_quadratic_blowup_on_long_inputs() {
 /// `cargo test --release -p script-harness-core -- --ignored detect_throughput --nocapture`
 #[test]
 #[ignore]
+#[allow(clippy::print_stderr)] // a measurement: it prints its figures
 fn detect_throughput() {
     let para = "The parser handles `inline code` and <b>tags</b> & such; lines wrap here.\n";
     let mut text = String::new();

@@ -51,6 +51,22 @@ impl Tripwires {
         self.peak.set(self.used.get());
     }
 
+    /// Count `bytes` the script holds outside its heap (tool-call
+    /// arguments waiting for the host) against its budget. False, with the
+    /// tripwire set, when they do not fit.
+    pub fn charge(&self, bytes: usize) -> bool {
+        if !self.admit(bytes) {
+            return false;
+        }
+        self.grow(bytes);
+        true
+    }
+
+    /// Give back what [`Tripwires::charge`] counted.
+    pub fn release(&self, bytes: usize) {
+        self.shrink(bytes);
+    }
+
     pub fn set_runtime(&self, rt: *mut qjs::JSRuntime) {
         self.runtime.set(NonNull::new(rt));
     }
@@ -138,6 +154,7 @@ unsafe impl Allocator for CountingAllocator {
         // SAFETY: plain C allocation.
         let ptr = unsafe { libc::malloc(size.max(1)) }.cast::<u8>();
         if !ptr.is_null() {
+            // SAFETY: `ptr` was just returned, non-null, by the C allocator.
             self.wires.grow(unsafe { usable(ptr) });
         }
         ptr
@@ -153,6 +170,7 @@ unsafe impl Allocator for CountingAllocator {
         // SAFETY: plain C allocation.
         let ptr = unsafe { libc::calloc(count.max(1), size.max(1)) }.cast::<u8>();
         if !ptr.is_null() {
+            // SAFETY: `ptr` was just returned, non-null, by the C allocator.
             self.wires.grow(unsafe { usable(ptr) });
         }
         ptr
@@ -184,6 +202,7 @@ unsafe impl Allocator for CountingAllocator {
         let grown = unsafe { libc::realloc(ptr.cast(), new_size) }.cast::<u8>();
         if !grown.is_null() {
             self.wires.shrink(old);
+            // SAFETY: `grown` was just returned, non-null, by `realloc`.
             self.wires.grow(unsafe { usable(grown) });
         }
         grown

@@ -2,7 +2,9 @@
 
 mod alloc;
 mod bytecode;
+pub mod gate;
 mod harden;
+mod outbox;
 pub mod pool;
 mod runtime;
 mod script;

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use serde_json::{Map, Value};
 
+use super::gate::{CallPhase, Gate};
 use super::watchdog::{self, Watch};
 use super::worker::{Inbound, Job, Worker};
 use crate::compile::{CompiledScript, Language, compile, sha256_hex};
@@ -47,6 +48,8 @@ pub struct EngineShared {
     pub epoch: Instant,
     pub counters: Counters,
     cache: Mutex<HashMap<String, Arc<CompiledScript>>>,
+    /// The gate of every run submitted and not yet reported, by run.
+    gates: Mutex<HashMap<u64, Arc<Gate>>>,
 }
 
 /// Totals since the engine started.
@@ -73,6 +76,21 @@ pub struct EngineStats {
 }
 
 impl EngineShared {
+    fn gates(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<Gate>>> {
+        self.gates.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn gate(&self, run: u64) -> Option<Arc<Gate>> {
+        self.gates().get(&run).cloned()
+    }
+
+    /// Run `run` was reported: its gate admits nothing more.
+    pub(crate) fn retire(&self, run: u64) {
+        if let Some(gate) = self.gates().remove(&run) {
+            gate.stop();
+        }
+    }
+
     pub(crate) fn compile_cached(
         &self,
         source: &str,
@@ -193,13 +211,15 @@ pub(crate) fn spawn_worker(
 pub struct RunHandle {
     pub run: u64,
     pub script_id: String,
-    cancel: Arc<AtomicBool>,
+    gate: Arc<Gate>,
     tx: Sender<Inbound>,
 }
 
 impl RunHandle {
+    /// Cancel the run: from this moment no handler of it starts and no
+    /// approval of it is asked; its sandbox thread ends it promptly.
     pub fn cancel(&self) {
-        self.cancel.store(true, Ordering::Relaxed);
+        self.gate.cancel();
         let _ = self.tx.send(Inbound::Wake);
     }
 }
@@ -236,6 +256,7 @@ impl Engine {
             epoch: Instant::now(),
             counters: Counters::default(),
             cache: Mutex::new(HashMap::new()),
+            gates: Mutex::new(HashMap::new()),
         });
         let count = if config.workers == 0 {
             std::thread::available_parallelism()
@@ -306,10 +327,17 @@ impl Engine {
     }
 
     pub fn submit(&self, sub: Submission) -> Result<RunHandle, HarnessError> {
-        if self.is_closed() {
-            return Err(HarnessError::Closed);
-        }
         let run = self.next_run.fetch_add(1, Ordering::Relaxed);
+        let gate = Arc::new(Gate::default());
+        {
+            // Registered under the lock `close()` cancels every gate under:
+            // a run is either refused here or cancelled by close().
+            let mut gates = self.shared.gates();
+            if self.is_closed() {
+                return Err(HarnessError::Closed);
+            }
+            gates.insert(run, gate.clone());
+        }
         let script_id = format!("{}_{run}", self.id_prefix);
         let count = self.workers.len() as u64;
         let slot = self
@@ -329,7 +357,6 @@ impl Engine {
         if let Ok(mut held) = worker.watch.held.lock() {
             held.push((run, script_id.clone()));
         }
-        let cancel = Arc::new(AtomicBool::new(false));
         let job = Job {
             run,
             script_id: script_id.clone(),
@@ -337,16 +364,16 @@ impl Engine {
             language: sub.language,
             limits: sub.limits,
             seed: sub.seed,
-            cancel: cancel.clone(),
+            gate: gate.clone(),
         };
-        worker
-            .tx
-            .send(Inbound::Start(Box::new(job)))
-            .map_err(|_| HarnessError::Closed)?;
+        if worker.tx.send(Inbound::Start(Box::new(job))).is_err() {
+            self.shared.retire(run);
+            return Err(HarnessError::Closed);
+        }
         Ok(RunHandle {
             run,
             script_id,
-            cancel,
+            gate,
             tx: worker.tx.clone(),
         })
     }
@@ -366,20 +393,41 @@ impl Engine {
     /// suspended script spends waiting for a person does not count toward
     /// its `timeoutMs` (`approvalTimeoutMs` bounds it instead).
     pub fn approval_pending(&self, token: CallToken, pending: bool) {
+        let Some(gate) = self.shared.gate(token.run) else {
+            return;
+        };
+        gate.approval_pending(pending, Instant::now());
+        // Its deadline moved: the worker parks until the nearest one.
         if let Some(Ok(w)) = self.workers.get(token.worker as usize).map(RwLock::read) {
-            let _ = w.tx.send(Inbound::Approval {
-                script: token.script,
-                pending,
-            });
+            let _ = w.tx.send(Inbound::Wake);
         }
+    }
+
+    /// The host asks to move a call to `phase` (awaiting approval, or
+    /// running) just before it asks a person or starts the handler. False
+    /// once the run was cancelled, closed, ended or is past its deadline,
+    /// or the call was aborted: then nothing of it may start.
+    pub fn admit(&self, token: CallToken, phase: CallPhase) -> bool {
+        if self.is_closed() {
+            return false;
+        }
+        self.shared
+            .gate(token.run)
+            .is_some_and(|g| g.admit(token.call, phase, Instant::now()))
     }
 
     /// Cancel every running script and let the threads end once they have
     /// reported. Idempotent.
     pub fn close(&self) {
-        if !self.shared.closing.swap(true, Ordering::Relaxed) {
-            let now = self.shared.epoch.elapsed().as_nanos().max(1) as u64;
-            self.shared.closed_at.store(now, Ordering::Relaxed);
+        {
+            let gates = self.shared.gates();
+            if !self.shared.closing.swap(true, Ordering::Relaxed) {
+                let now = self.shared.epoch.elapsed().as_nanos().max(1) as u64;
+                self.shared.closed_at.store(now, Ordering::Relaxed);
+            }
+            for gate in gates.values() {
+                gate.cancel();
+            }
         }
         for slot in self.workers.iter() {
             if let Ok(w) = slot.read() {
@@ -544,7 +592,6 @@ mod tests {
         let (asked, other) = (next_call(), next_call());
         engine.approval_pending(asked, true);
         engine.settle(other, ToolOutcome::Ok(None));
-        drop(next_call);
         let r = done(&rx, run, &mut 0);
         assert_eq!(r.error.unwrap().code, ErrorCode::ScriptTimeoutError);
     }

@@ -138,7 +138,7 @@ fn host_functions<'js>(
                 // A memory limit hit a moment ago (and caught) is terminal
                 // now, not at the next interrupt poll.
                 c.note_limits(&w);
-                c.start_call(&ctx, index, args, path, stack)
+                c.start_call(&ctx, index, args, path, stack, &w)
             },
         )?,
     )?;
@@ -203,6 +203,7 @@ mod timing {
 
     #[test]
     #[ignore]
+    #[allow(clippy::print_stderr)] // a measurement: it prints its figures
     fn time_prepare() {
         for _ in 0..3 {
             let t = std::time::Instant::now();
@@ -268,6 +269,7 @@ mod loop_speed {
 
     #[test]
     #[ignore]
+    #[allow(clippy::print_stderr)] // a measurement: it prints its figures
     fn loop_speed() {
         let src = "(function(){ let s = 0; for (let i = 0; i < 1e6; i++) s += i; return s })()";
         let rt = Runtime::new().unwrap();
@@ -308,6 +310,7 @@ mod footprint {
     /// prepared (hardened) sandbox. `cargo test --release -- --ignored footprint`
     #[test]
     #[ignore]
+    #[allow(clippy::print_stderr)] // a measurement: it prints its figures
     fn footprint() {
         let n = 200;
         let before = rss_kb();

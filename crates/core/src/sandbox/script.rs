@@ -6,13 +6,14 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use rquickjs::{Array, Ctx, Function, Object, Persistent, Promise, Value, promise::PromiseState};
 use serde_json::value::RawValue;
 
 use super::alloc::Tripwires;
+use super::gate::{CallPhase, Gate};
+use super::outbox::Outbox;
 use super::runtime::{Sandbox, describe_exception, script_options};
 use crate::compile::CompiledScript;
 use crate::errors::{ErrorCode, Phase, ScriptError};
@@ -21,6 +22,7 @@ use crate::host::{CallToken, Outgoing, ToolOutcome};
 use crate::limits::HarnessLimits;
 use crate::result::{CallStatus, LogEntry, LogLevel, ResultMetadata, ScriptResult, ToolCallRecord};
 use crate::sandbox::pool::EngineShared;
+use crate::text::{json_deeper_than, truncate_utf8, truncated, well_formed_json};
 
 /// The message of the RangeError QuickJS throws when the stack limit is hit.
 const STACK_OVERFLOW_MESSAGE: &str = "Maximum call stack size exceeded";
@@ -33,6 +35,12 @@ const MAX_PROGRESS_BYTES: usize = 1024;
 
 /// Longest console message kept, in bytes.
 const MAX_LOG_MESSAGE_BYTES: usize = 8 * 1024;
+/// Console output kept per script, in bytes, whatever `maxLogEvents` says.
+const MAX_LOG_BYTES: usize = 4 * 1024 * 1024;
+/// Longest error message kept (what a script or a handler threw), in bytes.
+pub(crate) const MAX_ERROR_MESSAGE_BYTES: usize = 8 * 1024;
+/// How much of a value cut from a call record is kept as its preview.
+const RECORD_PREVIEW_BYTES: usize = 256;
 
 /// Why a script was stopped by the harness. Decided from the harness's own
 /// records (deadline, cancel flags, the allocator's tripwire), never from
@@ -83,6 +91,9 @@ struct CallRecord {
     error: Option<ScriptError>,
     /// Aborted because the script ended first; waiting to settle.
     orphan: bool,
+    /// Its arguments are counted against the script's memory budget until
+    /// it ends.
+    charged: bool,
     /// Line of the call in the script, for tools that may need approval.
     line: Option<u32>,
 }
@@ -107,6 +118,7 @@ impl CallRecord {
             result: None,
             error: None,
             orphan: false,
+            charged: false,
             line,
         }
     }
@@ -123,12 +135,16 @@ pub(crate) struct RunState {
     pub compiled: Arc<CompiledScript>,
     pub limits: HarnessLimits,
     pub started: Instant,
-    pub cancel: Arc<AtomicBool>,
+    pub gate: Arc<Gate>,
     calls: Vec<CallRecord>,
     in_flight: usize,
     queued: VecDeque<u32>,
     logs: Vec<LogEntry>,
     logs_dropped: u64,
+    log_bytes: usize,
+    /// Bytes of arguments and results kept in the call records so far.
+    recorded_bytes: u64,
+    wires: Rc<Tripwires>,
     progress_sent: u32,
     progress_dropped: u32,
     last_progress: Option<Instant>,
@@ -136,7 +152,7 @@ pub(crate) struct RunState {
     /// itself ended, and how many calls are still out.
     outcome: Option<Outcome>,
     orphans: usize,
-    outbox: Rc<RefCell<Vec<Outgoing>>>,
+    outbox: Rc<Outbox>,
 }
 
 type Outcome = Result<Option<Box<RawValue>>, ScriptError>;
@@ -144,7 +160,7 @@ type Outcome = Result<Option<Box<RawValue>>, ScriptError>;
 impl RunState {
     fn emit(&self, kind: EventKind) {
         if self.shared.host.wants_events() {
-            self.outbox.borrow_mut().push(Outgoing::Event {
+            self.outbox.push(Outgoing::Event {
                 event: HarnessEvent {
                     script_id: self.script_id.clone(),
                     timestamp: now_ms(),
@@ -166,16 +182,21 @@ impl RunState {
         record.dispatched = true;
         record.started = Instant::now();
         self.in_flight += 1;
+        self.gate.set_phase(call, CallPhase::Dispatched);
         let needs_approval = self
             .shared
             .registry
             .get(record.tool_index as usize)
             .is_some_and(|t| t.approval != crate::tools::ApprovalRule::Never);
+        // What people see: never the raw arguments, even if they could not
+        // be read (they are depth-checked and well-formed, so they can).
         let redacted = (needs_approval || self.shared.host.wants_events()).then(|| {
             serde_json::from_str::<serde_json::Value>(record.args.get())
                 .ok()
                 .and_then(|v| RawValue::from_string(crate::redact::redact(&v).to_string()).ok())
-                .unwrap_or_else(|| record.args.clone())
+                .unwrap_or_else(|| {
+                    RawValue::from_string(r#""[arguments not shown]""#.into()).expect("JSON")
+                })
         });
         let msg = Outgoing::Call {
             token: CallToken {
@@ -189,6 +210,7 @@ impl RunState {
             call_id: record.call_id.clone(),
             args: record.args.clone(),
             approval_timeout_ms: self.limits.approval_timeout_ms,
+            max_result_bytes: self.limits.max_tool_result_bytes,
             display_args: if needs_approval {
                 redacted.clone()
             } else {
@@ -204,7 +226,7 @@ impl RunState {
             };
             self.emit(event);
         }
-        self.outbox.borrow_mut().push(msg);
+        self.outbox.push(msg);
     }
 
     /// Record call `call` as refused before it reached the host (unknown
@@ -227,7 +249,16 @@ impl RunState {
     }
 
     fn complete(&mut self, call: u32, status: CallStatus) {
+        self.gate.set_phase(call, CallPhase::Ended);
         let record = &mut self.calls[call as usize];
+        if std::mem::take(&mut record.charged) {
+            self.wires.release(record.args.get().len());
+        }
+        let budget = self.limits.max_call_record_bytes;
+        keep_within(&mut record.args, &mut self.recorded_bytes, budget);
+        if let Some(result) = record.result.as_mut() {
+            keep_within(result, &mut self.recorded_bytes, budget);
+        }
         record.status = Some(status);
         record.duration_ms = if record.dispatched {
             record.started.elapsed().as_secs_f64() * 1000.0
@@ -251,16 +282,11 @@ pub(crate) struct RunCell {
     terminal: Cell<Option<Terminal>>,
     /// The script ended; aborted calls are given their grace period.
     draining: Cell<bool>,
-    deadline: Cell<Option<Instant>>,
-    /// Approvals pending for this script, and whether it is suspended
-    /// (no JS of it running): time with both is a person's, not the
-    /// script's, and does not count toward `timeoutMs`.
-    approvals: Cell<u32>,
-    suspended: Cell<bool>,
+    /// The run's gate (liveness, clock, call phases), shared with the host.
+    gate: RefCell<Option<Arc<Gate>>>,
     /// The script returned or threw: code that still runs (getters and
     /// `toJSON` of its value, accessors of what it threw) starts no call.
     ended: Cell<bool>,
-    paused_since: Cell<Option<Instant>>,
     state: RefCell<Option<RunState>>,
 }
 
@@ -275,56 +301,24 @@ impl RunCell {
         }
     }
 
+    fn gate<R>(&self, f: impl FnOnce(&Gate) -> R) -> Option<R> {
+        self.gate.try_borrow().ok()?.as_deref().map(f)
+    }
+
     /// When the worker must next look at this script; none while its
     /// clock is paused for an approval.
     pub fn deadline(&self) -> Option<Instant> {
-        if self.paused_since.get().is_some() {
-            return None;
-        }
-        self.deadline.get()
+        self.gate(Gate::deadline).flatten()
     }
 
     /// The script's JS is about to run: a pause for approval ends here.
     pub fn resume_clock(&self, now: Instant) {
-        self.suspended.set(false);
-        self.end_pause(now);
+        self.gate(|g| g.resume_clock(now));
     }
 
     /// The script waits (for tools or approvals) and runs no JS.
     pub fn suspend_clock(&self, now: Instant) {
-        self.suspended.set(true);
-        self.begin_pause(now);
-    }
-
-    /// An approval request of this script started or ended.
-    pub fn approval_pending(&self, pending: bool, now: Instant) {
-        if self.draining.get() {
-            return;
-        }
-        if pending {
-            self.approvals.set(self.approvals.get() + 1);
-            self.begin_pause(now);
-        } else {
-            self.approvals.set(self.approvals.get().saturating_sub(1));
-            if self.approvals.get() == 0 {
-                self.end_pause(now);
-            }
-        }
-    }
-
-    fn begin_pause(&self, now: Instant) {
-        if self.suspended.get() && self.approvals.get() > 0 && self.paused_since.get().is_none() {
-            self.paused_since.set(Some(now));
-        }
-    }
-
-    fn end_pause(&self, now: Instant) {
-        if let Some(since) = self.paused_since.take()
-            && let Some(d) = self.deadline.get()
-        {
-            self.deadline
-                .set(Some(d + now.saturating_duration_since(since)));
-        }
+        self.gate(|g| g.suspend_clock(now));
     }
 
     /// Record the memory tripwire as terminal.
@@ -337,19 +331,19 @@ impl RunCell {
     /// Checks the cancel flags and the deadline; true when the script must stop.
     pub fn check_stop(&self, now: Instant) -> bool {
         if self.draining.get() {
-            return matches!(self.deadline.get(), Some(d) if now >= d);
+            return self.gate(|g| g.past_deadline(now)).unwrap_or(true);
         }
         if self.terminal.get().is_some() {
             return true;
         }
-        if let Ok(state) = self.state.try_borrow()
-            && let Some(s) = state.as_ref()
-            && (s.cancel.load(Ordering::Relaxed) || s.shared.closing.load(Ordering::Relaxed))
-        {
+        let (cancelled, late) = self
+            .gate(|g| (g.is_cancelled(), g.past_deadline(now)))
+            .unwrap_or((false, false));
+        if cancelled {
             self.set_terminal(Terminal::Cancelled);
             return true;
         }
-        if matches!(self.deadline(), Some(d) if now >= d) {
+        if late {
             self.set_terminal(Terminal::Timeout);
             return true;
         }
@@ -358,6 +352,11 @@ impl RunCell {
 
     /// The QuickJS interrupt handler: polled while JS runs.
     pub fn should_interrupt(&self, wires: &Tripwires) -> bool {
+        if let Ok(state) = self.state.try_borrow()
+            && let Some(s) = state.as_ref()
+        {
+            s.outbox.flush_if_stale();
+        }
         self.note_limits(wires);
         self.check_stop(Instant::now())
     }
@@ -375,6 +374,7 @@ impl RunCell {
         args: String,
         path: String,
         stack: String,
+        wires: &Tripwires,
     ) -> rquickjs::Result<Value<'js>> {
         let refused = |code: ErrorCode,
                        message: String,
@@ -408,8 +408,21 @@ impl RunCell {
                 None,
             );
         };
-        let args = RawValue::from_string(args)
-            .unwrap_or_else(|_| RawValue::from_string("{}".into()).expect("valid"));
+        // JSON.stringify made it; only its depth can make it unreadable
+        // (or unredactable, for the person asked to approve it).
+        let args = match json_deeper_than(&args, MAX_JSON_DEPTH) {
+            false => RawValue::from_string(well_formed_json(&args).into_owned()).ok(),
+            true => None,
+        };
+        let Some(args) = args else {
+            return refused(
+                ErrorCode::SerializationError,
+                format!(
+                    "arguments of tools.{path} are not JSON the host can read: they nest deeper than {MAX_JSON_DEPTH} levels"
+                ),
+                None,
+            );
+        };
         // Every attempt counts, refused ones too: each leaves a record.
         if s.calls.len() as u64 >= s.limits.max_tool_calls {
             return refused(
@@ -426,6 +439,15 @@ impl RunCell {
         let known = usize::try_from(index)
             .ok()
             .filter(|i| *i < s.shared.registry.len());
+        let size = args.get().len() as u64;
+        if size > s.limits.max_tool_arg_bytes {
+            let message = format!(
+                "tools.{path} was not called: its arguments are {size} bytes of JSON, over the {} byte limit (maxToolArgBytes); pass a smaller value",
+                s.limits.max_tool_arg_bytes
+            );
+            let error = s.refuse(call, path, args, ErrorCode::ToolValidationError, message);
+            return refused(error.code, error.message, error.call_id);
+        }
         let Some(tool_index) = known else {
             let message = s.shared.registry.not_found_message(&path);
             let error = s.refuse(call, path, args, ErrorCode::ToolNotFoundError, message);
@@ -442,16 +464,20 @@ impl RunCell {
         let line = (!stack.is_empty())
             .then(|| s.compiled.script_frames(&stack).first().map(|f| f.line))
             .flatten();
-        s.calls.push(CallRecord::new(
-            call_id,
-            path,
-            tool_index as u32,
-            args,
-            line,
-        ));
+        // Arguments waiting for the host live outside the sandbox heap but
+        // count against its budget until the call ends.
+        if !wires.charge(args.get().len()) {
+            self.set_terminal(Terminal::Memory);
+            let e = Terminal::Memory.error(&s.limits);
+            return refused(e.code, e.message, None);
+        }
+        let mut record = CallRecord::new(call_id, path, tool_index as u32, args, line);
+        record.charged = true;
+        s.calls.push(record);
         if (s.in_flight as u64) < s.limits.max_concurrent_tool_calls {
             s.dispatch(call);
         } else {
+            s.gate.set_phase(call, CallPhase::Queued);
             s.queued.push_back(call);
         }
         Ok(Value::new_int(ctx.clone(), call as i32))
@@ -460,11 +486,14 @@ impl RunCell {
     /// `console.*`: kept up to `maxLogEvents`, the rest counted.
     pub fn log(&self, level: u32, mut message: String) {
         self.with_state(|s| {
-            if s.logs.len() as u64 >= s.limits.max_log_events {
+            truncate_utf8(&mut message, MAX_LOG_MESSAGE_BYTES);
+            if s.logs.len() as u64 >= s.limits.max_log_events
+                || s.log_bytes + message.len() > MAX_LOG_BYTES
+            {
                 s.logs_dropped += 1;
                 return;
             }
-            truncate_utf8(&mut message, MAX_LOG_MESSAGE_BYTES);
+            s.log_bytes += message.len();
             let level = LogLevel::from_index(level);
             s.emit(EventKind::Console {
                 level,
@@ -504,7 +533,7 @@ impl RunCell {
             }
             if record.dispatched {
                 let token = s.token(call);
-                s.outbox.borrow_mut().push(Outgoing::Abort {
+                s.outbox.push(Outgoing::Abort {
                     token,
                     reason: "the call lost a Promise.race or Promise.any".to_owned(),
                 });
@@ -539,17 +568,6 @@ impl RunCell {
     }
 }
 
-fn truncate_utf8(s: &mut String, max: usize) {
-    if s.len() > max {
-        let mut cut = max;
-        while !s.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        s.truncate(cut);
-        s.push('…');
-    }
-}
-
 /// What the worker needs to start a script on a sandbox.
 pub(crate) struct Start {
     pub shared: Arc<EngineShared>,
@@ -559,8 +577,8 @@ pub(crate) struct Start {
     pub compiled: Arc<CompiledScript>,
     pub limits: HarnessLimits,
     pub context_json: String,
-    pub cancel: Arc<AtomicBool>,
-    pub outbox: Rc<RefCell<Vec<Outgoing>>>,
+    pub gate: Arc<Gate>,
+    pub outbox: Rc<Outbox>,
 }
 
 /// Where a script stands after the worker drove it.
@@ -580,9 +598,10 @@ impl Sandbox {
         self.runtime
             .set_max_stack_size(limits.max_stack_bytes as usize);
         let started = Instant::now();
-        self.cell.deadline.set(Some(
-            started + std::time::Duration::from_millis(limits.timeout_ms),
-        ));
+        start
+            .gate
+            .start_clock(started, std::time::Duration::from_millis(limits.timeout_ms));
+        *self.cell.gate.borrow_mut() = Some(start.gate.clone());
         let state = RunState {
             shared: start.shared,
             run: start.run,
@@ -592,12 +611,15 @@ impl Sandbox {
             compiled: start.compiled.clone(),
             limits,
             started,
-            cancel: start.cancel,
+            gate: start.gate,
             calls: Vec::new(),
             in_flight: 0,
             queued: VecDeque::new(),
             logs: Vec::new(),
             logs_dropped: 0,
+            log_bytes: 0,
+            recorded_bytes: 0,
+            wires: self.wires.clone(),
             progress_sent: 0,
             progress_dropped: 0,
             last_progress: None,
@@ -665,32 +687,37 @@ impl Sandbox {
                 Progress::Running
             };
         }
+        if outcome == ToolOutcome::NotStarted {
+            // The host saw the script stopped before this worker did: it
+            // ends the script itself at its next look (the same gate).
+            return Progress::Running;
+        }
         let delivered = self.cell.with_state(|s| {
             let record = s.calls.get_mut(call as usize)?;
             if record.status.is_some() || !record.dispatched {
                 return None;
             }
             let (status, ok, payload, error) = match outcome {
-                ToolOutcome::Ok(json) => {
-                    let raw = json.as_deref().map(|j| RawValue::from_string(j.to_owned()));
-                    match raw {
-                        Some(Ok(raw)) => {
-                            record.result = Some(raw);
-                            (CallStatus::Ok, true, json.unwrap_or_default(), None)
-                        }
-                        Some(Err(_)) => {
-                            let e = ScriptError::new(
-                                ErrorCode::ToolExecutionError,
-                                Phase::Executing,
-                                "the tool returned text that is not JSON",
-                            )
-                            .for_call(&record.tool_name, &record.call_id);
-                            (CallStatus::Error, false, String::new(), Some(e))
-                        }
-                        None => (CallStatus::Ok, true, String::new(), None),
+                ToolOutcome::Ok(json) => match tool_result(json, &s.limits) {
+                    Ok(Some(raw)) => {
+                        let payload = raw.get().to_owned();
+                        record.result = Some(raw);
+                        (CallStatus::Ok, true, payload, None)
                     }
-                }
+                    Ok(None) => (CallStatus::Ok, true, String::new(), None),
+                    Err(message) => {
+                        let e = ScriptError::new(
+                            ErrorCode::ToolExecutionError,
+                            Phase::Executing,
+                            format!("tools.{}: {message}", record.tool_name),
+                        )
+                        .for_call(&record.tool_name, &record.call_id);
+                        (CallStatus::Error, false, String::new(), Some(e))
+                    }
+                },
+                ToolOutcome::NotStarted => return None,
                 ToolOutcome::Err { code, message } => {
+                    let message = truncated(message, MAX_ERROR_MESSAGE_BYTES);
                     let e = ScriptError::new(code, Phase::Executing, message)
                         .for_call(&record.tool_name, &record.call_id);
                     let status = match code {
@@ -826,6 +853,7 @@ impl Sandbox {
             return Err(t.error(&limits));
         }
         let Some(json) = json? else { return Ok(None) };
+        let json = well_formed_json(&json).into_owned();
         if json.len() as u64 > limits.max_return_bytes {
             return Err(ScriptError::new(
                 ErrorCode::ReturnValueTooLargeError,
@@ -906,7 +934,7 @@ impl Sandbox {
         let frames = compiled.script_frames(stack.as_deref().unwrap_or(""));
         let position = frames.first().map(|f| (f.line, f.column));
         let is_syntax = phase == Phase::Parsing && name.as_deref() == Some("SyntaxError");
-        let message = message.unwrap_or_default();
+        let message = truncated(message.unwrap_or_default(), MAX_ERROR_MESSAGE_BYTES);
         let mut error = match ErrorCode::parse(&code) {
             Some(code) => {
                 let mut e = ScriptError::new(code, phase, message);
@@ -975,7 +1003,7 @@ impl Sandbox {
                     record.orphan = true;
                     orphans += 1;
                     let token = s.token(call);
-                    s.outbox.borrow_mut().push(Outgoing::Abort {
+                    s.outbox.push(Outgoing::Abort {
                         token,
                         reason: reason.clone(),
                     });
@@ -985,25 +1013,21 @@ impl Sandbox {
         }
         s.in_flight = 0;
         s.queued.clear();
+        s.gate.stop();
         // A script stopped by a limit or cancelled ends now, as its limit
         // promises: its aborted calls are not waited for.
         let grace = s.limits.orphan_grace_ms;
         if orphans > 0 && grace > 0 && !terminal {
             s.outcome = Some(outcome);
             s.orphans = orphans;
+            let gate = s.gate.clone();
             drop(guard);
-            self.cell.paused_since.set(None);
-            self.cell.approvals.set(0);
             self.cell.draining.set(true);
             // The grace period ends at the script's own deadline at the
             // latest: a run never outlasts its time limit.
             let grace_end = Instant::now() + std::time::Duration::from_millis(grace);
-            let end = self
-                .cell
-                .deadline
-                .get()
-                .map_or(grace_end, |d| d.min(grace_end));
-            self.cell.deadline.set(Some(end));
+            let end = gate.deadline().map_or(grace_end, |d| d.min(grace_end));
+            gate.set_deadline(end);
             return Progress::Running;
         }
         drop(guard);
@@ -1108,9 +1132,7 @@ impl Sandbox {
             error,
             duration_ms,
         });
-        s.outbox
-            .borrow_mut()
-            .push(Outgoing::Done { run: s.run, result });
+        s.outbox.push(Outgoing::Done { run: s.run, result });
     }
 }
 
@@ -1120,4 +1142,50 @@ fn internal(e: rquickjs::Error) -> ScriptError {
 
 fn internal_msg(message: String) -> ScriptError {
     ScriptError::new(ErrorCode::HarnessInternalError, Phase::Executing, message)
+}
+
+/// The deepest JSON serde reads (its recursion limit): arguments and
+/// results nested deeper are refused, so every value the harness keeps can
+/// be read, redacted and shown whole.
+const MAX_JSON_DEPTH: usize = 128;
+
+/// A handler's result (JSON text, `None` for `undefined`), checked against
+/// `maxToolResultBytes` and made well-formed; `Err` says why it is refused.
+fn tool_result(
+    json: Option<String>,
+    limits: &HarnessLimits,
+) -> Result<Option<Box<RawValue>>, String> {
+    let Some(json) = json else { return Ok(None) };
+    if json.len() as u64 > limits.max_tool_result_bytes {
+        return Err(format!(
+            "the tool returned {} bytes of JSON, over the {} byte limit (maxToolResultBytes)",
+            json.len(),
+            limits.max_tool_result_bytes
+        ));
+    }
+    if json_deeper_than(&json, MAX_JSON_DEPTH) {
+        return Err(format!(
+            "the tool returned a value that nests deeper than {MAX_JSON_DEPTH} levels"
+        ));
+    }
+    RawValue::from_string(well_formed_json(&json).into_owned())
+        .map(Some)
+        .map_err(|_| {
+            format!("the tool returned a value that is not JSON, or nests deeper than {MAX_JSON_DEPTH} levels")
+        })
+}
+
+/// Keep `value` in a call record if it fits what is left of the record
+/// budget; otherwise keep its cut form, `{"$truncated": bytes, "preview": "..."}`.
+fn keep_within(value: &mut Box<RawValue>, recorded: &mut u64, budget: u64) {
+    let size = value.get().len() as u64;
+    if recorded.saturating_add(size) <= budget {
+        *recorded += size;
+        return;
+    }
+    let preview = truncated(value.get().to_owned(), RECORD_PREVIEW_BYTES);
+    let cut = serde_json::json!({ "$truncated": size, "preview": preview }).to_string();
+    if let Ok(raw) = RawValue::from_string(cut) {
+        *value = raw;
+    }
 }

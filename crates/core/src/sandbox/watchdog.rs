@@ -115,6 +115,7 @@ fn abandon(shared: &Arc<EngineShared>, slot: &RwLock<WorkerHandle>, index: usize
     let closing = shared.closing.load(Ordering::Relaxed);
     let mut batch = Vec::new();
     for (run, script_id) in held {
+        shared.retire(run);
         let error = if run != executing {
             ScriptError::new(
                 ErrorCode::HarnessInternalError,

@@ -3,17 +3,18 @@
 //! Scripts waiting for tools hold no thread: the worker interleaves every
 //! script it owns and prepares the next sandbox while it would otherwise idle.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
+use super::gate::Gate;
+use super::outbox::Outbox;
 use super::pool::EngineShared;
 use super::runtime::Sandbox;
 use super::script::{Progress, Start};
@@ -40,13 +41,8 @@ pub(crate) enum Inbound {
         call: u32,
         outcome: ToolOutcome,
     },
-    /// A call of `script` started (`pending`) or stopped waiting for a
-    /// person's approval.
-    Approval {
-        script: u64,
-        pending: bool,
-    },
-    /// Look at cancel flags now.
+    /// Look at cancel flags and deadlines now (a run was cancelled, or an
+    /// approval wait moved its deadline).
     Wake,
     Shutdown,
     /// Panics on the worker's own loop, outside any script's guard: how
@@ -66,7 +62,8 @@ pub struct Job {
     pub limits: HarnessLimits,
     /// The `ContextSeed` fields, merged over the harness's.
     pub seed: Map<String, Value>,
-    pub cancel: Arc<AtomicBool>,
+    /// Its cancel flag, clock and call phases, shared with the host.
+    pub gate: Arc<Gate>,
 }
 
 struct Live {
@@ -84,7 +81,7 @@ pub(crate) struct Worker {
     live: HashMap<u64, Live>,
     spare: Option<Sandbox>,
     next_script: u64,
-    outbox: Rc<RefCell<Vec<Outgoing>>>,
+    outbox: Rc<Outbox>,
     load: Arc<AtomicUsize>,
     /// Bytes held by this worker's sandboxes, live and spare, as of the
     /// last flush: for `Engine::stats`.
@@ -104,6 +101,7 @@ impl Worker {
         heap: Arc<AtomicUsize>,
         watch: Arc<Watch>,
     ) -> Worker {
+        let outbox = Rc::new(Outbox::new(shared.clone(), load.clone(), watch.clone()));
         Worker {
             index,
             shared,
@@ -113,7 +111,7 @@ impl Worker {
             // Script keys of each generation of a slot differ, so answers
             // meant for an abandoned worker's scripts match nothing here.
             next_script: generation << 32,
-            outbox: Rc::new(RefCell::new(Vec::new())),
+            outbox,
             load,
             heap,
             watch,
@@ -278,36 +276,8 @@ impl Worker {
     }
 
     fn flush(&mut self) {
-        let batch = std::mem::take(&mut *self.outbox.borrow_mut());
-        if batch.is_empty() {
-            return;
-        }
-        let mut finished = 0;
-        for m in &batch {
-            if matches!(m, Outgoing::Done { .. }) {
-                finished += 1;
-            }
-        }
-        if finished > 0 {
-            self.load.fetch_sub(finished, Ordering::Relaxed);
-            self.shared
-                .counters
-                .scripts_finished
-                .fetch_add(finished as u64, Ordering::Relaxed);
-        }
+        self.outbox.flush();
         self.publish_heap();
-        // Under the `held` lock: a run is reported by this worker or, if
-        // the watchdog abandoned it, by the watchdog; never by both.
-        let mut held = self.watch.held.lock().unwrap_or_else(|e| e.into_inner());
-        if self.watch.is_abandoned() {
-            return;
-        }
-        for m in &batch {
-            if let Outgoing::Done { run, .. } = m {
-                held.retain(|(r, _)| r != run);
-            }
-        }
-        self.shared.host.deliver(batch);
     }
 
     /// Bytes held by this worker's sandboxes, for `Engine::stats`.
@@ -332,11 +302,6 @@ impl Worker {
                 self.guarded(script, |live| {
                     live.sandbox.settle(call, outcome, &live.compiled)
                 });
-            }
-            Inbound::Approval { script, pending } => {
-                if let Some(live) = self.live.get(&script) {
-                    live.sandbox.cell.approval_pending(pending, Instant::now());
-                }
             }
             Inbound::Wake => self.check_stops(),
             Inbound::Shutdown => {
@@ -404,13 +369,9 @@ impl Worker {
 
     fn report_failure(&self, run: u64, script_id: String, error: ScriptError) {
         let wants_events = self.shared.host.wants_events();
-        failure_messages(
-            run,
-            script_id,
-            error,
-            wants_events,
-            &mut self.outbox.borrow_mut(),
-        );
+        let mut out = Vec::new();
+        failure_messages(run, script_id, error, wants_events, &mut out);
+        self.outbox.extend(out);
     }
 
     fn start(&mut self, job: Job) {
@@ -431,7 +392,7 @@ impl Worker {
                 Ok(c) => c,
                 Err(e) => {
                     if self.shared.host.wants_events() {
-                        self.outbox.borrow_mut().push(Outgoing::Event {
+                        self.outbox.push(Outgoing::Event {
                             event: HarnessEvent {
                                 script_id: job.script_id.clone(),
                                 timestamp: now_ms(),
@@ -468,6 +429,7 @@ impl Worker {
             shared: self.shared.clone(),
             run: job.run,
             token_base: CallToken {
+                run: job.run,
                 worker: self.index,
                 script: key,
                 call: 0,
@@ -476,7 +438,7 @@ impl Worker {
             compiled: compiled.clone(),
             limits: job.limits,
             context_json,
-            cancel: job.cancel,
+            gate: job.gate,
             outbox: self.outbox.clone(),
         };
         self.live.insert(
