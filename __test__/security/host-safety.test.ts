@@ -325,3 +325,146 @@ describe('only assistant output runs', () => {
 afterAll(async () => {
   await sleep(10)
 })
+
+describe('stopping wins every race, whatever the interleaving', () => {
+  /** A small deterministic generator, so a failing seed can be replayed. */
+  const generator = (seed: number) => () => {
+    seed = (seed + 0x6d2b79f5) | 0
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+
+  it('random approve / deny / abort / close / deadline / settle orders: nothing of a script starts after it was stopped', async () => {
+    for (let seed = 1; seed <= 30; seed++) {
+      const rnd = generator(seed)
+      let seq = 0
+      // What started (a handler, a predicate, an approval request), and when each script was stopped from this thread.
+      const starts: Array<{ scriptId: string; what: string; seq: number }> = []
+      const stoppedAt = new Map<string, number>()
+      const completedAt = new Map<string, number>()
+      const controllers = new Map<string, AbortController>()
+      let closedAt = Infinity
+      let h!: ScriptHarness
+      const act = () => {
+        const r = rnd()
+        if (r < 0.08 && closedAt === Infinity) {
+          closedAt = seq++
+          void h.close()
+        } else if (r < 0.5) {
+          const ids = [...controllers.keys()]
+          const id = ids[Math.floor(rnd() * ids.length)]
+          if (id !== undefined && !stoppedAt.has(id)) {
+            stoppedAt.set(id, seq++)
+            controllers.get(id)!.abort()
+          }
+        }
+      }
+      const handler = async (_a: unknown, ctx: { scriptId: string; signal: AbortSignal }) => {
+        starts.push({ scriptId: ctx.scriptId, what: 'handler', seq: seq++ })
+        if (rnd() < 0.3) act()
+        await sleep(rnd() * 8)
+        return 1
+      }
+      h = new ScriptHarness({
+        workers: 1 + (seed % 2),
+        onEvent: (e) => {
+          if (e.type === 'script_completed') completedAt.set(e.scriptId, seq++)
+          else if (rnd() < 0.15) act()
+        },
+        onApproval: async (req) => {
+          starts.push({ scriptId: req.scriptId, what: 'approval', seq: seq++ })
+          if (rnd() < 0.3) act()
+          await sleep(rnd() * 10)
+          return rnd() < 0.7 ? 'approved' : 'denied'
+        },
+        tools: [
+          { name: 'work', handler },
+          { name: 'gated', requiresApproval: true, handler },
+          {
+            name: 'maybe',
+            requiresApproval: async () => {
+              await sleep(rnd() * 5)
+              return rnd() < 0.5
+            },
+            handler,
+          },
+        ],
+      })
+      const sources = [
+        'await tools.work({}); await Promise.all([tools.gated({}), tools.maybe({}), tools.work({})]); return 1',
+        'tools.work({}); tools.gated({}); let x = 0; for (let i = 0; i < 3e5; i++) x += i; await tools.maybe({}); return x',
+        'for (let i = 0; i < 6; i++) { try { await tools[["work", "gated", "maybe"][i % 3]]({ i }) } catch {} } return 2',
+        'await Promise.race([tools.work({}), tools.gated({})]); await tools.maybe({}); return 3',
+      ]
+      const runs = sources.map((source) => {
+        const controller = new AbortController()
+        const p = h.run(source, { signal: controller.signal, limits: { timeoutMs: 20 + Math.floor(rnd() * 80) } })
+        return { controller, p }
+      })
+      runs.forEach(({ controller }, i) => controllers.set(`run${i}`, controller))
+      const settled = await Promise.race([Promise.all(runs.map((r) => r.p)), sleep(10_000).then(() => 'hang' as const)])
+      expect(settled, `seed ${seed}: every run settles`).not.toBe('hang')
+      const results = settled as Awaited<(typeof runs)[number]['p']>[]
+      await sleep(30)
+      const ids = results.map((r) => r.scriptId)
+      for (const [i, r] of results.entries()) {
+        const aborted = stoppedAt.get(`run${i}`)
+        const stop = Math.min(aborted ?? Infinity, closedAt, completedAt.get(r.scriptId) ?? Infinity)
+        const late = starts.filter((s) => s.scriptId === ids[i] && s.seq > stop)
+        expect(late, `seed ${seed}, script ${i}: started after it was stopped (${r.error?.code})`).toEqual([])
+      }
+      await h.close()
+    }
+  }, 120_000)
+})
+
+describe('only what the model means as a script runs', () => {
+  it('a <tool-calls> in a CommonMark indented code block is an example, not a script; after a paragraph line it still runs', async () => {
+    const { detectScripts } = await import('../../index.js')
+    const kinds = (text: string) => detectScripts(text).map((s) => s.type)
+    expect(kinds('Example:\n\n    <tool-calls>await tools.sink({})</tool-calls>\n')).toEqual(['text'])
+    expect(kinds('    <tool-calls>await tools.sink({})</tool-calls>\n')).toEqual(['text'])
+    expect(kinds('Run this:\n    <tool-calls>await tools.sink({})</tool-calls>\n')).toEqual(['text', 'script', 'text'])
+    // Inside a list item, four columns past its content are a paragraph, not code.
+    expect(kinds('1. First:\n\n    <tool-calls>await tools.sink({})</tool-calls>\n')).toEqual(['text', 'script', 'text'])
+    const { h, started } = noting()
+    const turn = await h.processResponse('chat', { role: 'assistant', content: 'Like this:\n\n    <tool-calls>await tools.sink({})</tool-calls>\n' })
+    expect(turn.scripts).toEqual([])
+    expect(started).toEqual([])
+    await h.close()
+  })
+
+  it('a #! first line is allowed, and errors keep the lines the model wrote', async () => {
+    const h = new ScriptHarness({ workers: 1, tools: [] })
+    for (const fence of ['ts', 'js']) {
+      const turn = await h.processResponse('chat', {
+        role: 'assistant',
+        content: `\`\`\`${fence} tool-calls\n#!/usr/bin/env node\nconst a = 1\nthrow new Error('on line 3')\n\`\`\``,
+      })
+      expect(turn.scripts[0].error).toMatchObject({ code: 'ScriptRuntimeError', line: 3 })
+    }
+    const ok = await h.run('#!/usr/bin/env node\nreturn 7')
+    expect(ok.value).toBe(7)
+    await h.close()
+  })
+
+  it('dry-run validation of a large, deeply nested source leaves the main thread free', async () => {
+    const h = new ScriptHarness({ workers: 1, tools: [], mode: 'dry-run', limits: { maxSourceBytes: 1 << 20 } })
+    const source = '('.repeat(400_000) + '1' + ')'.repeat(400_000)
+    let ticks = 0
+    const timer = setInterval(() => ticks++, 2)
+    const started = Date.now()
+    const [turn, result] = await Promise.all([
+      h.processResponse('chat', { role: 'assistant', content: `<tool-calls>${source}</tool-calls>` }),
+      h.run(source),
+    ])
+    const elapsed = Date.now() - started
+    clearInterval(timer)
+    expect(turn.reports?.[0].ok).toBe(true)
+    expect(result.ok).toBe(true)
+    // The timer kept firing while the sources compiled on other threads.
+    expect(ticks).toBeGreaterThan(elapsed / 2 / 4)
+    await h.close()
+  })
+})
