@@ -21,23 +21,62 @@
   const objectTag = Object.prototype.toString;
   function messageOf(e) {
     try {
-      if (e instanceof Error || objectTag.call(e) === '[object Error]') return cut(String(e.message), MAX_MESSAGE_CHARS);
+      if (e instanceof Error || objectTag.call(e) === '[object Error]') {
+        // Only a message that is text is shown as the handler's words; no
+        // getter or toString of the host's runs.
+        const d = Object.getOwnPropertyDescriptor(e, 'message');
+        if (d === undefined) return '';
+        if ('value' in d && typeof d.value === 'string') return cut(d.value, MAX_MESSAGE_CHARS);
+        return `the tool threw an Error whose message is not text: ${'value' in d ? render(d.value) : '[Getter]'}`;
+      }
       if (typeof e === 'string') return cut(e, MAX_MESSAGE_CHARS);
       const what = e === null ? 'null' : Array.isArray(e) ? 'an array' : typeof e === 'object' ? 'an object' : typeof e === 'undefined' ? 'undefined' : `a ${typeof e}`;
       const head = `the tool threw ${what} (not an Error)`;
       if (e === null || e === undefined || typeof e === 'function') return head;
-      if (typeof e !== 'object') return `${head}: ${cut(String(e), MAX_RENDERING_CHARS)}`;
-      const rendering = JSON.stringify(e, (key, v) => {
-        if (key !== '' && SECRET_KEY.test(key)) return '[redacted]';
-        if (typeof v === 'function') return '[Function]';
-        if (typeof v === 'symbol') return '[Symbol]';
-        if (typeof v === 'bigint') return `${v}n`;
-        return v;
-      });
-      return `${head}: ${cut(rendering ?? '', MAX_RENDERING_CHARS)}`;
+      return `${head}: ${render(e)}`;
     } catch {
       return 'the tool threw a value that cannot be shown';
     }
+  }
+
+  // A rendering of a value built from its data alone: own enumerable data
+  // properties (no getter or toJSON of the host runs), values under
+  // secret-looking keys redacted, functions and symbols named, cycles and
+  // depth cut, at most MAX_RENDERING_CHARS long.
+  function render(root) {
+    let out = '';
+    const seen = new Set();
+    const walk = (v, depth) => {
+      switch (typeof v) {
+        case 'string': out += JSON.stringify(cut(v, 256)); return;
+        case 'number': case 'boolean': out += String(v); return;
+        case 'bigint': out += `${v}n`; return;
+        case 'undefined': out += 'undefined'; return;
+        case 'function': out += '[Function]'; return;
+        case 'symbol': out += `[${String(v)}]`; return;
+      }
+      if (v === null) { out += 'null'; return; }
+      if (seen.has(v) || depth > 8) { out += '[…]'; return; }
+      seen.add(v);
+      const array = Array.isArray(v);
+      out += array ? '[' : '{';
+      let first = true;
+      for (const key of Reflect.ownKeys(v)) {
+        if (out.length > MAX_RENDERING_CHARS) break;
+        const d = typeof key === 'string' ? Object.getOwnPropertyDescriptor(v, key) : undefined;
+        if (d === undefined || !d.enumerable) continue;
+        if (!first) out += ',';
+        first = false;
+        if (!array) out += `${JSON.stringify(key)}:`;
+        if (SECRET_KEY.test(key)) out += '"[redacted]"';
+        else if (!('value' in d)) out += '[Getter]';
+        else walk(d.value, depth + 1);
+      }
+      out += array ? ']' : '}';
+      seen.delete(v);
+    };
+    walk(root, 0);
+    return cut(out, MAX_RENDERING_CHARS);
   }
   const SEED_FIELDS = ['conversationId', 'sessionId', 'turnId', 'workingDirectory', 'provider', 'model'];
   const MODES = ['disabled', 'dry-run', 'enabled'];
@@ -252,7 +291,9 @@
         emit({ type: 'approval_resolved', scriptId: m.scriptId, timestamp: Date.now(), requestId: request.requestId, decision });
         return decision;
       };
-      if (onApproval === undefined) return Promise.resolve(resolved('denied'));
+      // No one is asked for a script stopped meanwhile (onEvent may have
+      // stopped it on approval_requested).
+      if (onApproval === undefined || !stillLive()) return Promise.resolve(resolved('denied'));
       // While a person decides, the script's clock is paused.
       const { token } = m;
       native.approval(token.run, token.worker, token.script, token.call, true);
@@ -272,17 +313,15 @@
         const timer = setTimeout(() => finish('timeout'), m.approvalTimeoutMs);
         const onAbort = () => finish('denied');
         signal.addEventListener('abort', onAbort, { once: true });
-        let answer;
         try {
-          answer = onApproval(request);
+          Promise.resolve(onApproval(request)).then(
+            (a) => finish(a === 'approved' || a === true ? 'approved' : 'denied'),
+            () => finish('denied'),
+          );
         } catch {
+          // A throw, or an answer whose `then` or `constructor` throws.
           finish('denied');
-          return;
         }
-        Promise.resolve(answer).then(
-          (a) => finish(a === 'approved' || a === true ? 'approved' : 'denied'),
-          () => finish('denied'),
-        );
       });
     }
 
@@ -329,7 +368,14 @@
         return;
       }
       if (typeof then !== 'function') reply(out);
-      else Promise.resolve(out).then(reply, fail);
+      else {
+        try {
+          Promise.resolve(out).then(reply, fail);
+        } catch (e) {
+          // A promise whose `constructor` getter throws.
+          fail(e);
+        }
+      }
     }
 
     function abortCall(m) {
@@ -358,8 +404,19 @@
       const run = runs.get(m.run);
       if (run === undefined) return;
       runs.delete(m.run);
-      if (run.signal != null) run.signal.removeEventListener('abort', run.onAbort);
-      run.resolve(m.result);
+      try {
+        if (run.signal != null) run.signal.removeEventListener('abort', run.onAbort);
+      } finally {
+        run.resolve(m.result);
+      }
+    }
+
+    // A call whose start failed inside the bridge: it ends as a tool error
+    // rather than leaving its script waiting.
+    function failCall(m, e) {
+      const { token } = m;
+      calls.delete(keyOf(token));
+      native.reply(token.run, token.worker, token.script, token.call, 'ToolExecutionError', messageOf(e));
     }
 
     // The result of a script not run because an earlier one failed and the
@@ -390,6 +447,24 @@
         const [field, ...rest] = problem.split(': ');
         throw typeError(field, rest.join(': '));
       }
+    }
+
+    // What the turn's items and continuation are built from: a result
+    // without its call records' values, and its console output cut to what
+    // the model is shown, so a turn of many scripts stays far below V8's
+    // longest string.
+    const REPORTED_LOG_CHARS = 16 * 1024;
+    function reported(r) {
+      if (!Array.isArray(r.toolCalls) || !Array.isArray(r.logs)) return r;
+      const logs = [];
+      let chars = 0;
+      for (const l of r.logs) {
+        if (chars > REPORTED_LOG_CHARS) break;
+        chars += l.message.length;
+        logs.push(l);
+      }
+      const toolCalls = r.toolCalls.map((c) => ({ callId: c.callId, toolName: c.toolName, status: c.status }));
+      return { ...r, logs, toolCalls };
     }
 
     function checkFormat(format) {
@@ -429,7 +504,7 @@
         }
         if (mode === 'enabled' && !results[results.length - 1].ok) failed = true;
       }
-      const out = JSON.parse(native.finishTurn(format, JSON.stringify(plan), JSON.stringify(results), mode === 'dry-run', maxReturnBytes));
+      const out = JSON.parse(native.finishTurn(format, JSON.stringify(plan), JSON.stringify(results.map(reported)), mode === 'dry-run', maxReturnBytes));
       const turn = { items: out.items, continuation: out.continuation, scripts: mode === 'dry-run' ? [] : results, problems: out.problems };
       if (mode === 'dry-run') turn.reports = reports;
       return turn;
@@ -440,7 +515,10 @@
     function createStream(harness, format, options, mode, maxReturnBytes) {
       const controller = new AbortController();
       const userSignal = options && options.signal;
-      if (userSignal) userSignal.addEventListener('abort', () => controller.abort(userSignal.reason), { once: true });
+      if (userSignal) {
+        if (userSignal.aborted) controller.abort(userSignal.reason);
+        else userSignal.addEventListener('abort', () => controller.abort(userSignal.reason), { once: true });
+      }
       const runOptions = { ...(options ?? {}), signal: controller.signal };
       const detectors = new Map();
       const started = [];
@@ -475,6 +553,22 @@
         }
       }
       const bad = (why) => typeError('event', why);
+      // A tool_use input cut short (max_tokens) is not JSON: its text is
+      // kept as `partial_json` (the call's arguments), never a throw.
+      function assembleToolInput(b) {
+        const { partial } = b;
+        delete b.partial;
+        if (!partial) {
+          b.input ??= {};
+          return;
+        }
+        try {
+          b.input = JSON.parse(partial);
+        } catch {
+          b.input = {};
+          b.partial_json = partial;
+        }
+      }
 
       function pushResponses(e, out) {
         if (typeof e.type !== 'string' || !e.type.startsWith('response.')) throw bad(`not a Responses API stream event: ${JSON.stringify(e.type)}`);
@@ -541,10 +635,7 @@
           }
           case 'content_block_stop': {
             const b = blocks[e.index];
-            if (b && b.type === 'tool_use') {
-              b.input = b.partial ? JSON.parse(b.partial) : (b.input ?? {});
-              delete b.partial;
-            }
+            if (b && b.type === 'tool_use') assembleToolInput(b);
             return;
           }
           default:
@@ -575,10 +666,7 @@
             if (chat.toolCalls.length > 0) response.tool_calls = chat.toolCalls.filter(Boolean);
           } else {
             response = blocks.filter((b) => b !== undefined).map((b) => {
-              if (b.type === 'tool_use' && 'partial' in b) {
-                const { partial, ...rest } = b;
-                return { ...rest, input: partial ? JSON.parse(partial) : (rest.input ?? {}) };
-              }
+              if (b.type === 'tool_use' && 'partial' in b) assembleToolInput(b);
               return b;
             });
           }
@@ -642,11 +730,18 @@
       // Messages from the sandbox threads, in order.
       dispatch(batch) {
         for (const m of JSON.parse(batch)) {
-          switch (m.t) {
-            case 'call': startCall(m); break;
-            case 'abort': abortCall(m); break;
-            case 'event': emit(m.event); break;
-            case 'done': finish(m); break;
+          // One message that fails (host code that throws where it should
+          // not) must not drop the rest of the batch: other calls, other
+          // runs' results.
+          try {
+            switch (m.t) {
+              case 'call': startCall(m); break;
+              case 'abort': abortCall(m); break;
+              case 'event': emit(m.event); break;
+              case 'done': finish(m); break;
+            }
+          } catch (e) {
+            if (m.t === 'call') failCall(m, e);
           }
         }
       },

@@ -119,7 +119,8 @@ impl ScriptHarness {
         let normalize: Function<Unknown, Object> = glue.get_named_property("normalizeOptions")?;
         let parts: Object = normalize.call(options)?;
         let json: String = parts.get_named_property("json")?;
-        let mut data: HarnessData = serde_json::from_str(&json).map_err(to_napi)?;
+        let mut data: HarnessData =
+            serde_json::from_str(&well_formed_json(&json)).map_err(to_napi)?;
         let limits = data.limits().map_err(|e| misuse(&env, e))?;
         let tools = data.take_tools();
 
@@ -265,7 +266,8 @@ impl ScriptHarness {
                         }
                         let signal: Option<Unknown> = parts.get("signal")?;
                         (
-                            serde_json::from_str::<RunData>(&json).map_err(to_napi)?,
+                            serde_json::from_str::<RunData>(&well_formed_json(&json))
+                                .map_err(to_napi)?,
                             signal,
                         )
                     }

@@ -468,3 +468,132 @@ describe('only what the model means as a script runs', () => {
     await h.close()
   })
 })
+
+// Found by attacking the fixes above as a hostile model and a clumsy host would.
+describe('second round: re-entrant hosts, odd values, cut-off streams', () => {
+  it('a script stopped from onEvent on approval_requested: the person is never asked', async () => {
+    const controller = new AbortController()
+    const asked: unknown[] = []
+    const { h, started } = noting({
+      onEvent: (e) => { if (e.type === 'approval_requested') controller.abort() },
+      onApproval: (req) => { asked.push(req); return 'approved' },
+    })
+    const r = await h.run('return await tools.gated({})', { signal: controller.signal })
+    await sleep(20)
+    expectError(r, 'ScriptCancelledError')
+    expect(asked).toEqual([])
+    expect(started).toEqual([])
+    await h.close()
+  })
+
+  it('a stream whose signal is already aborted runs nothing', async () => {
+    const { h, started } = noting()
+    const s = h.stream('chat', { signal: AbortSignal.abort() })
+    s.push({ object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: '<tool-calls>await tools.sink({})</tool-calls>' } }] })
+    const turn = await s.end()
+    expect(turn.scripts[0].error?.code).toBe('ScriptCancelledError')
+    expect(started).toEqual([])
+    await h.close()
+  })
+
+  it('a handler returning a promise whose constructor getter throws fails that call only; its siblings and other runs go on', async () => {
+    const errors: unknown[] = []
+    const onError = (e: unknown) => errors.push(e)
+    process.on('uncaughtException', onError)
+    const h = new ScriptHarness({
+      workers: 1,
+      tools: [
+        {
+          name: 'odd',
+          handler: () => {
+            const p = Promise.resolve(1)
+            Object.defineProperty(p, 'constructor', { get() { throw new Error('boom') } })
+            return p
+          },
+        },
+        { name: 'fine', handler: () => 2 },
+      ],
+    })
+    const results = await Promise.all(Array.from({ length: 10 }, () =>
+      h.run('const [a, b] = await Promise.allSettled([tools.odd({}), tools.fine({})]); return [a.status, a.reason?.message, b.value]')))
+    process.off('uncaughtException', onError)
+    for (const r of results) expect(r.value).toEqual(['rejected', 'boom', 2])
+    expect(errors).toEqual([])
+    await h.close()
+  })
+
+  it('a turn of many scripts with full consoles resolves: its items are built from cut results', async () => {
+    const { h } = noting()
+    const one = '<tool-calls>await tools.sink({}); const s = "\\x01".repeat(8192); for (let i = 0; i < 200; i++) console.log(s); return 1</tool-calls>\n'
+    const turn = await h.processResponse('chat', { role: 'assistant', content: one.repeat(40) })
+    expect(turn.scripts).toHaveLength(40)
+    expect(turn.scripts[0].logs.length).toBe(200)
+    expect(turn.continuation).toHaveLength(1)
+    await h.close()
+  }, 60_000)
+
+  it('a Messages stream cut off inside a tool_use input keeps the text as the call\'s arguments, after its scripts ran', async () => {
+    const { h, started } = noting()
+    const s = h.stream('messages')
+    s.push({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } })
+    s.push({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: '<tool-calls>return await tools.sink({})</tool-calls>' } })
+    s.push({ type: 'content_block_stop', index: 0 })
+    s.push({ type: 'content_block_start', index: 1, content_block: { type: 'tool_use', id: 't1', name: 'x', input: {} } })
+    s.push({ type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: '{"a": "trunc' } })
+    s.push({ type: 'content_block_stop', index: 1 })
+    const turn = await s.end()
+    expect(started).toHaveLength(1)
+    expect(turn.items.find((i) => i.type === 'function_call')).toMatchObject({ call_id: 't1', arguments: '{"a": "trunc' })
+    await h.close()
+  })
+
+  it('indented code after headings, breaks, fences, HTML, in block quotes and after wide list markers is text', async () => {
+    const { detectScripts } = await import('../../index.js')
+    const tag = '<tool-calls>await tools.sink({})</tool-calls>'
+    for (const text of [
+      `# h\n    ${tag}\n`, `---\n    ${tag}\n`, `\`\`\`\nx\n\`\`\`\n    ${tag}\n`, `<!-- c -->\n    ${tag}\n`,
+      `-     ${tag}\n`, `1.     ${tag}\n`, `>     ${tag}\n`, `> a\n>\n>     ${tag}\n`,
+    ]) {
+      expect(detectScripts(text).map((s) => s.type), JSON.stringify(text)).toEqual(['text'])
+    }
+    expect(detectScripts(`> a\n>     ${tag}\n`).map((s) => s.type)).toContain('script')
+  })
+
+  it('an Error whose message is a function shows no source; a thrown object\'s toJSON and getters do not run', async () => {
+    let ran = false
+    const h = new ScriptHarness({
+      workers: 1,
+      tools: [
+        { name: 'fnMessage', handler: () => { const e = new Error(); (e as any).message = function leak() { return 'SOURCE-TEXT' }; throw e } },
+        { name: 'sneaky', handler: () => { throw { toJSON() { ran = true; return 'forged' }, get x() { ran = true; return 1 }, token: 'sk-1' } } },
+      ],
+    })
+    const r = await h.run('const out = []; for (const t of ["fnMessage", "sneaky"]) { try { await tools[t]({}) } catch (e) { out.push(e.message) } } return out')
+    expect(r.value).toEqual([
+      'the tool threw an Error whose message is not text: [Function]',
+      'the tool threw an object (not an Error): {"toJSON":[Function],"x":[Getter],"token":"[redacted]"}',
+    ])
+    expect(ran).toBe(false)
+    await h.close()
+  })
+
+  it('a lone surrogate in the host\'s own options or context is carried as U+FFFD, not a throw', async () => {
+    const h = new ScriptHarness({ workers: 1, tools: [], context: { workingDirectory: 'C:\\dir\ud800' } })
+    const r = await h.run('return context.workingDirectory', { context: { turnId: 't\udc00' } })
+    expect(r.value).toBe('C:\\dir\ufffd')
+    await h.close()
+  })
+
+  it('an onApproval answer whose then throws denies at once, and the clock runs again', async () => {
+    const h = new ScriptHarness({
+      workers: 1,
+      tools: [{ name: 'gated', requiresApproval: true, handler: () => 1 }],
+      onApproval: () => ({ get then() { throw new Error('odd') } }) as any,
+    })
+    const t = Date.now()
+    const r = await h.run('try { await tools.gated({}) } catch (e) { return e.name }', { limits: { approvalTimeoutMs: 5000 } })
+    expect(r.value).toBe('ApprovalDeniedError')
+    expect(Date.now() - t).toBeLessThan(2000)
+    await h.close()
+  })
+})

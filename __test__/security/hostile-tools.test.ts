@@ -73,7 +73,6 @@ describe('what handlers throw', () => {
       'throwString', 'throwNumber', 'throwNull', 'throwUndefined', 'throwObject', 'throwSymbol',
       'throwGetterMessage', 'throwToJSON', 'throwTypeError', 'rejectString', 'rejectUndefined',
     ])
-    const unshowable = 'the tool threw a value that cannot be shown'
     // A non-Error throw is named by its type, with a rendering built from data.
     expect(value).toEqual({
       throwString: ['ToolExecutionError', 'plain string', 'throwString'],
@@ -81,9 +80,10 @@ describe('what handlers throw', () => {
       throwNull: ['ToolExecutionError', 'the tool threw null (not an Error)', 'throwNull'],
       throwUndefined: ['ToolExecutionError', 'the tool threw undefined (not an Error)', 'throwUndefined'],
       throwObject: ['ToolExecutionError', 'the tool threw an object (not an Error): {"code":"E_X","detail":"bad"}', 'throwObject'],
-      throwSymbol: ['ToolExecutionError', 'the tool threw a symbol (not an Error): Symbol(sym)', 'throwSymbol'],
-      throwGetterMessage: ['ToolExecutionError', unshowable, 'throwGetterMessage'],
-      throwToJSON: ['ToolExecutionError', unshowable, 'throwToJSON'],
+      throwSymbol: ['ToolExecutionError', 'the tool threw a symbol (not an Error): [Symbol(sym)]', 'throwSymbol'],
+      // No host getter or toJSON runs to build the message.
+      throwGetterMessage: ['ToolExecutionError', 'the tool threw an Error whose message is not text: [Getter]', 'throwGetterMessage'],
+      throwToJSON: ['ToolExecutionError', 'the tool threw an object (not an Error): {"toJSON":[Function]}', 'throwToJSON'],
       throwTypeError: ['ToolExecutionError', "Cannot read properties of undefined (reading 'deeper')", 'throwTypeError'],
       rejectString: ['ToolExecutionError', 'async string', 'rejectString'],
       rejectUndefined: ['ToolExecutionError', 'the tool threw undefined (not an Error)', 'rejectUndefined'],

@@ -228,13 +228,13 @@ fn read_blocks(format: ApiFormat, response: &Value) -> Result<Vec<Block>, String
                             .get("name")
                             .and_then(Value::as_str)
                             .unwrap_or_default();
-                        let input = block.get("input").cloned().unwrap_or(json!({}));
-                        blocks.push(Block::Item(function_call(
-                            id,
-                            name,
-                            input.to_string(),
-                            None,
-                        )));
+                        // A stream cut short leaves input JSON that does not
+                        // parse: its text is the call's arguments as sent.
+                        let arguments = match block.get("partial_json").and_then(Value::as_str) {
+                            Some(raw) => raw.to_owned(),
+                            None => block.get("input").cloned().unwrap_or(json!({})).to_string(),
+                        };
+                        blocks.push(Block::Item(function_call(id, name, arguments, None)));
                     }
                     Some(_) => blocks.push(Block::Item(drop_nulls(block))),
                     None => {

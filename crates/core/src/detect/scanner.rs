@@ -79,6 +79,9 @@ pub struct Detector {
     lines: LineContext,
     line_has_text: bool,
     line_is_code: bool,
+    /// Whether the line `buf[0]` is in, as far as it was handed out, is a
+    /// paragraph line (judged on its first piece).
+    line_is_paragraph: bool,
 }
 
 impl Default for Detector {
@@ -100,6 +103,7 @@ impl Detector {
             lines: LineContext::default(),
             line_has_text: false,
             line_is_code: false,
+            line_is_paragraph: false,
         }
     }
 
@@ -228,16 +232,31 @@ impl Detector {
     /// Note the lines of text handed out, for [`Self::line_context`].
     fn track_lines(&mut self, text: &[u8]) {
         let Some(end) = memchr::memrchr(b'\n', text) else {
-            self.line_has_text |= !blocks::is_blank(text);
+            self.note_piece(text);
             return;
         };
         let begun_here = memchr::memrchr(b'\n', &text[..end]);
         let start = begun_here.map_or(0, |i| i + 1);
-        self.lines.prev_blank =
-            blocks::is_blank(&text[start..end]) && (begun_here.is_some() || !self.line_has_text);
+        let line = &text[start..end];
+        if begun_here.is_some() {
+            self.line_has_text = false;
+        }
+        self.note_piece(line);
+        self.lines.prev_blank = !self.line_has_text;
         self.lines.prev_code = self.line_is_code && begun_here.is_none();
+        self.lines.prev_paragraph = self.line_is_paragraph && !self.lines.prev_code;
         self.line_is_code = false;
-        self.line_has_text = !blocks::is_blank(&text[end + 1..]);
+        self.line_has_text = false;
+        self.line_is_paragraph = false;
+        self.note_piece(&text[end + 1..]);
+    }
+
+    /// A piece of the current line was handed out.
+    fn note_piece(&mut self, piece: &[u8]) {
+        if !self.line_has_text && !blocks::is_blank(piece) {
+            self.line_has_text = true;
+            self.line_is_paragraph = blocks::is_paragraph_line(piece);
+        }
     }
 
     /// What is known of the lines before the one starting at byte `at` of
@@ -247,15 +266,25 @@ impl Detector {
             return self.lines;
         }
         let before = &self.rest().as_bytes()[..at - 1];
-        let (prev_blank, prev_code) = match memchr::memrchr(b'\n', before) {
-            Some(nl) => (blocks::is_blank(&before[nl + 1..]), false),
+        let (prev_blank, prev_paragraph, prev_code) = match memchr::memrchr(b'\n', before) {
+            Some(nl) => {
+                let line = &before[nl + 1..];
+                (
+                    blocks::is_blank(line),
+                    blocks::is_paragraph_line(line),
+                    false,
+                )
+            }
+            None if self.line_has_text => (false, self.line_is_paragraph, self.line_is_code),
             None => (
-                blocks::is_blank(before) && !self.line_has_text,
+                blocks::is_blank(before),
+                blocks::is_paragraph_line(before),
                 self.line_is_code,
             ),
         };
         LineContext {
             prev_blank,
+            prev_paragraph: prev_paragraph && !prev_code,
             prev_code,
             ..self.lines
         }
