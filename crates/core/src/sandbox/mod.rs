@@ -8,5 +8,6 @@ mod outbox;
 pub mod pool;
 mod runtime;
 mod script;
+mod values;
 mod watchdog;
 mod worker;

@@ -15,6 +15,7 @@ use super::alloc::Tripwires;
 use super::gate::{CallPhase, Gate};
 use super::outbox::Outbox;
 use super::runtime::{Sandbox, describe_exception, script_options};
+use super::values::{MAX_JSON_DEPTH, keep_within, tool_result};
 use crate::compile::CompiledScript;
 use crate::errors::{ErrorCode, Phase, ScriptError};
 use crate::events::{EventKind, HarnessEvent, now_ms};
@@ -39,8 +40,6 @@ const MAX_LOG_MESSAGE_BYTES: usize = 8 * 1024;
 const MAX_LOG_BYTES: usize = 4 * 1024 * 1024;
 /// Longest error message kept (what a script or a handler threw), in bytes.
 pub(crate) const MAX_ERROR_MESSAGE_BYTES: usize = 8 * 1024;
-/// How much of a value cut from a call record is kept as its preview.
-const RECORD_PREVIEW_BYTES: usize = 256;
 
 /// Why a script was stopped by the harness. Decided from the harness's own
 /// records (deadline, cancel flags, the allocator's tripwire), never from
@@ -1142,50 +1141,4 @@ fn internal(e: rquickjs::Error) -> ScriptError {
 
 fn internal_msg(message: String) -> ScriptError {
     ScriptError::new(ErrorCode::HarnessInternalError, Phase::Executing, message)
-}
-
-/// The deepest JSON serde reads (its recursion limit): arguments and
-/// results nested deeper are refused, so every value the harness keeps can
-/// be read, redacted and shown whole.
-const MAX_JSON_DEPTH: usize = 128;
-
-/// A handler's result (JSON text, `None` for `undefined`), checked against
-/// `maxToolResultBytes` and made well-formed; `Err` says why it is refused.
-fn tool_result(
-    json: Option<String>,
-    limits: &HarnessLimits,
-) -> Result<Option<Box<RawValue>>, String> {
-    let Some(json) = json else { return Ok(None) };
-    if json.len() as u64 > limits.max_tool_result_bytes {
-        return Err(format!(
-            "the tool returned {} bytes of JSON, over the {} byte limit (maxToolResultBytes)",
-            json.len(),
-            limits.max_tool_result_bytes
-        ));
-    }
-    if json_deeper_than(&json, MAX_JSON_DEPTH) {
-        return Err(format!(
-            "the tool returned a value that nests deeper than {MAX_JSON_DEPTH} levels"
-        ));
-    }
-    RawValue::from_string(well_formed_json(&json).into_owned())
-        .map(Some)
-        .map_err(|_| {
-            format!("the tool returned a value that is not JSON, or nests deeper than {MAX_JSON_DEPTH} levels")
-        })
-}
-
-/// Keep `value` in a call record if it fits what is left of the record
-/// budget; otherwise keep its cut form, `{"$truncated": bytes, "preview": "..."}`.
-fn keep_within(value: &mut Box<RawValue>, recorded: &mut u64, budget: u64) {
-    let size = value.get().len() as u64;
-    if recorded.saturating_add(size) <= budget {
-        *recorded += size;
-        return;
-    }
-    let preview = truncated(value.get().to_owned(), RECORD_PREVIEW_BYTES);
-    let cut = serde_json::json!({ "$truncated": size, "preview": preview }).to_string();
-    if let Ok(raw) = RawValue::from_string(cut) {
-        *value = raw;
-    }
 }
