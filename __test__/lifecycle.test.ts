@@ -49,12 +49,12 @@ describe('running', () => {
     await h.close()
   })
 
-  it('tool results arrive deep-frozen', async () => {
+  it('tool results are the script\'s own values: it may sort, push and annotate them (CONTRACT, revised 2026-12-03)', async () => {
     const h = harness()
-    const r = await h.run(`const res = await tools.echo({ a: { b: [1] } })
-      return [Object.isFrozen(res), Object.isFrozen(res.a), Object.isFrozen(res.a.b),
-        (() => { try { res.a.b.push(2); return 'mutated' } catch (e) { return e.name } })()]`)
-    expect(r.value).toEqual([true, true, true, 'TypeError'])
+    const r = await h.run(`const res = await tools.echo({ a: { b: [3, 1, 2] } })
+      res.a.b.sort(); res.a.b.push(4); res.seen = true
+      return [Object.isFrozen(res), res]`)
+    expect(r.value).toEqual([false, { a: { b: [1, 2, 3, 4] }, seen: true }])
     await h.close()
   })
 
