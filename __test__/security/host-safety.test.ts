@@ -4,7 +4,7 @@
 // string), a handler that started after its script was stopped, arguments
 // queued outside the memory budget, a thrown value's source or secrets
 // shown to the model, and a turn rejected after its tools ran.
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { type HarnessEvent, ScriptHarness, type ToolDefinition } from '../../index.js'
 import { expectError, expectHealthy, sleep } from './probe'
 
@@ -320,10 +320,6 @@ describe('only assistant output runs', () => {
     expect(started).toEqual([])
     await h.close()
   })
-})
-
-afterAll(async () => {
-  await sleep(10)
 })
 
 describe('stopping wins every race, whatever the interleaving', () => {

@@ -200,11 +200,6 @@ impl Gate {
         }
         allowed
     }
-
-    #[cfg(test)]
-    pub fn phase(&self, call: u32) -> Option<CallPhase> {
-        self.lock().calls.get(call as usize).copied()
-    }
 }
 
 #[cfg(test)]
