@@ -21,6 +21,12 @@ export interface ScriptHarnessOptions {
   context?: ContextSeed
   /** Sandbox threads. Default: the number of CPUs. */
   workers?: number
+  /** How scripts share realms (a realm: one QuickJS runtime and context, hardened and frozen). `'pooled'`
+   *  (the default): each sandbox thread reuses a realm for script after script, each script with a fresh
+   *  deep-frozen `context`, `tools` and `console` of its own, and a realm is reused only after a clean finish.
+   *  `'script'`: a fresh realm for every script, freed when it ends; about ten times the CPU per script.
+   *  See docs/security.md, "Realms and isolation". */
+  isolation?: 'pooled' | 'script'
 }
 
 export interface RunOptions {
@@ -272,9 +278,13 @@ export interface HarnessStats {
   scriptsFinished: number
   /** Tool calls handed to a handler or an approval whose answer the harness still waits for. */
   pendingToolCalls: number
-  /** Bytes held by the QuickJS heaps of the sandbox threads (running scripts and prepared sandboxes),
-   *  as of each thread's last message. */
+  /** Bytes held by the QuickJS heaps of the sandbox threads (the realms of running scripts and idle
+   *  realms), as of each thread's last message. */
   sandboxHeapBytes: number
+  /** Realms built since the harness started (ahead of demand, and to replace discarded ones). */
+  realmsBuilt: number
+  /** Scripts that ran in a realm an earlier script had used (`isolation: 'pooled'`). */
+  realmsReused: number
   /** Sandbox threads replaced: after a panic, or abandoned by the watchdog while stuck in a built-in QuickJS
    *  cannot interrupt (see docs/security.md). Alert when it is above 0. */
   workerRestarts: number

@@ -114,7 +114,7 @@
   // functions that stay here.
   function normalizeOptions(options) {
     if (!isObject(options)) throw typeError('options', 'must be an object');
-    const { tools, mode, limits, onApproval, onEvent, context, workers } = options;
+    const { tools, mode, limits, onApproval, onEvent, context, workers, isolation } = options;
     if (!Array.isArray(tools)) throw typeError('options.tools', 'must be an array of tool definitions');
     const handlers = [];
     const predicates = [];
@@ -141,12 +141,16 @@
     if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > 256)) {
       throw typeError('options.workers', 'must be an integer between 1 and 256');
     }
+    if (isolation !== undefined && isolation !== 'pooled' && isolation !== 'script') {
+      throw typeError('options.isolation', "must be 'pooled' or 'script'");
+    }
     const data = {
       tools: specs,
       mode: checkMode(mode, 'options.mode'),
       limits: checkLimits(limits, 'options.limits'),
       context: checkSeed(context, 'options.context'),
       workers,
+      isolation,
       events: onEvent !== undefined,
     };
     return { json: JSON.stringify(data), handlers, predicates, approvals, onEvent, onApproval };
@@ -754,6 +758,8 @@
           pendingToolCalls: calls.size,
           sandboxHeapBytes: e.sandboxHeapBytes,
           workerRestarts: e.workerRestarts,
+          realmsBuilt: e.realmsBuilt,
+          realmsReused: e.realmsReused,
         };
       },
       // Resolves once every run has settled.

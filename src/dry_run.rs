@@ -10,7 +10,7 @@ use napi::{Env, Result, Task};
 
 use script_harness_core::compile::validate;
 use script_harness_core::errors::Phase;
-use script_harness_core::sandbox::pool::EngineShared;
+use script_harness_core::sandbox::EngineShared;
 use script_harness_core::{ErrorCode, HarnessMode, Language, ScriptError, ScriptResult};
 
 use crate::contain::contained;

@@ -162,6 +162,7 @@ impl ScriptHarness {
             tools,
             limits,
             workers: data.workers.unwrap_or(0),
+            isolation: data.isolation(),
             seed: data.context.take().unwrap_or_default(),
             host: Arc::new(NapiHost {
                 dispatch,

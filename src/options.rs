@@ -5,7 +5,9 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use script_harness_core::{ApprovalRule, HarnessError, HarnessLimits, HarnessMode, ToolSpec};
+use script_harness_core::{
+    ApprovalRule, HarnessError, HarnessLimits, HarnessMode, Isolation, ToolSpec,
+};
 
 #[derive(Deserialize)]
 pub struct HarnessData {
@@ -14,6 +16,8 @@ pub struct HarnessData {
     pub limits: Option<Value>,
     pub context: Option<Map<String, Value>>,
     pub workers: Option<usize>,
+    /// `'pooled'` (the default) or `'script'`; checked by the bridge.
+    pub isolation: Option<String>,
     pub events: bool,
 }
 
@@ -37,6 +41,13 @@ impl HarnessData {
         match &self.limits {
             Some(patch) => HarnessLimits::default().merged(patch, "options.limits"),
             None => Ok(HarnessLimits::default()),
+        }
+    }
+
+    pub fn isolation(&self) -> Isolation {
+        match self.isolation.as_deref() {
+            Some("script") => Isolation::Script,
+            _ => Isolation::Pooled,
         }
     }
 

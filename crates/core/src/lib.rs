@@ -2,7 +2,7 @@
 //! hardened QuickJS sandboxes on its own threads, with tools provided by a
 //! [`host::Host`].
 //!
-//! - [`sandbox::pool::Engine`]: submit scripts, route tool answers, cancel, close.
+//! - [`sandbox::Engine`]: submit scripts, route tool answers, cancel, close.
 //! - [`compile`]: from the model's text to the code a sandbox evaluates.
 //! - [`limits`], [`tools`], [`errors`], [`result`], [`events`]: the contract's shapes.
 
@@ -27,5 +27,5 @@ pub use host::{CallToken, Host, Outgoing, ToolOutcome};
 pub use limits::HarnessLimits;
 pub use mode::HarnessMode;
 pub use result::ScriptResult;
-pub use sandbox::pool::{Engine, EngineConfig, EngineStats, RunHandle, Submission};
+pub use sandbox::{Engine, EngineConfig, EngineStats, Isolation, RunHandle, Submission};
 pub use tools::{ApprovalRule, ToolSpec};

@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::errors::HarnessError;
 
 /// The largest `maxStackBytes` accepted. Sandbox threads get a stack well
-/// above it (see `sandbox::pool::THREAD_STACK_BYTES`), and rquickjs would
+/// above it (see `sandbox::worker::spawn::THREAD_STACK_BYTES`), and rquickjs would
 /// treat anything above 16 MiB as "no limit".
 pub const MAX_STACK_BYTES_CEILING: u64 = 4 * 1024 * 1024;
 /// Below this QuickJS cannot even build the prelude.

@@ -40,6 +40,7 @@ fn harness_with(limits: HarnessLimits, workers: usize) -> Harness {
         workers,
         seed: Map::new(),
         host: Arc::new(ChannelHost(Mutex::new(tx))),
+        isolation: Default::default(),
     })
     .unwrap();
     Harness {

@@ -181,6 +181,7 @@ fn arbitrary_scripts_end_within_their_limits_and_never_break_the_engine() {
         workers: 1,
         seed: Map::new(),
         host: Arc::new(ChannelHost(Mutex::new(tx))),
+        isolation: Default::default(),
     })
     .unwrap();
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);

@@ -33,16 +33,25 @@ impl Language {
     }
 }
 
-const WRAP_HEAD: &str = "(async function () {'use strict';";
-const WRAP_TAIL: &str = "\n})";
+/// The script becomes a function of its own `context`, `tools` and
+/// `console`, bound as constants (assigning to them is a `TypeError`, as
+/// for any frozen global), which runs its body as an async function and
+/// returns the promise. Nothing is declared in the realm's global scope, so
+/// a realm can serve script after script. The head has no line break:
+/// line 1 of the body is line 1 of the generated code.
+const WRAP_HEAD: &str = "(function () {'use strict';const context = arguments[0], tools = arguments[1], console = arguments[2];return (async function () {'use strict';";
+const WRAP_TAIL: &str = "\n})()})";
 
 #[derive(Debug)]
 pub struct CompiledScript {
     /// sha256 of the source as given (UTF-8), hex.
     pub hash: String,
     pub language: Language,
-    /// The code evaluated in the sandbox: a function expression.
+    /// The code evaluated in the sandbox: a function expression of
+    /// `(context, tools, console)` that returns the script's promise.
     pub wrapped: String,
+    /// UTF-8 bytes of the script as checked against `maxSourceBytes`.
+    pub source_bytes: u64,
     /// Generated positions back to the script's (empty for JavaScript).
     pub lines: LineMap,
     /// Tool paths the script mentions (`exec`, `mcp.github.searchIssues`).
@@ -116,6 +125,7 @@ pub fn compile(
         hash,
         language,
         wrapped,
+        source_bytes: body.len() as u64,
         lines: stripped.lines,
         tools_referenced: stripped.tools,
     })

@@ -1,13 +1,27 @@
-//! The sandbox: worker threads, runtime assembly, limits, script lifecycle.
+//! The sandbox: worker threads, realms, limits, and each script's life.
+//!
+//! Dependencies run one way, from the facade down:
+//! `engine → watchdog → worker → script → exception → realm → run → heap`,
+//! with `shared`, `gate`, `watch`, `outbox`, `outcome` and `values` as
+//! leaves everything may use. `ARCHITECTURE.md` at the repository's root
+//! has the map.
 
-mod alloc;
-mod bytecode;
+mod engine;
+mod exception;
 pub mod gate;
-mod harden;
+mod heap;
 mod outbox;
-pub mod pool;
-mod runtime;
+mod outcome;
+mod realm;
+mod run;
 mod script;
+mod shared;
 mod values;
+mod watch;
 mod watchdog;
 mod worker;
+#[cfg(test)]
+mod tests;
+
+pub use engine::{Engine, EngineConfig, EngineStats, RunHandle, Submission};
+pub use shared::{EngineShared, Isolation};

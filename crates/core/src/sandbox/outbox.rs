@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use super::pool::EngineShared;
-use super::watchdog::Watch;
+use super::shared::EngineShared;
+use super::watch::Watch;
 use crate::host::Outgoing;
 
 /// How long a message may wait in the outbox while JS runs.

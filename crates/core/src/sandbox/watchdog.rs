@@ -9,12 +9,13 @@
 //! its slot, and the stuck thread, marked abandoned, delivers nothing more
 //! and ends when the built-in returns.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock, Weak};
-use std::time::{Duration, Instant};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, RwLock, Weak};
+use std::time::Duration;
 
-use super::pool::{EngineShared, WorkerHandle, spawn_worker};
-use super::worker::failure_messages;
+use super::outcome::failure_messages;
+use super::shared::EngineShared;
+use super::worker::{WorkerHandle, spawn_worker};
 use crate::errors::{ErrorCode, Phase, ScriptError};
 use crate::host::Outgoing;
 
@@ -23,37 +24,6 @@ use crate::host::Outgoing;
 /// millisecond; this only catches native loops.
 pub const GRACE: Duration = Duration::from_millis(250);
 const TICK: Duration = Duration::from_millis(25);
-
-/// What a worker tells the watchdog, and the watchdog the worker.
-#[derive(Default)]
-pub(crate) struct Watch {
-    /// Nanoseconds after the engine's epoch by which the JS now running
-    /// must yield; 0 when no JS runs.
-    busy_until: AtomicU64,
-    /// The run whose JS is running.
-    executing: AtomicU64,
-    /// Runs submitted to this worker whose results are not delivered yet.
-    /// Delivery happens under this lock, so a run is reported exactly once:
-    /// by the worker, or by the watchdog after it set `abandoned`.
-    pub held: Mutex<Vec<(u64, String)>>,
-    pub abandoned: AtomicBool,
-}
-
-impl Watch {
-    pub fn enter(&self, run: u64, deadline: Instant, epoch: Instant) {
-        let until = deadline.saturating_duration_since(epoch).as_nanos().max(1) as u64;
-        self.executing.store(run, Ordering::Relaxed);
-        self.busy_until.store(until, Ordering::Release);
-    }
-
-    pub fn leave(&self) {
-        self.busy_until.store(0, Ordering::Release);
-    }
-
-    pub fn is_abandoned(&self) -> bool {
-        self.abandoned.load(Ordering::Acquire)
-    }
-}
 
 /// Runs until the engine is gone, checking each worker every `TICK`.
 pub(crate) fn run(shared: Weak<EngineShared>, slots: Weak<Vec<RwLock<WorkerHandle>>>) {
@@ -68,7 +38,7 @@ pub(crate) fn run(shared: Weak<EngineShared>, slots: Weak<Vec<RwLock<WorkerHandl
         for (index, slot) in slots.iter().enumerate() {
             let stuck = {
                 let Ok(handle) = slot.read() else { continue };
-                let until = handle.watch.busy_until.load(Ordering::Acquire);
+                let until = handle.watch.busy_until();
                 let late = until != 0 && now > until.saturating_add(grace);
                 let closing = until != 0 && closed_at != 0 && now > closed_at + grace;
                 late || closing
@@ -111,7 +81,7 @@ fn abandon(shared: &Arc<EngineShared>, slot: &RwLock<WorkerHandle>, index: usize
         .counters
         .worker_restarts
         .fetch_add(1, Ordering::Relaxed);
-    let executing = old.watch.executing.load(Ordering::Relaxed);
+    let executing = old.watch.executing();
     let closing = shared.closing.load(Ordering::Relaxed);
     let mut batch = Vec::new();
     for (run, script_id) in held {

@@ -2,47 +2,41 @@
 //!
 //! The same walk written in JavaScript (own keys, descriptors, prototypes)
 //! costs about 3.7 ms per realm in QuickJS, most of it allocating descriptor
-//! objects; here it is a loop over the C API. It runs once per sandbox,
+//! objects; here it is a loop over the C API. It runs once per realm,
 //! before any script code, from the trusted prelude.
 
-use rquickjs::{Array, Ctx, Object, Value, qjs};
+use std::collections::HashSet;
+
+use rquickjs::{Array, Ctx, Value, qjs};
 
 /// Freeze `roots` and everything reachable from them through properties
-/// (values, getters, setters) and prototypes, except `skip` (the global
-/// object, frozen later once `context` is installed). An object that is
-/// already non-extensible is taken as done.
-pub(crate) fn freeze_reachable<'js>(
-    ctx: Ctx<'js>,
-    roots: Array<'js>,
-    skip: Object<'js>,
-) -> rquickjs::Result<()> {
+/// (values, getters, setters) and prototypes.
+///
+/// Objects are recognised by identity, never by state: an object that is
+/// already non-extensible (or shallow-frozen) is still frozen and walked,
+/// because a realm serves many scripts and a mutable child of a
+/// non-extensible parent would carry one script's writes to the next.
+pub(crate) fn freeze_reachable<'js>(ctx: Ctx<'js>, roots: Array<'js>) -> rquickjs::Result<()> {
     let raw = ctx.as_raw().as_ptr();
+    let mut seen: HashSet<usize> = HashSet::with_capacity(4096);
     // SAFETY: every JSValue on `stack` holds its own reference (dup'd, or
     // returned as a new reference by the C API) and is freed exactly once;
-    // all calls happen on this context's thread while it is entered.
+    // all calls happen on this context's thread while it is entered. An
+    // object's address identifies it for the whole walk: everything seen
+    // stays reachable from the roots, so none is freed and reused meanwhile.
     unsafe {
-        let skip_ptr = qjs::JS_VALUE_GET_PTR(skip.as_raw());
         let mut stack: Vec<qjs::JSValue> = Vec::with_capacity(256);
         for v in roots.iter::<Value>() {
             stack.push(qjs::JS_DupValue(raw, v?.as_raw()));
         }
         let mut failed = false;
         while let Some(v) = stack.pop() {
-            if failed || !qjs::JS_IsObject(v) || qjs::JS_VALUE_GET_PTR(v) == skip_ptr {
+            if failed
+                || !qjs::JS_IsObject(v)
+                || !seen.insert(qjs::JS_VALUE_GET_PTR(v) as usize)
+            {
                 qjs::JS_FreeValue(raw, v);
                 continue;
-            }
-            match qjs::JS_IsExtensible(raw, v) {
-                0 => {
-                    qjs::JS_FreeValue(raw, v);
-                    continue;
-                }
-                n if n < 0 => {
-                    failed = true;
-                    qjs::JS_FreeValue(raw, v);
-                    continue;
-                }
-                _ => {}
             }
             if qjs::JS_FreezeObject(raw, v) < 0 {
                 failed = true;

@@ -1,7 +1,6 @@
-//! A sandbox worker: one OS thread that owns its QuickJS runtimes for life.
-//! Work arrives by channel; results leave through the host in batches.
-//! Scripts waiting for tools hold no thread: the worker interleaves every
-//! script it owns and prepares the next sandbox while it would otherwise idle.
+//! A worker's thread: it owns its realms for life and interleaves every
+//! script it holds. Scripts waiting for tools hold no thread; the worker
+//! builds realms ahead while it would otherwise idle.
 
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -11,64 +10,28 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::time::{Duration, Instant};
 
-use serde_json::{Map, Value};
-
-use super::gate::Gate;
-use super::outbox::Outbox;
-use super::pool::EngineShared;
-use super::runtime::Sandbox;
-use super::script::{Progress, Start};
-use super::watchdog::Watch;
-use crate::compile::{CompiledScript, Language};
+use super::inbox::{Inbound, Job};
 use crate::errors::{ErrorCode, Phase, ScriptError};
 use crate::events::{EventKind, HarnessEvent, now_ms};
-use crate::host::{CallToken, Outgoing, ToolOutcome};
-use crate::limits::HarnessLimits;
-use crate::result::ScriptResult;
+use crate::host::{CallToken, Outgoing};
+use crate::sandbox::outbox::Outbox;
+use crate::sandbox::outcome::{failure_messages, internal_panic, thread_replaced};
+use crate::sandbox::realm::RealmPool;
+use crate::sandbox::run::{Progress, RunStart};
+use crate::sandbox::script::Script;
+use crate::sandbox::shared::EngineShared;
+use crate::sandbox::watch::Watch;
 
 /// How long an idle worker that expects a tool answer keeps polling before
 /// it parks: waking a parked thread costs about 35 µs on these machines,
 /// more than a fast tool's whole round trip.
 const SPIN: Duration = Duration::from_micros(60);
 /// How long a worker whose scripts await tools waits for an answer before it
-/// spends its time preparing the next sandbox instead.
+/// spends its time building a realm instead.
 const PATIENCE: Duration = Duration::from_millis(2);
 
-pub(crate) enum Inbound {
-    Start(Box<Job>),
-    Settle {
-        script: u64,
-        call: u32,
-        outcome: ToolOutcome,
-    },
-    /// Look at cancel flags and deadlines now (a run was cancelled, or an
-    /// approval wait moved its deadline).
-    Wake,
-    Shutdown,
-    /// Panics on the worker's own loop, outside any script's guard: how
-    /// tests reach the supervisor.
-    #[cfg(test)]
-    Panic,
-    /// Panics inside each live script's guard.
-    #[cfg(test)]
-    PanicInScripts,
-}
-
-pub struct Job {
-    pub run: u64,
-    pub script_id: String,
-    pub source: String,
-    pub language: Language,
-    pub limits: HarnessLimits,
-    /// The `ContextSeed` fields, merged over the harness's.
-    pub seed: Map<String, Value>,
-    /// Its cancel flag, clock and call phases, shared with the host.
-    pub gate: Arc<Gate>,
-}
-
 struct Live {
-    sandbox: Sandbox,
-    compiled: Arc<CompiledScript>,
+    script: Script,
     run: u64,
     /// `timeoutMs`, for the watchdog before the script's clock starts.
     timeout: Duration,
@@ -79,12 +42,12 @@ pub(crate) struct Worker {
     shared: Arc<EngineShared>,
     rx: Receiver<Inbound>,
     live: HashMap<u64, Live>,
-    spare: Option<Sandbox>,
+    realms: RealmPool,
     next_script: u64,
     outbox: Rc<Outbox>,
     load: Arc<AtomicUsize>,
-    /// Bytes held by this worker's sandboxes, live and spare, as of the
-    /// last flush: for `Engine::stats`.
+    /// Bytes held by this worker's realms, live and idle, as of the last
+    /// flush: for `Engine::stats`.
     heap: Arc<AtomicUsize>,
     watch: Arc<Watch>,
     generation: u64,
@@ -104,10 +67,10 @@ impl Worker {
         let outbox = Rc::new(Outbox::new(shared.clone(), load.clone(), watch.clone()));
         Worker {
             index,
+            realms: RealmPool::new(shared.clone()),
             shared,
             rx,
             live: HashMap::new(),
-            spare: None,
             // Script keys of each generation of a slot differ, so answers
             // meant for an abandoned worker's scripts match nothing here.
             next_script: generation << 32,
@@ -134,16 +97,16 @@ impl Worker {
     }
 
     /// Report every script this worker held as failed, then give up its
-    /// state: sandboxes a panic may have left half-changed are leaked, not
+    /// state: realms a panic may have left half-changed are leaked, not
     /// torn down.
     fn replaced(mut self) -> Worker {
         let held: Vec<(u64, String)> = self
             .live
             .values()
-            .filter_map(|l| Some((l.sandbox.cell.run_id()?, l.sandbox.cell.script_id()?)))
+            .filter_map(|l| Some((l.script.cell.run_id()?, l.script.cell.script_id()?)))
             .collect();
         std::mem::forget(std::mem::take(&mut self.live));
-        std::mem::forget(self.spare.take());
+        self.realms.forget();
         for (run, script_id) in held {
             self.report_failure(run, script_id, thread_replaced());
         }
@@ -194,26 +157,22 @@ impl Worker {
                 continue;
             }
             // An answer due soon goes first: spin briefly for it, and do
-            // not start preparing a sandbox (about a millisecond of work)
+            // not start building a realm (about a millisecond of work)
             // until the wait looks long.
-            let expecting = self
-                .live
-                .values()
-                .any(|l| l.sandbox.cell.has_pending_calls());
+            let expecting = self.live.values().any(|l| l.script.cell.has_pending_calls());
+            let wants_realm = self.realms.wants_one() && !self.shutting_down;
             if expecting {
                 if let Some(m) = self.poll_for(SPIN) {
                     self.handle(m);
                     continue;
                 }
-                if self.spare.is_none()
-                    && let Some(m) = self.wait_for(Some(Instant::now() + PATIENCE))
-                {
+                if wants_realm && let Some(m) = self.wait_for(Some(Instant::now() + PATIENCE)) {
                     self.handle(m);
                     continue;
                 }
             }
-            if self.spare.is_none() && !self.shutting_down {
-                self.spare = self.prepare().ok();
+            if wants_realm {
+                self.realms.build_ahead();
                 self.publish_heap();
                 continue;
             }
@@ -221,7 +180,7 @@ impl Worker {
             let deadline = self
                 .live
                 .values()
-                .filter_map(|l| l.sandbox.cell.deadline())
+                .filter_map(|l| l.script.cell.deadline())
                 .min();
             if let Some(m) = self.wait_for(deadline) {
                 self.handle(m);
@@ -264,31 +223,16 @@ impl Worker {
         got
     }
 
-    fn prepare(&self) -> Result<Sandbox, String> {
-        let max_stack = self.shared.limits.max_stack_bytes as usize;
-        match catch_unwind(AssertUnwindSafe(|| {
-            Sandbox::prepare(&self.shared.tool_tree, max_stack)
-        })) {
-            Ok(Ok(s)) => Ok(s),
-            Ok(Err(e)) => Err(e.0),
-            Err(_) => Err("panic while preparing a sandbox".into()),
-        }
-    }
-
     fn flush(&mut self) {
         self.outbox.flush();
         self.publish_heap();
     }
 
-    /// Bytes held by this worker's sandboxes, for `Engine::stats`.
+    /// Bytes held by this worker's realms, for `Engine::stats`.
     fn publish_heap(&self) {
-        let heap: usize = self
-            .live
-            .values()
-            .map(|l| l.sandbox.wires.used())
-            .sum::<usize>()
-            + self.spare.as_ref().map_or(0, |s| s.wires.used());
-        self.heap.store(heap, Ordering::Relaxed);
+        let live: usize = self.live.values().map(|l| l.script.heap_bytes()).sum();
+        self.heap
+            .store(live + self.realms.heap_bytes(), Ordering::Relaxed);
     }
 
     fn handle(&mut self, msg: Inbound) {
@@ -299,9 +243,7 @@ impl Worker {
                 call,
                 outcome,
             } => {
-                self.guarded(script, |live| {
-                    live.sandbox.settle(call, outcome, &live.compiled)
-                });
+                self.guarded(script, |live| live.script.settle(call, outcome));
             }
             Inbound::Wake => self.check_stops(),
             Inbound::Shutdown => {
@@ -326,25 +268,25 @@ impl Worker {
         let stopped: Vec<u64> = self
             .live
             .iter()
-            .filter(|(_, l)| l.sandbox.cell.check_stop(now))
+            .filter(|(_, l)| l.script.cell.check_stop(now))
             .map(|(k, _)| *k)
             .collect();
         for key in stopped {
-            self.guarded(key, |live| live.sandbox.finish_terminal());
+            self.guarded(key, |live| live.script.finish_terminal());
         }
     }
 
     /// Run `f` on a live script, containing panics: a script whose
-    /// operation panicked ends with `HarnessInternalError`, and its sandbox
-    /// is leaked rather than torn down in an unknown state.
+    /// operation panicked ends with `HarnessInternalError`, and its realm
+    /// is leaked rather than torn down in an unknown state. A script that
+    /// finished gives its realm back to the pool.
     fn guarded(&mut self, key: u64, f: impl FnOnce(&mut Live) -> Progress) {
         let Some(mut live) = self.live.remove(&key) else {
             return;
         };
-        live.sandbox.cell.resume_clock(Instant::now());
-        let deadline = live
-            .sandbox
-            .cell
+        let cell = live.script.cell.clone();
+        cell.resume_clock(Instant::now());
+        let deadline = cell
             .deadline()
             .unwrap_or_else(|| Instant::now() + live.timeout);
         self.watch.enter(live.run, deadline, self.shared.epoch);
@@ -352,13 +294,15 @@ impl Worker {
         self.watch.leave();
         match progress {
             Ok(Progress::Running) => {
-                live.sandbox.cell.suspend_clock(Instant::now());
+                cell.suspend_clock(Instant::now());
                 self.live.insert(key, live);
             }
-            Ok(Progress::Finished) => drop(live),
+            Ok(Progress::Finished) => {
+                let (realm, clean) = live.script.into_realm();
+                self.realms.give_back(realm, clean);
+            }
             Err(_) => {
-                let run = live.sandbox.cell.run_id();
-                let script_id = live.sandbox.cell.script_id();
+                let (run, script_id) = (cell.run_id(), cell.script_id());
                 std::mem::forget(live);
                 if let (Some(run), Some(script_id)) = (run, script_id) {
                     self.report_failure(run, script_id, internal_panic());
@@ -407,8 +351,8 @@ impl Worker {
                     return;
                 }
             };
-        let sandbox = match self.spare.take().map(Ok).unwrap_or_else(|| self.prepare()) {
-            Ok(s) => s,
+        let realm = match self.realms.take() {
+            Ok(realm) => realm,
             Err(why) => {
                 self.report_failure(
                     job.run,
@@ -424,8 +368,10 @@ impl Worker {
         };
         self.next_script += 1;
         let key = self.next_script;
-        let context_json = self.shared.context_json(&job);
-        let start = Start {
+        let context_json = self
+            .shared
+            .context_json(&job.script_id, &job.limits, &job.seed);
+        let start = RunStart {
             shared: self.shared.clone(),
             run: job.run,
             token_base: CallToken {
@@ -435,65 +381,18 @@ impl Worker {
                 call: 0,
             },
             script_id: job.script_id,
-            compiled: compiled.clone(),
+            compiled,
             limits: job.limits,
-            context_json,
             gate: job.gate,
             outbox: self.outbox.clone(),
         };
-        self.live.insert(
-            key,
-            Live {
-                sandbox,
-                compiled,
-                run: job.run,
-                timeout: Duration::from_millis(job.limits.timeout_ms),
-            },
-        );
-        self.guarded(key, move |live| live.sandbox.begin(start));
+        let timeout = Duration::from_millis(job.limits.timeout_ms);
+        let live = Live {
+            script: Script::new(realm, start),
+            run: job.run,
+            timeout,
+        };
+        self.live.insert(key, live);
+        self.guarded(key, move |live| live.script.begin(&context_json));
     }
-}
-
-/// The messages that end run `run` as failed without a result of its own:
-/// a `script_completed` event (when the host wants events) and the result.
-pub(crate) fn failure_messages(
-    run: u64,
-    script_id: String,
-    error: ScriptError,
-    wants_events: bool,
-    out: &mut Vec<Outgoing>,
-) {
-    if wants_events {
-        out.push(Outgoing::Event {
-            event: HarnessEvent {
-                script_id: script_id.clone(),
-                timestamp: now_ms(),
-                kind: EventKind::ScriptCompleted {
-                    ok: false,
-                    error: Some(error.clone()),
-                    duration_ms: 0.0,
-                },
-            },
-        });
-    }
-    out.push(Outgoing::Done {
-        run,
-        result: ScriptResult::failed_before_start(script_id, error),
-    });
-}
-
-fn thread_replaced() -> ScriptError {
-    ScriptError::new(
-        ErrorCode::HarnessInternalError,
-        Phase::Executing,
-        "the sandbox thread running this script failed internally and was replaced (a bug: please report it)",
-    )
-}
-
-fn internal_panic() -> ScriptError {
-    ScriptError::new(
-        ErrorCode::HarnessInternalError,
-        Phase::Executing,
-        "the harness failed internally while running this script (a bug: please report it)",
-    )
 }

@@ -1,9 +1,12 @@
-// The trusted prelude: evaluated in every fresh context before any script
-// code, with the host's native functions as `host`. It tames the realm
-// (no eval, no function constructors, frozen intrinsics), builds `tools`
-// and `console`, and returns the internal API the engine drives the script
-// with. Nothing here stays reachable from the script except through the
-// frozen objects it installs.
+// The trusted prelude: evaluated once in every fresh realm, before any
+// script code, with the realm's native functions as `host`. It tames the
+// realm (no eval, no function constructors, a per-script Math.random,
+// frozen intrinsics and a frozen global object) and returns the internal
+// API the engine drives scripts with. A realm serves many scripts, one at a
+// time: `open` gives each a fresh, deep-frozen `context`, `tools` and
+// `console` of its own, wired to natives that carry that script's identity.
+// Nothing here stays reachable from a script except through the frozen
+// objects it is given.
 (function (host, toolTree) {
   'use strict';
   const G = globalThis;
@@ -29,6 +32,8 @@
   const arrayPush = Array.prototype.push;
   const arrayPop = Array.prototype.pop;
   const arrayJoin = Array.prototype.join;
+  const arrayIncludes = Array.prototype.includes;
+  const reflectGet = Reflect.get;
   const stringSlice = String.prototype.slice;
 
   // Globals the contract says a script never has.
@@ -153,26 +158,29 @@
       return '[object]';
     }
   }
-  const consoleObject = {};
   const levels = ['log', 'info', 'warn', 'error'];
-  for (let i = 0; i < levels.length; i++) {
-    const level = i;
-    consoleObject[levels[i]] = function (...args) {
-      const parts = [];
-      for (const a of args) {
-        let s;
-        try { s = show(a, 0); } catch (e) { s = '[unprintable]'; }
-        apply(arrayPush, parts, [s]);
-      }
-      host.log(level, wellFormed(apply(arrayJoin, parts, [' '])));
-    };
+  // A script's console: its entries go to its own `log` native.
+  function makeConsole(log) {
+    const out = {};
+    for (let i = 0; i < levels.length; i++) {
+      const level = i;
+      const name = levels[i];
+      out[name] = {
+        [name](...args) {
+          const parts = [];
+          for (const a of args) {
+            let s;
+            try { s = show(a, 0); } catch (e) { s = '[unprintable]'; }
+            apply(arrayPush, parts, [s]);
+          }
+          log(level, wellFormed(apply(arrayJoin, parts, [' '])));
+        },
+      }[name];
+    }
+    out.debug = out.log;
+    return deepFreeze(out);
   }
-  consoleObject.debug = consoleObject.log;
-  defineProperty(G, 'console', { value: consoleObject, writable: false, enumerable: false, configurable: false });
 
-  // tools: a frozen tree; unknown names give a function that rejects with
-  // ToolNotFoundError, so `tools.typo(...)` fails the way the contract says.
-  const pending = new MapC();
   function toJsonArgs(args) {
     if (args === undefined) return '{}';
     return jsonStringify(args, (k, v) => {
@@ -183,41 +191,18 @@
       return v;
     });
   }
-  function callTool(index, path, args) {
-    // The call's line: for the person asked to approve it, and for the
-    // error if the call fails uncaught.
-    const site = str(new ErrorC().stack) ?? '';
-    let json;
-    try {
-      json = toJsonArgs(args);
-    } catch (e) {
-      let why = 'not JSON';
-      try { why = StringC(e && e.message); } catch (e2) { /* keep the default */ }
-      return promiseReject(makeError('SerializationError', 'arguments of tools.' + path + ' are not JSON: ' + why, path, undefined, site));
-    }
-    const r = host.call(index, json, wellFormed(path), site);
-    if (typeof r !== 'number') return promiseReject(makeError(r[0], r[1], path, r[2], site));
-    const p = new PromiseC((resolve, reject) => {
-      apply(mapSet, pending, [r, [resolve, reject, path, site]]);
-    });
-    apply(weakSet, toolPromises, [p, r]);
-    return p;
-  }
 
   // The losers of Promise.race and Promise.any over tool calls are aborted
   // as soon as the race settles: their handlers' signals fire, and their
-  // promises reject.
+  // promises reject. A tool promise maps to the abort of the script that
+  // made it; no script can reach another's promises.
   const toolPromises = new WeakMapC();
   const promiseThen = Promise.prototype.then;
   const arrayFrom = Array.from;
   function abortLosers(items) {
     for (const item of items) {
-      const index = (typeof item === 'object' && item !== null) ? apply(weakGet, toolPromises, [item]) : undefined;
-      if (index === undefined) continue;
-      const p = apply(mapGet, pending, [index]);
-      if (p === undefined || !host.abort(index)) continue;
-      apply(mapDelete, pending, [index]);
-      p[1](makeError('ToolExecutionError', 'tools.' + p[2] + ' was aborted: it lost a Promise.race or Promise.any', p[2], undefined, p[3]));
+      const entry = (typeof item === 'object' && item !== null) ? apply(weakGet, toolPromises, [item]) : undefined;
+      if (entry !== undefined) entry[0](entry[1]);
     }
   }
   for (const name of ['race', 'any']) {
@@ -233,46 +218,78 @@
     }[name];
     defineProperty(Promise, name, { value: wrapped, writable: true, enumerable: false, configurable: true });
   }
-  const excluded = ['then', 'toJSON', 'constructor', 'valueOf', 'toString', 'inspect', 'asymmetricMatch', 'nodeType'];
-  function namespace(node, prefix) {
-    const target = {};
-    for (const key of ownKeys(node)) {
-      const path = prefix === '' ? key : prefix + '.' + key;
-      const child = node[key];
-      if (typeof child === 'number' || arrayIsArray(child)) {
-        const index = typeof child === 'number' ? child : child[0];
-        const fn = (args) => callTool(index, path, args);
-        defineProperty(fn, 'name', { value: key });
-        target[key] = freeze(fn);
-      } else {
-        target[key] = namespace(child, path);
-      }
-    }
-    freeze(target);
-    return new ProxyC(target, {
-      get(t, key, receiver) {
-        if (typeof key !== 'string' || hasOwn(t, key) || key in t || excluded.includes(key)) {
-          return apply(Reflect.get, undefined, [t, key, receiver]);
-        }
-        const path = prefix === '' ? key : prefix + '.' + key;
-        return freeze((args) => callTool(-1, path, args));
-      },
-    });
-  }
-  defineProperty(G, 'tools', { value: namespace(toolTree, ''), writable: false, enumerable: false, configurable: false });
 
-  // The global object itself is frozen in begin(), once `context` is on it.
-  const globals = [getPrototypeOf(G)];
-  for (const k of ownKeys(G)) {
-    const d = getOwnPropertyDescriptor(G, k);
-    if (hasOwn(d, 'value')) apply(arrayPush, globals, [d.value]);
-    else apply(arrayPush, globals, [d.get, d.set]);
+  // One script's `tools`: a frozen tree; unknown names give a function that
+  // rejects with ToolNotFoundError, so `tools.typo(...)` fails the way the
+  // contract says. Calls go to the script's own natives; `pending` holds
+  // the resolvers of its calls.
+  const excluded = ['then', 'toJSON', 'constructor', 'valueOf', 'toString', 'inspect', 'asymmetricMatch', 'nodeType'];
+  function makeTools(natives, pending) {
+    function abortCall(index) {
+      const p = apply(mapGet, pending, [index]);
+      if (p === undefined || !natives.abort(index)) return;
+      apply(mapDelete, pending, [index]);
+      p[1](makeError('ToolExecutionError', 'tools.' + p[2] + ' was aborted: it lost a Promise.race or Promise.any', p[2], undefined, p[3]));
+    }
+    function callTool(index, path, args) {
+      // The call's line: for the person asked to approve it, and for the
+      // error if the call fails uncaught.
+      const site = str(new ErrorC().stack) ?? '';
+      let json;
+      try {
+        json = toJsonArgs(args);
+      } catch (e) {
+        let why = 'not JSON';
+        try { why = StringC(e && e.message); } catch (e2) { /* keep the default */ }
+        return promiseReject(makeError('SerializationError', 'arguments of tools.' + path + ' are not JSON: ' + why, path, undefined, site));
+      }
+      const r = natives.call(index, json, wellFormed(path), site);
+      if (typeof r !== 'number') return promiseReject(makeError(r[0], r[1], path, r[2], site));
+      const p = new PromiseC((resolve, reject) => {
+        apply(mapSet, pending, [r, [resolve, reject, path, site]]);
+      });
+      apply(weakSet, toolPromises, [p, [abortCall, r]]);
+      return p;
+    }
+    function namespace(node, prefix) {
+      const target = {};
+      for (const key of ownKeys(node)) {
+        const path = prefix === '' ? key : prefix + '.' + key;
+        const child = node[key];
+        if (typeof child === 'number' || arrayIsArray(child)) {
+          const index = typeof child === 'number' ? child : child[0];
+          const fn = (args) => callTool(index, path, args);
+          defineProperty(fn, 'name', { value: key });
+          target[key] = freeze(fn);
+        } else {
+          target[key] = namespace(child, path);
+        }
+      }
+      freeze(target);
+      return new ProxyC(target, {
+        get(t, key, receiver) {
+          if (typeof key !== 'string' || hasOwn(t, key) || key in t || apply(arrayIncludes, excluded, [key])) {
+            return apply(reflectGet, undefined, [t, key, receiver]);
+          }
+          const path = prefix === '' ? key : prefix + '.' + key;
+          return freeze((args) => callTool(-1, path, args));
+        },
+      });
+    }
+    return namespace(toolTree, '');
   }
+
+  // Math.random draws from a generator the engine reseeds for each script:
+  // QuickJS's own is one xorshift state per realm, which a script can
+  // recover from a few outputs and so predict the next script's draws.
+  defineProperty(Math, 'random', { value: host.random, writable: true, enumerable: false, configurable: true });
+
   // Freeze every intrinsic reachable from the global object or from values
   // the language makes without naming their constructors (iterators,
-  // generators, async functions, typed arrays). The walk is native.
+  // generators, async functions, typed arrays), and the global object
+  // itself. The walk is native.
   host.harden([
-    ...globals,
+    G,
     getPrototypeOf([][Symbol.iterator]()),
     getPrototypeOf(new Map().entries()),
     getPrototypeOf(new Set().values()),
@@ -287,7 +304,7 @@
     getPrototypeOf(Int8Array),
     getOwnPropertyDescriptor(Function.prototype, 'caller'),
     (function () { return arguments; })(),
-  ], G);
+  ]);
 
   function str(v) {
     try { return v === undefined ? undefined : StringC(v); } catch (e) { return '[unprintable]'; }
@@ -295,36 +312,41 @@
 
   // The engine's handle on this realm.
   return freeze({
-    // Installs the script's `context` and freezes the global object.
-    begin(contextJson) {
+    // A script starts: its `context`, `tools` and `console`, and its own
+    // handle (`settle`). `natives` are the script's: call, log, abort,
+    // progress.
+    open(natives, contextJson) {
       const context = jsonParse(contextJson);
       const emitProgress = (message, kind) => {
-        host.progress(wellFormed(str(message) ?? ''), wellFormed(str(kind) ?? ''));
+        natives.progress(wellFormed(str(message) ?? ''), wellFormed(str(kind) ?? ''));
       };
       defineProperty(emitProgress, 'name', { value: 'emitProgress' });
       context.emitProgress = emitProgress;
       deepFreeze(context);
-      defineProperty(G, 'context', { value: context, writable: false, enumerable: false, configurable: false });
-      freeze(G);
-    },
-    settle(index, ok, payload, code, message, toolName, callId) {
-      const p = apply(mapGet, pending, [index]);
-      if (p === undefined) return;
-      apply(mapDelete, pending, [index]);
-      if (!ok) {
-        p[1](makeError(code, message, toolName, callId, p[3]));
-        return;
-      }
-      let value;
-      try {
-        value = payload === '' ? undefined : jsonParse(payload);
-      } catch (e) {
-        // Too deep for this sandbox's stack (out of memory is the
-        // harness's to report, from its own records).
-        p[1](makeError('ToolExecutionError', 'the result of tools.' + toolName + ' could not be read in the sandbox: ' + (str(e && e.message) ?? 'unknown error'), toolName, callId, p[3]));
-        return;
-      }
-      p[0](value);
+      const pending = new MapC();
+      const tools = makeTools(natives, pending);
+      const script = freeze({
+        settle(index, ok, payload, code, message, toolName, callId) {
+          const p = apply(mapGet, pending, [index]);
+          if (p === undefined) return;
+          apply(mapDelete, pending, [index]);
+          if (!ok) {
+            p[1](makeError(code, message, toolName, callId, p[3]));
+            return;
+          }
+          let value;
+          try {
+            value = payload === '' ? undefined : jsonParse(payload);
+          } catch (e) {
+            // Too deep for this sandbox's stack (out of memory is the
+            // harness's to report, from its own records).
+            p[1](makeError('ToolExecutionError', 'the result of tools.' + toolName + ' could not be read in the sandbox: ' + (str(e && e.message) ?? 'unknown error'), toolName, callId, p[3]));
+            return;
+          }
+          p[0](value);
+        },
+      });
+      return [context, tools, makeConsole(natives.log), script];
     },
     // [harness code or '', name, message, stack, toolName, callId]
     describe(e) {

@@ -1,0 +1,245 @@
+//! One hardened realm: a QuickJS runtime and context of its own, with the
+//! counting allocator, the interrupt handler, its natives and the trusted
+//! prelude run. It serves one script at a time.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use rquickjs::{Context, Ctx, Function, Object, Persistent, Runtime, Value};
+
+use super::natives::{fresh_seed, realm_natives};
+use crate::limits::HarnessLimits;
+use crate::sandbox::heap::{CountingAllocator, Tripwires};
+use crate::sandbox::run::ScriptCell;
+
+const PRELUDE: &str = include_str!("prelude.js");
+/// Generous ceiling while the prelude runs; each script's own limit is set
+/// when it starts.
+const PRELUDE_MEMORY_BYTES: usize = 64 * 1024 * 1024;
+const GC_THRESHOLD_BYTES: usize = 4 * 1024 * 1024;
+/// Heap a realm may hold after a script (and a collection) beyond what it
+/// held when built; more means something stayed behind, and the realm is
+/// not reused.
+const MAX_RETAINED_BYTES: usize = 256 * 1024;
+/// Scripts a realm serves before it is rebuilt: whatever a realm gathers
+/// that no check sees (interned atoms, shapes) stays bounded.
+const MAX_SCRIPTS_PER_REALM: u32 = 10_000;
+
+#[derive(Debug)]
+pub(crate) struct BuildError(pub String);
+
+/// Field order is drop order: the JS handles go before the context, the
+/// context before the runtime.
+pub(crate) struct Realm {
+    /// The prelude's handle: `open`, `describe`, `serialize`.
+    api: Persistent<Object<'static>>,
+    context: Context,
+    runtime: Runtime,
+    wires: Rc<Tripwires>,
+    /// The script whose JS runs now, for the interrupt handler.
+    current: Rc<RefCell<Option<Rc<ScriptCell>>>>,
+    /// `Math.random`'s state, reseeded for each script.
+    random: Rc<Cell<u64>>,
+    /// Heap held right after the build.
+    baseline: usize,
+    /// Scripts that ran in this realm.
+    served: u32,
+}
+
+impl Realm {
+    /// `tool_tree` is the JSON object of namespaces whose leaves are tool
+    /// indexes, e.g. `{"exec":0,"mcp":{"github":{"searchIssues":1}}}`.
+    pub fn build(tool_tree: &str, max_stack_bytes: usize) -> Result<Realm, BuildError> {
+        let fail = |what: &str, e: String| BuildError(format!("{what}: {e}"));
+        let wires = Rc::new(Tripwires::default());
+        wires.set_memory_limit(PRELUDE_MEMORY_BYTES);
+        let runtime = Runtime::new_with_alloc(CountingAllocator::new(wires.clone()))
+            .map_err(|e| fail("runtime", e.to_string()))?;
+        runtime.set_max_stack_size(max_stack_bytes);
+        // Collecting while the realm is built (QuickJS's default threshold
+        // is 256 KiB) is wasted work; a realm is collected when a script
+        // gives it back. The byte budget still caps what a script holds.
+        runtime.set_gc_threshold(GC_THRESHOLD_BYTES);
+        let current: Rc<RefCell<Option<Rc<ScriptCell>>>> = Rc::default();
+        {
+            let current = current.clone();
+            runtime.set_interrupt_handler(Some(Box::new(move || {
+                current
+                    .try_borrow()
+                    .ok()
+                    .and_then(|c| c.as_ref().map(|cell| cell.should_interrupt()))
+                    .unwrap_or(false)
+            })));
+        }
+        let context = Context::full(&runtime).map_err(|e| fail("context", e.to_string()))?;
+        wires.set_runtime(context.get_runtime_ptr());
+        let random = Rc::new(Cell::new(fresh_seed()));
+        let api = context.with(|ctx| -> Result<Persistent<Object<'static>>, BuildError> {
+            let host = realm_natives(&ctx, &random).map_err(|e| fail("natives", e.to_string()))?;
+            let tree: Value = ctx
+                .json_parse(tool_tree)
+                .map_err(|e| fail("tool tree", e.to_string()))?;
+            let make = match super::bytecode::prelude(PRELUDE) {
+                Some(bytes) => super::bytecode::run(&ctx, bytes).and_then(Function::from_value),
+                None => ctx.eval_with_options(PRELUDE, prelude_options()),
+            };
+            let make: Function = make.map_err(|e| fail("prelude", describe_exception(&ctx, e)))?;
+            let api: Object = make
+                .call((host, tree))
+                .map_err(|e| fail("prelude", describe_exception(&ctx, e)))?;
+            Ok(Persistent::save(&ctx, api))
+        })?;
+        runtime.run_gc();
+        wires.reset_run();
+        let baseline = wires.used();
+        Ok(Realm {
+            api,
+            context,
+            runtime,
+            wires,
+            current,
+            random,
+            baseline,
+            served: 0,
+        })
+    }
+
+    pub fn wires(&self) -> &Rc<Tripwires> {
+        &self.wires
+    }
+
+    /// Scripts this realm served before the one it serves now.
+    pub fn served(&self) -> u32 {
+        self.served
+    }
+
+    /// Lend the realm to `cell`'s script, under its limits.
+    pub fn enter(&self, cell: Rc<ScriptCell>, limits: &HarnessLimits) {
+        self.wires
+            .set_memory_limit((limits.memory_mb as usize) * 1024 * 1024);
+        self.wires.reset_run();
+        self.runtime
+            .set_max_stack_size(limits.max_stack_bytes as usize);
+        self.random.set(fresh_seed());
+        *self.current.borrow_mut() = Some(cell);
+    }
+
+    /// Run `f` in the realm with the prelude's handle.
+    pub fn with<R>(&self, f: impl for<'js> FnOnce(Ctx<'js>, Object<'js>) -> R) -> R {
+        self.context.with(|ctx| {
+            // Restoring a handle into the context that saved it cannot fail.
+            let api = self.api.clone().restore(&ctx).expect("the realm's own handle");
+            f(ctx, api)
+        })
+    }
+
+    pub fn is_job_pending(&self) -> bool {
+        self.runtime.is_job_pending()
+    }
+
+    /// Run queued promise jobs until none is left or the script must stop.
+    /// Returns false when it stopped because of an interrupt or a limit.
+    pub fn drain_jobs(&self, cell: &ScriptCell) -> bool {
+        loop {
+            if cell.terminal().is_some() {
+                return false;
+            }
+            match self.runtime.execute_pending_job() {
+                Ok(true) => continue,
+                Ok(false) => return true,
+                // A job that threw past every handler: only the interrupt
+                // (uncatchable) or an allocation failure while unwinding do
+                // that; the terminal state says which.
+                Err(_) => {
+                    cell.note_limits();
+                    if cell.terminal().is_some() {
+                        return false;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The script it served finished cleanly: make the realm ready for
+    /// the next one, or `None` when it must not serve again (jobs left
+    /// behind, a memory breach, heap that stayed, or its quota served).
+    pub fn recycle(mut self) -> Option<Realm> {
+        *self.current.borrow_mut() = None;
+        if self.runtime.is_job_pending() || self.wires.memory_tripped() {
+            return None;
+        }
+        self.runtime.run_gc();
+        self.served += 1;
+        let retained = self.wires.used().saturating_sub(self.baseline);
+        (retained <= MAX_RETAINED_BYTES && self.served < MAX_SCRIPTS_PER_REALM).then_some(self)
+    }
+}
+
+fn prelude_options() -> rquickjs::context::EvalOptions {
+    let mut o = rquickjs::context::EvalOptions::default();
+    o.global = true;
+    o.strict = true;
+    o.filename = Some("harness".into());
+    o
+}
+
+/// How a script's code is evaluated: its wrapper is one function
+/// expression, so nothing lands in the realm's global scope.
+pub(crate) fn script_options() -> rquickjs::context::EvalOptions {
+    let mut o = rquickjs::context::EvalOptions::default();
+    o.global = true;
+    o.strict = true;
+    o.backtrace_barrier = true;
+    o.filename = Some("script".into());
+    o
+}
+
+/// Text of a pending exception, for internal errors only (never shown to a
+/// model as the reason a script failed).
+pub(crate) fn describe_exception(ctx: &Ctx<'_>, e: rquickjs::Error) -> String {
+    if let rquickjs::Error::Exception = e {
+        let v = ctx.catch();
+        if let Some(ex) = v.as_exception() {
+            return format!(
+                "{} {}",
+                ex.message().unwrap_or_default(),
+                ex.stack().unwrap_or_default()
+            );
+        }
+        return format!("{v:?}");
+    }
+    e.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_a_realm() {
+        if let Err(e) = Realm::build(r#"{"exec":0,"mcp":{"x":1}}"#, 512 * 1024) {
+            panic!("{}", e.0);
+        }
+    }
+
+    /// Figures behind the design: `cargo test --release -p
+    /// script-harness-core -- --ignored realm_costs --nocapture`.
+    #[test]
+    #[ignore]
+    #[allow(clippy::print_stderr)] // a measurement: it prints its figures
+    fn realm_costs() {
+        let n = 200;
+        let t = std::time::Instant::now();
+        let realms: Vec<Realm> = (0..n)
+            .map(|_| Realm::build(r#"{"exec":0}"#, 512 * 1024).unwrap())
+            .collect();
+        let build = t.elapsed().as_secs_f64() * 1e6 / n as f64;
+        let held = realms[0].wires.used() / 1024;
+        let t = std::time::Instant::now();
+        for r in &realms {
+            r.runtime.run_gc();
+        }
+        let gc = t.elapsed().as_secs_f64() * 1e6 / n as f64;
+        eprintln!("build {build:.0} us per realm, {held} KiB held; a collection of a built realm {gc:.1} us");
+    }
+}

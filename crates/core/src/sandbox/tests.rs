@@ -1,0 +1,199 @@
+//! The engine as a whole, with faults injected: panics inside scripts
+//! and in a worker's loop, approval waits, and a script stuck in a
+//! built-in.
+
+use std::collections::HashMap;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Map;
+
+use super::worker::Inbound;
+use super::*;
+use crate::compile::Language;
+use crate::errors::ErrorCode;
+use crate::host::{Host, Outgoing, ToolOutcome};
+use crate::limits::HarnessLimits;
+use crate::result::ScriptResult;
+use crate::tools::{ApprovalRule, ToolSpec};
+
+struct ChannelHost(Mutex<Sender<Vec<Outgoing>>>);
+
+impl Host for ChannelHost {
+    fn deliver(&self, batch: Vec<Outgoing>) {
+        let _ = self.0.lock().unwrap().send(batch);
+    }
+}
+
+fn engine() -> (Engine, Receiver<Vec<Outgoing>>) {
+    let (tx, rx) = channel();
+    let engine = Engine::new(EngineConfig {
+        tools: vec![ToolSpec {
+            name: "wait".into(),
+            description: None,
+            parameters: None,
+            approval: ApprovalRule::Never,
+        }],
+        limits: HarnessLimits::default(),
+        workers: 1,
+        seed: Map::new(),
+        host: Arc::new(ChannelHost(Mutex::new(tx))),
+        isolation: Isolation::Pooled,
+    })
+    .unwrap();
+    (engine, rx)
+}
+
+fn submit(engine: &Engine, source: &str) -> u64 {
+    submit_with(engine, source, engine.default_limits())
+}
+
+fn submit_with(engine: &Engine, source: &str, limits: HarnessLimits) -> u64 {
+    let sub = Submission {
+        source: source.into(),
+        language: Language::Ts,
+        limits,
+        seed: Map::new(),
+    };
+    engine.submit(sub).unwrap().run
+}
+
+/// Waits for `run` to finish, noting the tool calls that started.
+fn done(rx: &Receiver<Vec<Outgoing>>, run: u64, calls: &mut usize) -> ScriptResult {
+    loop {
+        let batch = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("a result in time");
+        for m in batch {
+            match m {
+                Outgoing::Done { run: r, result } if r == run => return result,
+                Outgoing::Call { .. } => *calls += 1,
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Starts a script that waits in a tool call, injects `fault`, and
+/// returns the error the script ended with.
+fn fail_held_script(engine: &Engine, rx: &Receiver<Vec<Outgoing>>, fault: Inbound) -> String {
+    let stuck = submit(engine, "await tools.wait({}); return 1");
+    let mut calls = 0;
+    while calls == 0 {
+        for m in rx.recv_timeout(Duration::from_secs(10)).unwrap() {
+            calls += matches!(m, Outgoing::Call { .. }) as usize;
+        }
+    }
+    engine.inject(0, fault);
+    let r = done(rx, stuck, &mut calls);
+    let e = r.error.expect("the held script fails");
+    assert_eq!(e.code, ErrorCode::HarnessInternalError);
+    e.message
+}
+
+#[test]
+fn a_panic_inside_a_script_operation_fails_that_script_only() {
+    let (engine, rx) = engine();
+    let message = fail_held_script(&engine, &rx, Inbound::PanicInScripts);
+    assert!(message.contains("failed internally"), "{message}");
+    let next = submit(&engine, "return 'still here'");
+    let r = done(&rx, next, &mut 0);
+    assert_eq!(r.value.unwrap().get(), "\"still here\"");
+}
+
+#[test]
+fn a_worker_whose_loop_panics_fails_its_scripts_and_is_replaced() {
+    let (engine, rx) = engine();
+    let message = fail_held_script(&engine, &rx, Inbound::Panic);
+    assert!(message.contains("replaced"), "{message}");
+    assert_eq!(engine.stats().worker_restarts, 1);
+    let mut calls = 0;
+    // The same worker slot takes new work, with a fresh state.
+    let next = submit(&engine, "return 40 + 2");
+    let r = done(&rx, next, &mut calls);
+    assert!(r.ok, "{:?}", r.error);
+    assert_eq!(r.value.unwrap().get(), "42");
+}
+
+#[test]
+fn time_waiting_for_an_approval_does_not_count_but_running_does() {
+    let (engine, rx) = engine();
+    let limits = HarnessLimits {
+        timeout_ms: 150,
+        ..engine.default_limits()
+    };
+    let start = |source: &str| submit_with(&engine, source, limits);
+    let mut calls = Vec::new();
+    let mut next_call = || loop {
+        if !calls.is_empty() {
+            return calls.remove(0);
+        }
+        for m in rx.recv_timeout(Duration::from_secs(10)).unwrap() {
+            if let Outgoing::Call { token, .. } = m {
+                calls.push(token);
+            }
+        }
+    };
+    // Suspended on a call whose approval takes twice the time limit.
+    let run = start("return await tools.wait({})");
+    let token = next_call();
+    engine.approval_pending(token, true);
+    std::thread::sleep(Duration::from_millis(300));
+    engine.approval_pending(token, false);
+    engine.settle(token, ToolOutcome::Ok(Some("7".into())));
+    let r = done(&rx, run, &mut 0);
+    assert!(r.ok, "{:?}", r.error);
+    // A script that runs while an approval of it is pending still
+    // times out.
+    let run = start("tools.wait({}); await tools.wait({}); while (true) {}");
+    let (asked, other) = (next_call(), next_call());
+    engine.approval_pending(asked, true);
+    engine.settle(other, ToolOutcome::Ok(None));
+    let r = done(&rx, run, &mut 0);
+    assert_eq!(r.error.unwrap().code, ErrorCode::ScriptTimeoutError);
+}
+
+#[test]
+fn a_script_stuck_in_a_native_loop_is_abandoned_after_its_deadline() {
+    let (engine, rx) = engine();
+    let limits = HarnessLimits {
+        timeout_ms: 100,
+        ..engine.default_limits()
+    };
+    let start = |source: &str| submit_with(&engine, source, limits);
+    // A neighbour on the same (only) worker, waiting for a tool.
+    let neighbour = start("await tools.wait({}); return 1");
+    let stuck = start("return Array.prototype.reverse.call({ length: 2 ** 40 }).length");
+    let queued = start("return 'queued'");
+    let began = std::time::Instant::now();
+    let mut results = HashMap::new();
+    while results.len() < 3 {
+        for m in rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("results in time")
+        {
+            if let Outgoing::Done { run, result } = m {
+                results.insert(run, result);
+            }
+        }
+    }
+    assert!(
+        began.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        began.elapsed()
+    );
+    let code = |run: u64| results[&run].error.as_ref().map(|e| e.code);
+    assert_eq!(code(stuck), Some(ErrorCode::ScriptTimeoutError));
+    assert_eq!(code(neighbour), Some(ErrorCode::HarnessInternalError));
+    // Queued behind the stuck script: reported, or run by nobody twice.
+    assert!(matches!(
+        code(queued),
+        Some(ErrorCode::HarnessInternalError) | None
+    ));
+    assert_eq!(engine.stats().worker_restarts, 1);
+    // A fresh worker holds the slot.
+    let next = submit(&engine, "return 40 + 2");
+    let r = done(&rx, next, &mut 0);
+    assert_eq!(r.value.unwrap().get(), "42");
+}

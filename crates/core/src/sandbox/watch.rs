@@ -1,0 +1,47 @@
+//! What a worker tells the watchdog, and the watchdog the worker: which
+//! run's JS is executing and until when, which runs the worker holds, and
+//! whether the worker was given up on.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Instant;
+
+#[derive(Default)]
+pub(crate) struct Watch {
+    /// Nanoseconds after the engine's epoch by which the JS now running
+    /// must yield; 0 when no JS runs.
+    busy_until: AtomicU64,
+    /// The run whose JS is running.
+    executing: AtomicU64,
+    /// Runs submitted to this worker whose results are not delivered yet.
+    /// Delivery happens under this lock, so a run is reported exactly once:
+    /// by the worker, or by the watchdog after it set `abandoned`.
+    pub held: Mutex<Vec<(u64, String)>>,
+    pub abandoned: AtomicBool,
+}
+
+impl Watch {
+    pub fn enter(&self, run: u64, deadline: Instant, epoch: Instant) {
+        let until = deadline.saturating_duration_since(epoch).as_nanos().max(1) as u64;
+        self.executing.store(run, Ordering::Relaxed);
+        self.busy_until.store(until, Ordering::Release);
+    }
+
+    pub fn leave(&self) {
+        self.busy_until.store(0, Ordering::Release);
+    }
+
+    /// When the JS now running must have yielded (nanoseconds after the
+    /// epoch), or 0.
+    pub fn busy_until(&self) -> u64 {
+        self.busy_until.load(Ordering::Acquire)
+    }
+
+    pub fn executing(&self) -> u64 {
+        self.executing.load(Ordering::Relaxed)
+    }
+
+    pub fn is_abandoned(&self) -> bool {
+        self.abandoned.load(Ordering::Acquire)
+    }
+}
