@@ -75,7 +75,9 @@ fn compile_never_panics_on_token_soup_or_bytes() {
         let t = Instant::now();
         for language in [Language::Ts, Language::Js] {
             match compile(&source, language, 20_480) {
-                Ok(c) => assert!(c.wrapped.starts_with("(function () {") && c.wrapped.ends_with("})()})")),
+                Ok(c) => assert!(
+                    c.wrapped.starts_with("(function () {") && c.wrapped.ends_with("})()})")
+                ),
                 Err(e) => assert!(e.line.is_none_or(|l| l >= 1), "{source:?}: {e:?}"),
             }
         }

@@ -52,6 +52,9 @@ pub struct CompiledScript {
     pub wrapped: String,
     /// UTF-8 bytes of the script as checked against `maxSourceBytes`.
     pub source_bytes: u64,
+    /// `wrapped` as QuickJS bytecode, filled by the first sandbox that runs
+    /// it and read by the next ones (the sandbox's business: opaque here).
+    pub bytecode: std::sync::OnceLock<Vec<u8>>,
     /// Generated positions back to the script's (empty for JavaScript).
     pub lines: LineMap,
     /// Tool paths the script mentions (`exec`, `mcp.github.searchIssues`).
@@ -126,6 +129,7 @@ pub fn compile(
         language,
         wrapped,
         source_bytes: body.len() as u64,
+        bytecode: std::sync::OnceLock::new(),
         lines: stripped.lines,
         tools_referenced: stripped.tools,
     })

@@ -30,7 +30,6 @@ pub struct EngineConfig {
     pub isolation: Isolation,
 }
 
-
 /// A snapshot of an engine, for operators and leak checks.
 #[derive(Debug, Clone, Copy, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -48,7 +47,6 @@ pub struct EngineStats {
     pub realms_built: u64,
     pub realms_reused: u64,
 }
-
 
 /// Cancels one run. Cheap to clone; usable from any thread.
 #[derive(Clone)]
@@ -288,4 +286,3 @@ impl Drop for Engine {
         self.close();
     }
 }
-

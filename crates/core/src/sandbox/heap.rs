@@ -22,6 +22,9 @@ pub struct Tripwires {
     used: Cell<usize>,
     limit: Cell<usize>,
     peak: Cell<usize>,
+    /// Bytes an earlier script of a reused realm left for the collector:
+    /// neither counted against this script's budget nor reported as its use.
+    leftover: Cell<usize>,
     memory: Cell<bool>,
     /// The runtime this allocator serves, once it exists.
     runtime: Cell<Option<NonNull<qjs::JSRuntime>>>,
@@ -41,14 +44,26 @@ impl Tripwires {
         self.used.get()
     }
 
+    /// The most the heap held during this script, as a fresh realm would
+    /// have held it.
     pub fn peak(&self) -> usize {
-        self.peak.get()
+        self.peak.get().saturating_sub(self.leftover.get())
     }
 
     /// Forget the tripwire and peak of a previous phase (the prelude).
     pub fn reset_run(&self) {
         self.memory.set(false);
+        self.leftover.set(0);
         self.peak.set(self.used.get());
+    }
+
+    /// A script starts with `budget` bytes for the whole heap, as in a
+    /// fresh realm: `leftover` bytes of an earlier script's garbage (not
+    /// collected yet) are added to the limit and left out of its peak.
+    pub fn start_script(&self, budget: usize, leftover: usize) {
+        self.reset_run();
+        self.leftover.set(leftover);
+        self.limit.set(budget.saturating_add(leftover));
     }
 
     /// Count `bytes` the script holds outside its heap (tool-call

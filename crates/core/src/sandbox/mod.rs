@@ -16,12 +16,12 @@ mod realm;
 mod run;
 mod script;
 mod shared;
+#[cfg(test)]
+mod tests;
 mod values;
 mod watch;
 mod watchdog;
 mod worker;
-#[cfg(test)]
-mod tests;
 
 pub use engine::{Engine, EngineConfig, EngineStats, RunHandle, Submission};
 pub use shared::{EngineShared, Isolation};

@@ -57,20 +57,21 @@ impl Outbox {
     /// long enough.
     pub fn flush_if_stale(&self) {
         if self.since.get().is_some_and(|t| t.elapsed() >= STALE) {
-            self.flush();
+            let _ = self.flush();
         }
     }
 
-    /// Deliver everything waiting, in order.
-    pub fn flush(&self) {
+    /// Deliver everything waiting, in order. Returns how many results
+    /// (`Done`) left.
+    pub fn flush(&self) -> usize {
         let Ok(mut items) = self.items.try_borrow_mut() else {
-            return;
+            return 0;
         };
         let batch = std::mem::take(&mut *items);
         drop(items);
         self.since.set(None);
         if batch.is_empty() {
-            return;
+            return 0;
         }
         let finished = batch
             .iter()
@@ -87,7 +88,7 @@ impl Outbox {
         // the watchdog abandoned it, by the watchdog; never by both.
         let mut held = self.watch.held.lock().unwrap_or_else(|e| e.into_inner());
         if self.watch.is_abandoned() {
-            return;
+            return 0;
         }
         for m in &batch {
             if let Outgoing::Done { run, .. } = m {
@@ -96,5 +97,6 @@ impl Outbox {
             }
         }
         self.shared.host.deliver(batch);
+        finished
     }
 }

@@ -6,12 +6,12 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
-use rquickjs::{Array, Function, Object, Persistent, Promise, Value, promise::PromiseState};
+use rquickjs::{Array, Function, Object, Persistent, Promise, Value, promise::PromiseState, qjs};
 use serde_json::value::RawValue;
 
 use super::exception::Thrower;
 use super::outcome::{Terminal, internal_msg};
-use super::realm::{Realm, describe_exception, script_natives, script_options};
+use super::realm::{Realm, bytecode, describe_exception, script_natives};
 use super::run::{Progress, RunStart, ScriptCell};
 use crate::compile::CompiledScript;
 use crate::errors::{ErrorCode, Phase, ScriptError};
@@ -92,13 +92,29 @@ impl Script {
             let binding = |i: usize| opened.get::<Value>(i).map_err(internal);
             let (context, tools, console) = (binding(0)?, binding(1)?, binding(2)?);
             let handle: Object = opened.get(3).map_err(internal)?;
-            let func: Function = ctx
-                .eval_with_options(compiled.wrapped.as_str(), script_options())
+            let bytes = match compiled.bytecode.get() {
+                Some(bytes) => bytes,
+                None => {
+                    let fresh = bytecode::compile_in(
+                        &ctx,
+                        &compiled.wrapped,
+                        "script",
+                        qjs::JS_EVAL_FLAG_BACKTRACE_BARRIER,
+                    )
+                    .map_err(|e| thrower.error(e, Phase::Parsing))?;
+                    compiled.bytecode.get_or_init(|| fresh)
+                }
+            };
+            let func: Function = bytecode::run(&ctx, bytes)
+                .and_then(Function::from_value)
                 .map_err(|e| thrower.error(e, Phase::Parsing))?;
             let promise: Promise = func
                 .call((context, tools, console))
                 .map_err(|e| thrower.error(e, Phase::Executing))?;
-            Ok::<_, ScriptError>((Persistent::save(&ctx, handle), Persistent::save(&ctx, promise)))
+            Ok::<_, ScriptError>((
+                Persistent::save(&ctx, handle),
+                Persistent::save(&ctx, promise),
+            ))
         });
         match started {
             Ok((handle, promise)) => {
@@ -234,34 +250,36 @@ impl Script {
     fn serialize_value(&self) -> Result<Option<Box<RawValue>>, ScriptError> {
         let (cell, compiled) = (&self.cell, &self.compiled);
         let promise = self.promise.clone();
-        let json = self.realm.with(|ctx, api| -> Result<Option<String>, ScriptError> {
-            let value: Value = promise
-                .and_then(|p| p.restore(&ctx).ok())
-                .and_then(|p| p.result::<Value>())
-                .and_then(|r| r.ok())
-                .unwrap_or_else(|| Value::new_undefined(ctx.clone()));
-            let internal = |e: rquickjs::Error| internal_msg(e.to_string());
-            let serialize: Function = api.get("serialize").map_err(internal)?;
-            match serialize.call::<_, Option<String>>((value,)) {
-                Ok(s) => Ok(s),
-                Err(e) => {
-                    let thrower = Thrower {
-                        ctx: &ctx,
-                        api: &api,
-                        cell,
-                        compiled,
-                    };
-                    let mut err = thrower.error(e, Phase::Finalizing);
-                    err.code = ErrorCode::SerializationError;
-                    err.retryable = false;
-                    err.phase = Phase::Finalizing;
-                    err.stack = None;
-                    err.line = None;
-                    err.column = None;
-                    Err(err)
+        let json = self
+            .realm
+            .with(|ctx, api| -> Result<Option<String>, ScriptError> {
+                let value: Value = promise
+                    .and_then(|p| p.restore(&ctx).ok())
+                    .and_then(|p| p.result::<Value>())
+                    .and_then(|r| r.ok())
+                    .unwrap_or_else(|| Value::new_undefined(ctx.clone()));
+                let internal = |e: rquickjs::Error| internal_msg(e.to_string());
+                let serialize: Function = api.get("serialize").map_err(internal)?;
+                match serialize.call::<_, Option<String>>((value,)) {
+                    Ok(s) => Ok(s),
+                    Err(e) => {
+                        let thrower = Thrower {
+                            ctx: &ctx,
+                            api: &api,
+                            cell,
+                            compiled,
+                        };
+                        let mut err = thrower.error(e, Phase::Finalizing);
+                        err.code = ErrorCode::SerializationError;
+                        err.retryable = false;
+                        err.phase = Phase::Finalizing;
+                        err.stack = None;
+                        err.line = None;
+                        err.column = None;
+                        Err(err)
+                    }
                 }
-            }
-        });
+            });
         if let Some(stopped) = self.cell.terminal_error() {
             return Err(stopped);
         }

@@ -197,3 +197,78 @@ fn a_script_stuck_in_a_native_loop_is_abandoned_after_its_deadline() {
     let r = done(&rx, next, &mut 0);
     assert_eq!(r.value.unwrap().get(), "42");
 }
+
+/// Engine-side cost of a script, no Node involved:
+/// `cargo test --release -p script-harness-core --lib -- --ignored engine_costs --nocapture`.
+#[test]
+#[ignore]
+#[allow(clippy::print_stderr)] // a measurement: it prints its figures
+fn engine_costs() {
+    // ENGINE_COSTS=pooled measures the pool only (for a profiler).
+    let only_pooled = std::env::var("ENGINE_COSTS").is_ok_and(|v| v == "pooled");
+    let modes: &[Isolation] = if only_pooled {
+        &[Isolation::Pooled]
+    } else {
+        &[Isolation::Pooled, Isolation::Script]
+    };
+    for &isolation in modes {
+        let (tx, rx) = channel();
+        let engine = Engine::new(EngineConfig {
+            tools: vec![ToolSpec {
+                name: "echo".into(),
+                description: None,
+                parameters: None,
+                approval: ApprovalRule::Never,
+            }],
+            limits: HarnessLimits::default(),
+            workers: 1,
+            seed: Map::new(),
+            host: Arc::new(ChannelHost(Mutex::new(tx))),
+            isolation,
+        })
+        .unwrap();
+        for (label, source) in [
+            ("return 1 + 1", "return 1 + 1"),
+            ("one echo", "return await tools.echo({ v: 1 })"),
+        ] {
+            let n = 3000;
+            let cpu = process_cpu();
+            let t = std::time::Instant::now();
+            for _ in 0..n {
+                let run = submit(&engine, source);
+                loop {
+                    let mut finished = false;
+                    for m in rx.recv_timeout(Duration::from_secs(10)).unwrap() {
+                        match m {
+                            Outgoing::Call { token, args, .. } => {
+                                engine.settle(token, ToolOutcome::Ok(Some(args.get().to_owned())))
+                            }
+                            Outgoing::Done { run: r, .. } if r == run => finished = true,
+                            _ => {}
+                        }
+                    }
+                    if finished {
+                        break;
+                    }
+                }
+            }
+            let per = t.elapsed().as_secs_f64() * 1e6 / n as f64;
+            let cpu = (process_cpu() - cpu) * 1e6 / n as f64;
+            eprintln!(
+                "{isolation:?} {label}: {per:.1} us per script, sequential; {cpu:.1} us of CPU (all threads)"
+            );
+        }
+    }
+}
+
+/// CPU seconds this process used so far, all threads.
+fn process_cpu() -> f64 {
+    // SAFETY: getrusage only writes the struct it is given.
+    let usage = unsafe {
+        let mut u = std::mem::zeroed::<libc::rusage>();
+        libc::getrusage(libc::RUSAGE_SELF, &mut u);
+        u
+    };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(usage.ru_utime) + secs(usage.ru_stime)
+}

@@ -2,12 +2,12 @@
 //! lent to one live script at a time, and taken back only after a clean
 //! finish. The only code that calls the prelude's functions by name.
 
-mod bytecode;
+pub(crate) mod bytecode;
 mod freeze;
 mod hardened;
 mod natives;
 mod pool;
 
-pub(crate) use hardened::{Realm, describe_exception, script_options};
+pub(crate) use hardened::{Realm, describe_exception};
 pub(crate) use natives::script_natives;
 pub(crate) use pool::RealmPool;

@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use rquickjs::{Array, Ctx, Function, Object, Value};
 
-use super::freeze::freeze_reachable;
+use super::freeze::{freeze_own, freeze_reachable};
 use crate::sandbox::run::ScriptCell;
 
 /// `host` of the prelude: the realm's natives.
@@ -21,6 +21,7 @@ pub(super) fn realm_natives<'js>(
 ) -> rquickjs::Result<Object<'js>> {
     let host = Object::new(ctx.clone())?;
     host.set("harden", Function::new(ctx.clone(), freeze_reachable)?)?;
+    host.set("freezeOwn", Function::new(ctx.clone(), freeze_own)?)?;
     let state = random.clone();
     host.set(
         "random",
@@ -46,7 +47,11 @@ fn next_random(state: &Cell<u64>) -> f64 {
 pub(super) fn fresh_seed() -> u64 {
     use std::hash::BuildHasher;
     let seed = std::hash::RandomState::new().hash_one(std::time::Instant::now());
-    if seed == 0 { 0x9e37_79b9_7f4a_7c15 } else { seed }
+    if seed == 0 {
+        0x9e37_79b9_7f4a_7c15
+    } else {
+        seed
+    }
 }
 
 /// The natives of one script, recording into `cell`.

@@ -99,21 +99,10 @@
     return e;
   }
 
-  function deepFreeze(root) {
-    const stack = [root];
-    while (stack.length > 0) {
-      const v = apply(arrayPop, stack, []);
-      // Values here come from JSON or from this file: a frozen one is done.
-      if (((typeof v === 'object' && v !== null) || typeof v === 'function') && !isFrozen(v)) {
-        freeze(v);
-        for (const k of ownKeys(v)) {
-          const d = getOwnPropertyDescriptor(v, k);
-          if (d && hasOwn(d, 'value')) apply(arrayPush, stack, [d.value]);
-        }
-      }
-    }
-    return root;
-  }
+  // Deep-freezes what the prelude builds for one script (its context from
+  // JSON, its console): own properties, natively; their prototypes are
+  // intrinsics, frozen with the realm.
+  const deepFreeze = host.freezeOwn;
 
   // Frozen prototypes make `obj.toString = f` on an ordinary object throw
   // (the "override mistake"). For the properties scripts commonly set on
@@ -158,25 +147,24 @@
       return '[object]';
     }
   }
-  const levels = ['log', 'info', 'warn', 'error'];
-  // A script's console: its entries go to its own `log` native.
-  function makeConsole(log) {
-    const out = {};
-    for (let i = 0; i < levels.length; i++) {
-      const level = i;
-      const name = levels[i];
-      out[name] = {
-        [name](...args) {
-          const parts = [];
-          for (const a of args) {
-            let s;
-            try { s = show(a, 0); } catch (e) { s = '[unprintable]'; }
-            apply(arrayPush, parts, [s]);
-          }
-          log(level, wellFormed(apply(arrayJoin, parts, [' '])));
-        },
-      }[name];
+  // A script's console: its entries go to its own `log` native. One object
+  // literal per script (its methods are named by it).
+  function format(args) {
+    const parts = [];
+    for (const a of args) {
+      let s;
+      try { s = show(a, 0); } catch (e) { s = '[unprintable]'; }
+      apply(arrayPush, parts, [s]);
     }
+    return wellFormed(apply(arrayJoin, parts, [' ']));
+  }
+  function makeConsole(log) {
+    const out = {
+      log(...args) { log(0, format(args)); },
+      info(...args) { log(1, format(args)); },
+      warn(...args) { log(2, format(args)); },
+      error(...args) { log(3, format(args)); },
+    };
     out.debug = out.log;
     return deepFreeze(out);
   }
@@ -258,9 +246,8 @@
         const child = node[key];
         if (typeof child === 'number' || arrayIsArray(child)) {
           const index = typeof child === 'number' ? child : child[0];
-          const fn = (args) => callTool(index, path, args);
-          defineProperty(fn, 'name', { value: key });
-          target[key] = freeze(fn);
+          // Named by the literal (`tools.exec.name` is 'exec').
+          target[key] = freeze({ [key]: (args) => callTool(index, path, args) }[key]);
         } else {
           target[key] = namespace(child, path);
         }

@@ -10,9 +10,7 @@ use super::state::Outcome;
 use crate::errors::{ErrorCode, Phase, ScriptError};
 use crate::events::EventKind;
 use crate::host::Outgoing;
-use crate::result::{
-    CallStatus, LogEntry, LogLevel, ResultMetadata, ScriptResult, ToolCallRecord,
-};
+use crate::result::{CallStatus, LogEntry, LogLevel, ResultMetadata, ScriptResult, ToolCallRecord};
 
 impl ScriptCell {
     /// The script ended with `outcome`: abort what is still pending. When
@@ -62,7 +60,10 @@ impl ScriptCell {
             // The grace period ends at the script's own deadline at the
             // latest: a run never outlasts its time limit.
             let grace_end = Instant::now() + Duration::from_millis(grace);
-            let end = self.gate().deadline().map_or(grace_end, |d| d.min(grace_end));
+            let end = self
+                .gate()
+                .deadline()
+                .map_or(grace_end, |d| d.min(grace_end));
             self.gate().set_deadline(end);
             return Progress::Running;
         }

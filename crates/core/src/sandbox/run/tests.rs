@@ -118,13 +118,19 @@ fn calls_past_the_concurrency_limit_wait_and_go_when_one_settles() {
     assert_eq!(f.call(0, "echo"), Ok(0));
     assert_eq!(f.call(1, "slow"), Ok(1));
     assert_eq!(f.sent().0, 1);
-    let d = f.cell.deliver(0, ToolOutcome::Ok(Some("[1]".into()))).unwrap();
+    let d = f
+        .cell
+        .deliver(0, ToolOutcome::Ok(Some("[1]".into())))
+        .unwrap();
     assert!(d.ok);
     assert_eq!(d.payload, "[1]");
     assert_eq!(f.sent().0, 1, "the queued call is handed over");
     // An answer for a call that already ended is not delivered twice.
     assert_eq!(f.cell.deliver(0, ToolOutcome::Ok(None)), None);
-    assert!(f.gate.admit(1, CallPhase::Running, std::time::Instant::now()));
+    assert!(
+        f.gate
+            .admit(1, CallPhase::Running, std::time::Instant::now())
+    );
 }
 
 #[test]
@@ -156,7 +162,10 @@ fn a_script_that_ends_with_calls_out_waits_for_them_then_detaches_the_rest() {
     let r = f.sent().2.expect("a result");
     assert!(r.ok);
     assert_eq!(r.tool_calls[0].status, CallStatus::Aborted);
-    assert_eq!(r.tool_calls[0].error, None, "it settled within the grace period");
+    assert_eq!(
+        r.tool_calls[0].error, None,
+        "it settled within the grace period"
+    );
     assert_eq!(
         r.tool_calls[1].error.as_ref().map(|e| e.code),
         Some(ErrorCode::DetachedPromiseError)
@@ -179,9 +188,16 @@ fn nothing_starts_once_the_script_has_ended_or_was_stopped() {
 fn arguments_waiting_for_the_host_count_against_memory() {
     let f = Fixture::new(HarnessLimits::default());
     let big = format!("\"{}\"", "x".repeat(900 * 1024));
-    assert!(f.cell.start_call(0, big.clone(), "echo".into(), String::new()).is_ok());
+    assert!(
+        f.cell
+            .start_call(0, big.clone(), "echo".into(), String::new())
+            .is_ok()
+    );
     let second = f.cell.start_call(0, big, "echo".into(), String::new());
-    assert_eq!(second.map_err(|r| r.code), Err(ErrorCode::ScriptMemoryError));
+    assert_eq!(
+        second.map_err(|r| r.code),
+        Err(ErrorCode::ScriptMemoryError)
+    );
     assert!(f.cell.terminal().is_some());
 }
 

@@ -26,6 +26,11 @@ use crate::sandbox::watch::Watch;
 /// it parks: waking a parked thread costs about 35 µs on these machines,
 /// more than a fast tool's whole round trip.
 const SPIN: Duration = Duration::from_micros(60);
+/// How long a worker that just delivered a result polls for the next
+/// script before it parks: a host that runs scripts one after another
+/// sends the next within tens of microseconds, and a parked thread takes
+/// about as long again to wake.
+const SPIN_AFTER_RESULT: Duration = Duration::from_micros(100);
 /// How long a worker whose scripts await tools waits for an answer before it
 /// spends its time building a realm instead.
 const PATIENCE: Duration = Duration::from_millis(2);
@@ -114,7 +119,9 @@ impl Worker {
             .counters
             .worker_restarts
             .fetch_add(1, Ordering::Relaxed);
-        let _ = catch_unwind(AssertUnwindSafe(|| self.flush()));
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            self.flush();
+        }));
         let Worker {
             index,
             generation,
@@ -149,17 +156,27 @@ impl Worker {
                 }
             }
             self.check_stops();
-            self.flush();
+            let delivered = self.flush();
             if self.shutting_down && self.live.is_empty() {
                 return;
             }
             if handled {
                 continue;
             }
+            if delivered > 0
+                && !self.shutting_down
+                && let Some(m) = self.poll_for(SPIN_AFTER_RESULT)
+            {
+                self.handle(m);
+                continue;
+            }
             // An answer due soon goes first: spin briefly for it, and do
             // not start building a realm (about a millisecond of work)
             // until the wait looks long.
-            let expecting = self.live.values().any(|l| l.script.cell.has_pending_calls());
+            let expecting = self
+                .live
+                .values()
+                .any(|l| l.script.cell.has_pending_calls());
             let wants_realm = self.realms.wants_one() && !self.shutting_down;
             if expecting {
                 if let Some(m) = self.poll_for(SPIN) {
@@ -223,9 +240,11 @@ impl Worker {
         got
     }
 
-    fn flush(&mut self) {
-        self.outbox.flush();
+    /// Deliver what waits; returns how many results left.
+    fn flush(&mut self) -> usize {
+        let delivered = self.outbox.flush();
         self.publish_heap();
+        delivered
     }
 
     /// Bytes held by this worker's realms, for `Engine::stats`.
