@@ -132,6 +132,27 @@ for (let i = 0; i < 120; i++) {
 }
 await streamer.close()
 
+// Realms: `return 1 + 1` one after another, as W0 but (a) a different
+// script each run, so neither the compile cache nor the bytecode cache
+// helps, and (b) with `isolation: 'script'`, a fresh realm per script.
+async function sequentialUs(h, source) {
+  const xs = []
+  for (let i = 0; i < 400; i++) {
+    const src = source(i)
+    const t = process.hrtime.bigint()
+    const r = await h.run(src)
+    if (i >= 100) xs.push(Number(process.hrtime.bigint() - t) / 1e3)
+    if (!r.ok) throw new Error(JSON.stringify(r.error))
+  }
+  return xs
+}
+const pooled = new ScriptHarness({ tools: [] })
+const distinctUs = await sequentialUs(pooled, (i) => `return 1 + ${i}`)
+await pooled.close()
+const perScript = new ScriptHarness({ tools: [], isolation: 'script' })
+const scriptIsolationUs = await sequentialUs(perScript, () => 'return 1 + 1')
+await perScript.close()
+
 const section = `
 ## Figures of script-harness alone (no peer does these)
 
@@ -142,6 +163,8 @@ const section = `
 | 1000 scripts each making 4 concurrent tool calls, 8 scripts in flight | scripts/s | ${median(fourCallRates).toFixed(0)} / ${Math.min(...fourCallRates).toFixed(0)} (slowest) | — |
 | approval round trip: per call with \`onApproval\` answering at once, minus without approval | µs | ${(withApproval - without).toFixed(1)} (${withApproval.toFixed(1)} vs ${without.toFixed(1)}) | — |
 | processResponse on a ${(JSON.stringify(turn).length / 1024).toFixed(0)} KB Responses turn with two scripts, scripts not run (mode 'disabled') | ms | ${median(turnMs).toFixed(3)} / ${p95(turnMs).toFixed(3)} | ≤ 1 |
+| W0 with a different script each run (no compile or bytecode cache hit) | µs | ${median(distinctUs).toFixed(0)} / ${p95(distinctUs).toFixed(0)} | — |
+| W0 with \`isolation: 'script'\` (a fresh realm per script) | µs | ${median(scriptIsolationUs).toFixed(0)} / ${p95(scriptIsolationUs).toFixed(0)} | — |
 | streamed: closing tag pushed → the script's first tool call reaches its handler | ms | ${(median(startUs) / 1e3).toFixed(3)} / ${(p95(startUs) / 1e3).toFixed(3)} | ≤ 1 |
 
 The scanner alone (no napi) measures in Rust with \`cargo test --release -p script-harness-core -- --ignored detect_throughput --nocapture\`.

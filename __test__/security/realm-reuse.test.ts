@@ -869,3 +869,29 @@ describe('many scripts on one worker', () => {
     expect(r.echoes.map((e) => e.args.i)).toEqual(Array.from({ length: 300 }, (_, i) => i))
   })
 })
+
+describe('the isolation option', () => {
+  it('S1 pooled harnesses reuse realms after clean finishes and rebuild after dirty ones; isolation \'script\' never reuses one', async () => {
+    const pooled = rig('pooled')
+    for (let i = 0; i < 5; i++) expect((await pooled.h.run(`return ${i}`)).value).toBe(i)
+    const clean = pooled.h.stats()
+    expect(clean.realmsReused).toBeGreaterThanOrEqual(4)
+    // A time limit makes the realm dirty: the next script gets another.
+    const stopped = await pooled.h.run('while (true) {}', { limits: { timeoutMs: 30 } })
+    expect(stopped.error?.code).toBe('ScriptTimeoutError')
+    expect((await pooled.h.run('return 1')).value).toBe(1)
+    expect(pooled.h.stats().realmsBuilt).toBeGreaterThan(clean.realmsBuilt)
+
+    const fresh = rig('script')
+    for (let i = 0; i < 5; i++) expect((await fresh.h.run(`return ${i}`)).value).toBe(i)
+    const stats = fresh.h.stats()
+    expect(stats.realmsReused).toBe(0)
+    expect(stats.realmsBuilt).toBeGreaterThanOrEqual(5)
+  })
+
+  it('S1 an isolation that is not \'pooled\' or \'script\' is a TypeError naming the option', () => {
+    expect(() => new ScriptHarness({ tools: [], isolation: 'shared' as never })).toThrow(
+      new TypeError("options.isolation: must be 'pooled' or 'script'"),
+    )
+  })
+})

@@ -87,3 +87,42 @@ fn walk<'js>(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use rquickjs::{Context, Runtime};
+
+    use super::*;
+
+    #[test]
+    fn a_non_extensible_parent_does_not_hide_a_mutable_child() {
+        let rt = Runtime::new().unwrap();
+        let ctx = Context::full(&rt).unwrap();
+        ctx.with(|ctx| {
+            let roots: Array = ctx
+                .eval("const child = { x: 1 }; const parent = Object.freeze({ child, get g() { return 1 } }); [parent]")
+                .unwrap();
+            freeze_reachable(ctx.clone(), roots).unwrap();
+            let frozen: bool = ctx
+                .eval("Object.isFrozen(child) && Object.isFrozen(Object.getOwnPropertyDescriptor(parent, 'g').get)")
+                .unwrap();
+            assert!(frozen);
+        });
+    }
+
+    #[test]
+    fn freezing_own_properties_leaves_prototypes_alone() {
+        let rt = Runtime::new().unwrap();
+        let ctx = Context::full(&rt).unwrap();
+        ctx.with(|ctx| {
+            let root: Value = ctx.eval("({ a: { b: [1] } })").unwrap();
+            let root = freeze_own(ctx.clone(), root).unwrap();
+            let obj = root.as_object().unwrap().clone();
+            ctx.globals().set("root", obj).unwrap();
+            let deep: bool = ctx.eval("Object.isFrozen(root.a.b)").unwrap();
+            let proto: bool = ctx.eval("Object.isFrozen(Object.prototype)").unwrap();
+            assert!(deep);
+            assert!(!proto);
+        });
+    }
+}
