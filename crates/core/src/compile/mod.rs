@@ -52,9 +52,10 @@ pub struct CompiledScript {
     pub wrapped: String,
     /// UTF-8 bytes of the script as checked against `maxSourceBytes`.
     pub source_bytes: u64,
-    /// `wrapped` as QuickJS bytecode, filled by the first sandbox that runs
-    /// it and read by the next ones (the sandbox's business: opaque here).
-    pub bytecode: std::sync::OnceLock<Vec<u8>>,
+    /// `wrapped` as QuickJS bytecode, with the `maxStackBytes` it was
+    /// compiled under: filled by the first sandbox that runs it and read by
+    /// the next ones (the sandbox's business: opaque here).
+    pub bytecode: std::sync::OnceLock<(u64, Vec<u8>)>,
     /// Generated positions back to the script's (empty for JavaScript).
     pub lines: LineMap,
     /// Tool paths the script mentions (`exec`, `mcp.github.searchIssues`).

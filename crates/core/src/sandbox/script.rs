@@ -92,17 +92,24 @@ impl Script {
             let binding = |i: usize| opened.get::<Value>(i).map_err(internal);
             let (context, tools, console) = (binding(0)?, binding(1)?, binding(2)?);
             let handle: Object = opened.get(3).map_err(internal)?;
+            // Parsing is bounded by the stack limit too: bytecode compiled
+            // under a larger limit than this script's is not reused.
+            let stack = cell.limits().max_stack_bytes;
+            let fresh;
             let bytes = match compiled.bytecode.get() {
-                Some(bytes) => bytes,
-                None => {
-                    let fresh = bytecode::compile_in(
+                Some((under, bytes)) if *under <= stack => bytes,
+                cached => {
+                    fresh = bytecode::compile_in(
                         &ctx,
                         &compiled.wrapped,
                         "script",
                         qjs::JS_EVAL_FLAG_BACKTRACE_BARRIER,
                     )
                     .map_err(|e| thrower.error(e, Phase::Parsing))?;
-                    compiled.bytecode.get_or_init(|| fresh)
+                    match cached {
+                        Some(_) => &fresh,
+                        None => &compiled.bytecode.get_or_init(|| (stack, fresh.clone())).1,
+                    }
                 }
             };
             let func: Function = bytecode::run(&ctx, bytes)

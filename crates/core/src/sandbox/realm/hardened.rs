@@ -123,6 +123,11 @@ impl Realm {
             .start_script((limits.memory_mb as usize) * 1024 * 1024, leftover);
         self.runtime
             .set_max_stack_size(limits.max_stack_bytes as usize);
+        // QuickJS moves its collection threshold to 1.5 × the heap left
+        // after each automatic collection: an earlier script's peak would
+        // otherwise decide when this script's garbage is collected (and so
+        // whether it fits its budget). Every script starts as in a fresh realm.
+        self.runtime.set_gc_threshold(GC_THRESHOLD_BYTES);
         self.random.set(fresh_seed());
         *self.current.borrow_mut() = Some(cell);
     }
@@ -158,6 +163,9 @@ impl Realm {
                 // (uncatchable) or an allocation failure while unwinding do
                 // that; the terminal state says which.
                 Err(_) => {
+                    // The job's exception stays in the runtime until taken:
+                    // take it, so nothing of this script outlives it there.
+                    self.context.with(|ctx| drop(ctx.catch()));
                     cell.note_limits();
                     if cell.terminal().is_some() {
                         return false;
