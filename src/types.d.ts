@@ -24,7 +24,7 @@ export interface ScriptHarnessOptions {
   /** How scripts share realms (a realm: one QuickJS runtime and context, hardened and frozen). `'pooled'`
    *  (the default): each sandbox thread reuses a realm for script after script, each script with a fresh
    *  deep-frozen `context`, `tools` and `console` of its own, and a realm is reused only after a clean finish.
-   *  `'script'`: a fresh realm for every script, freed when it ends; about ten times the CPU per script.
+   *  `'script'`: a fresh realm for every script, freed when it ends; about twenty times the engine's CPU per script.
    *  See docs/security.md, "Realms and isolation". */
   isolation?: 'pooled' | 'script'
 }

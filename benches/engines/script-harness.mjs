@@ -1,5 +1,6 @@
 // @codex-port/script-harness (ours): hardened QuickJS realms on sandbox
-// threads, a fresh realm per script, tools run on the Node main thread.
+// threads, reused script after script (isolation: pooled, the default),
+// tools run on the Node main thread.
 // Loaded from the napi-generated CommonJS loader at the repository root.
 import { createRequire } from 'node:module';
 
