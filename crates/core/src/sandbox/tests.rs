@@ -27,10 +27,15 @@ impl Host for ChannelHost {
 }
 
 fn engine() -> (Engine, Receiver<Vec<Outgoing>>) {
+    engine_with("wait", Isolation::Pooled)
+}
+
+/// One worker, one tool named `tool`, results into the returned receiver.
+fn engine_with(tool: &str, isolation: Isolation) -> (Engine, Receiver<Vec<Outgoing>>) {
     let (tx, rx) = channel();
     let engine = Engine::new(EngineConfig {
         tools: vec![ToolSpec {
-            name: "wait".into(),
+            name: tool.into(),
             description: None,
             parameters: None,
             approval: ApprovalRule::Never,
@@ -39,7 +44,7 @@ fn engine() -> (Engine, Receiver<Vec<Outgoing>>) {
         workers: 1,
         seed: Map::new(),
         host: Arc::new(ChannelHost(Mutex::new(tx))),
-        isolation: Isolation::Pooled,
+        isolation,
     })
     .unwrap();
     (engine, rx)
@@ -212,21 +217,7 @@ fn engine_costs() {
         &[Isolation::Pooled, Isolation::Script]
     };
     for &isolation in modes {
-        let (tx, rx) = channel();
-        let engine = Engine::new(EngineConfig {
-            tools: vec![ToolSpec {
-                name: "echo".into(),
-                description: None,
-                parameters: None,
-                approval: ApprovalRule::Never,
-            }],
-            limits: HarnessLimits::default(),
-            workers: 1,
-            seed: Map::new(),
-            host: Arc::new(ChannelHost(Mutex::new(tx))),
-            isolation,
-        })
-        .unwrap();
+        let (engine, rx) = engine_with("echo", isolation);
         for (label, source) in [
             ("return 1 + 1", "return 1 + 1"),
             ("one echo", "return await tools.echo({ v: 1 })"),
