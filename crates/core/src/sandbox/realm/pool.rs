@@ -15,6 +15,9 @@ const MAX_IDLE: usize = 4;
 
 pub(crate) struct RealmPool {
     idle: Vec<Realm>,
+    /// Realms that will not serve again, freed once the worker has sent
+    /// what it has (freeing a big heap takes time the host need not wait).
+    retired: Vec<Realm>,
     shared: Arc<EngineShared>,
 }
 
@@ -22,6 +25,7 @@ impl RealmPool {
     pub fn new(shared: Arc<EngineShared>) -> RealmPool {
         RealmPool {
             idle: Vec::new(),
+            retired: Vec::new(),
             shared,
         }
     }
@@ -60,11 +64,17 @@ impl RealmPool {
     /// only in pooled isolation, may the realm serve again.
     pub fn give_back(&mut self, realm: Realm, clean: bool) {
         if !clean || self.shared.isolation == Isolation::Script || self.idle.len() >= MAX_IDLE {
+            self.retired.push(realm);
             return;
         }
         if let Some(realm) = realm.recycle() {
             self.idle.push(realm);
         }
+    }
+
+    /// Free the realms given back that will not serve again.
+    pub fn free_retired(&mut self) {
+        self.retired.clear();
     }
 
     /// Bytes the idle realms hold.
@@ -76,6 +86,7 @@ impl RealmPool {
     /// their state is unknown).
     pub fn forget(&mut self) {
         std::mem::forget(std::mem::take(&mut self.idle));
+        std::mem::forget(std::mem::take(&mut self.retired));
     }
 
     fn build(&self) -> Result<Realm, String> {

@@ -243,6 +243,7 @@ impl Worker {
     /// Deliver what waits; returns how many results left.
     fn flush(&mut self) -> usize {
         let delivered = self.outbox.flush();
+        self.realms.free_retired();
         self.publish_heap();
         delivered
     }
