@@ -257,9 +257,13 @@ mod tests {
 mod open_cost {
     use super::*;
 
+    /// What building one script's `context`, `tools` and `console` costs in
+    /// a built realm (the figure in benches/BOUNDS.md): `cargo test
+    /// --release -p script-harness-core --lib -- --ignored open_cost
+    /// --nocapture` (`OPEN_N` sets the iterations, for callgrind).
     #[test]
     #[ignore]
-    #[allow(clippy::print_stderr)]
+    #[allow(clippy::print_stderr)] // a measurement: it prints its figures
     fn open_cost() {
         let realm = Realm::build(
             r#"{"echo":0,"exec":1,"mcp":{"github":{"search":2}}}"#,
