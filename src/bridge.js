@@ -758,6 +758,7 @@
           pendingToolCalls: calls.size,
           sandboxHeapBytes: e.sandboxHeapBytes,
           workerRestarts: e.workerRestarts,
+          threadsParked: e.threadsParked,
           realmsBuilt: e.realmsBuilt,
           realmsReused: e.realmsReused,
         };

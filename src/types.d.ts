@@ -288,4 +288,7 @@ export interface HarnessStats {
   /** Sandbox threads replaced: after a panic, or abandoned by the watchdog while stuck in a built-in QuickJS
    *  cannot interrupt (see docs/security.md). Alert when it is above 0. */
   workerRestarts: number
+  /** Abandoned sandbox threads now parked for good: they use no CPU and keep their memory until the process
+   *  exits (Unix; see docs/security.md). 0 unless QuickJS has a loop the project's patches missed. */
+  threadsParked: number
 }

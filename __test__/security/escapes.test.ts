@@ -195,9 +195,10 @@ describe('code from strings', () => {
       try { throw err } catch ({ constructor: c }) {
         try { c.constructor('return this')(); return 'escaped' } catch (e) { return e.name + ': ' + e.message } }`)
     expect(caught.value).toBe('TypeError: Function is not allowed in scripts')
-    // Uncaught, the harness describes it without running into the trap's overflow.
+    // Uncaught, describing it runs the trap, whose overflow is the script's
+    // stack limit: the script ends with that, and nothing of the host shows.
     const uncaught = await h.run(`throw ${trap}`)
-    expectError(uncaught, 'ScriptRuntimeError', { phase: 'executing' })
+    expectError(uncaught, 'ScriptStackOverflowError', { phase: 'executing' })
     expect(JSON.stringify(uncaught.error)).not.toMatch(HOST_PATH)
   })
 
@@ -214,8 +215,9 @@ describe('code from strings', () => {
       await new Promise((r) => p.then(r, r))
       await null
       return seen`
+    // An overflow rejects no promise: it ends the script.
     const overflow = await h.run(species('(async () => { (function s() { new Error().stack; s() })() })()'))
-    expect(overflow.value).toBe('TypeError: Function is not allowed in scripts / RangeError')
+    expect(overflow.error?.code).toBe('ScriptStackOverflowError')
     const toolError = await h.run(species('tools.fail({})'))
     expect(toolError.value).toBe('TypeError: Function is not allowed in scripts / ToolExecutionError')
   })
@@ -223,39 +225,63 @@ describe('code from strings', () => {
   // vm2 CVE-2023-29199 / GHSA-xj72-wvfv-8985 bypassed vm2's source rewriting
   // with a catch binding named like its internals. Here nothing is rewritten
   // at run time, and every error a catch can see is a sandbox error.
-  it('a stack-depth sweep over harness functions only ever yields sandbox errors (vm2 CVE-2023-29199-style)', async () => {
-    const r = await h.run(`
-      const names = new Set()
-      let escaped = 0
-      const promises = []
-      const attempts = [
-        () => promises.push(tools.echo({ a: 1 })),
-        () => console.log('x'),
-        () => context.emitProgress('x'),
-        () => promises.push(Promise.race([tools.echo({ b: 1 })])),
-        () => JSON.stringify({ a: [1] }),
-      ]
-      function dive(n) {
-        try { dive(n + 1) } catch (e) {}
-        for (const f of attempts) {
-          try { f() } catch (e) {
-            names.add(e instanceof Error ? e.name : typeof e)
-            try { e.constructor.constructor('return this')(); escaped++ } catch (x) {}
+  // An overflow ends the script (nothing catches it), so the sweep runs one
+  // script per distance from the stack's edge: each calls every harness
+  // function at that depth and either finishes, having seen only sandbox
+  // errors, or ends with ScriptStackOverflowError.
+  it('a stack-depth sweep over harness functions only ever yields sandbox errors or the end of the script (vm2 CVE-2023-29199-style)', async () => {
+    const edge = await h.run('const f = (d) => { console.log(String(d)); f(d + 1) }; f(0)', { limits: { maxLogEvents: 100_000 } })
+    expect(edge.error?.code).toBe('ScriptStackOverflowError')
+    const max = Number(edge.logs.at(-1)?.message)
+    const outcomes = new Set<string>()
+    const attempt = async (depth: number): Promise<'ok' | 'overflow'> => {
+      const r = await h.run(`
+        const names = new Set()
+        let escaped = 0
+        const promises = []
+        const attempts = [
+          () => promises.push(tools.echo({ a: 1 })),
+          () => console.log('x'),
+          () => context.emitProgress('x'),
+          () => promises.push(Promise.race([tools.echo({ b: 1 })])),
+          () => JSON.stringify({ a: [1] }),
+        ]
+        function dive(n) {
+          if (n < ${depth}) return dive(n + 1)
+          for (const f of attempts) {
+              try { f() } catch (e) {
+                names.add(e instanceof Error ? e.name : typeof e)
+                try { e.constructor.constructor('return this')(); escaped++ } catch (x) {}
+              }
           }
         }
+        dive(0)
+        const settled = await Promise.allSettled(promises)
+        for (const s of settled) if (s.status === 'rejected') names.add('rejected:' + s.reason.name)
+        return { names: [...names].sort(), escaped }`, { limits: { maxLogEvents: 5 } })
+      if (r.ok) {
+        const v = r.value as { names: string[]; escaped: number }
+        expect(v.escaped).toBe(0)
+        for (const n of v.names) expect(['SerializationError', 'rejected:ToolExecutionError']).toContain(n)
+        outcomes.add('ok')
+      } else {
+        expect(r.error?.code).toBe('ScriptStackOverflowError')
+        outcomes.add('overflow')
       }
-      dive(0)
-      const settled = await Promise.allSettled(promises)
-      for (const s of settled) if (s.status === 'rejected') names.add('rejected:' + s.reason.name)
-      return { names: [...names].sort(), escaped, calls: promises.length }`, { limits: { maxToolCalls: 100000, maxConcurrentToolCalls: 10000, timeoutMs: 10000, maxLogEvents: 5 } })
-    expect(r.error).toBeUndefined()
-    const v = r.value as { names: string[]; escaped: number; calls: number }
-    expect(v.escaped).toBe(0)
-    expect(v.calls).toBeGreaterThan(100)
-    // A RangeError can also reject a tool promise: the overflow hits the
-    // Promise executor inside the harness's tools function.
-    for (const n of v.names) expect(['RangeError', 'InternalError', 'SerializationError', 'rejected:RangeError', 'rejected:ToolExecutionError']).toContain(n)
-    expect(r.toolCalls.every((c) => c.status === 'ok' || c.status === 'aborted')).toBe(true)
+      expect(r.toolCalls.every((c) => c.status === 'ok' || c.status === 'aborted')).toBe(true)
+      return r.ok ? 'ok' : 'overflow'
+    }
+    // Coarse, to find where dive's frames meet the edge; then every depth
+    // just below it, where the harness's own functions run out of stack.
+    let edgeOfDive = 0
+    for (let depth = 0; depth <= max; depth += Math.ceil(max / 20)) {
+      const o = await attempt(depth)
+      outcomes.add(o)
+      if (o === 'ok') edgeOfDive = depth
+    }
+    for (let depth = edgeOfDive + Math.ceil(max / 20); depth > edgeOfDive - 5; depth--) outcomes.add(await attempt(depth))
+    // The sweep crossed the edge: some depths overflowed, some did not.
+    expect([...outcomes].sort()).toEqual(['ok', 'overflow'])
   })
 })
 

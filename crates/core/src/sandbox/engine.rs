@@ -42,6 +42,11 @@ pub struct EngineStats {
     /// worker's last batch.
     pub sandbox_heap_bytes: usize,
     pub worker_restarts: u64,
+    /// Sandbox threads the watchdog gave up on (stuck in a built-in that
+    /// does not poll the interrupt handler) and that now sleep for good,
+    /// holding their memory. 0 unless QuickJS has a loop the project's
+    /// patches missed; alert on anything else.
+    pub threads_parked: u64,
     /// Realms built since the engine started, and scripts that ran on a
     /// realm an earlier script had used.
     pub realms_built: u64,
@@ -143,6 +148,7 @@ impl Engine {
                 .load(Ordering::Relaxed),
             sandbox_heap_bytes: sum(|w| &w.heap),
             worker_restarts: self.shared.counters.worker_restarts.load(Ordering::Relaxed),
+            threads_parked: self.shared.threads_parked(),
             realms_built: self.shared.counters.realms_built.load(Ordering::Relaxed),
             realms_reused: self.shared.counters.realms_reused.load(Ordering::Relaxed),
         }

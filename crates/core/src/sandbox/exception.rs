@@ -1,17 +1,15 @@
 //! What a thrown value means: a limit the harness hit, a harness error
-//! keeping its code, an engine stack overflow, or the script's own error,
-//! with its line in the script as written.
+//! keeping its code, or the script's own error, with its line in the script
+//! as written (a stack overflow's too).
 
 use rquickjs::{Array, Ctx, Function, Object, Value};
 
-use super::outcome::MAX_ERROR_MESSAGE_BYTES;
+use super::outcome::{MAX_ERROR_MESSAGE_BYTES, Terminal};
+use super::realm::is_uncatchable;
 use super::run::ScriptCell;
 use crate::compile::CompiledScript;
 use crate::errors::{ErrorCode, Phase, ScriptError};
 use crate::text::truncated;
-
-/// The message of the RangeError QuickJS throws when the stack limit is hit.
-const STACK_OVERFLOW_MESSAGE: &str = "Maximum call stack size exceeded";
 
 /// Where a script ran and what it was, for reading what it threw.
 pub(crate) struct Thrower<'a, 'js> {
@@ -26,7 +24,7 @@ impl<'js> Thrower<'_, 'js> {
     /// The `ScriptError` for a failed call into the realm (a pending
     /// exception, syntax errors included).
     pub fn error(&self, e: rquickjs::Error, phase: Phase) -> ScriptError {
-        if let Some(stopped) = self.cell.terminal_error() {
+        if let Some(stopped) = self.stopped_without_line() {
             return stopped;
         }
         let value = match e {
@@ -42,11 +40,38 @@ impl<'js> Thrower<'_, 'js> {
         self.describe(value, phase)
     }
 
+    /// The harness stopped the script (time, memory, cancel): that is the
+    /// error, wherever it surfaced. A stack overflow is described further,
+    /// for its line.
+    fn stopped_without_line(&self) -> Option<ScriptError> {
+        match self.cell.terminal() {
+            Some(Terminal::StackOverflow) | None => None,
+            Some(_) => self.cell.terminal_error(),
+        }
+    }
+
     /// Classify what the script threw: a harness error keeps its code (from
     /// the prelude's records); anything else is the script's own error.
     pub fn describe(&self, thrown: Value<'js>, phase: Phase) -> ScriptError {
-        if let Some(stopped) = self.cell.terminal_error() {
+        if let Some(stopped) = self.stopped_without_line() {
             return stopped;
+        }
+        // The stack limit (the overflow handler recorded it). Its line is
+        // read natively from the uncatchable RangeError QuickJS threw: the
+        // prelude's `describe` would meet the interrupt handler, which
+        // stops the script from now on.
+        if self.cell.terminal() == Some(Terminal::StackOverflow) {
+            let mut error = Terminal::StackOverflow.error(self.cell.limits());
+            error.phase = phase;
+            if is_uncatchable(&thrown)
+                && let Some(stack) = thrown
+                    .as_object()
+                    .and_then(|o| o.get::<_, Option<String>>("stack").ok().flatten())
+            {
+                self.place(&mut error, &stack);
+            }
+            let _ = self.ctx.catch();
+            return error;
         }
         let described: Option<Array> = (|| {
             let describe: Function = self.api.get("describe").ok()?;
@@ -72,8 +97,6 @@ impl<'js> Thrower<'_, 'js> {
             field(4),
             field(5),
         );
-        let frames = self.compiled.script_frames(stack.as_deref().unwrap_or(""));
-        let position = frames.first().map(|f| (f.line, f.column));
         let is_syntax = phase == Phase::Parsing && name.as_deref() == Some("SyntaxError");
         let message = truncated(message.unwrap_or_default(), MAX_ERROR_MESSAGE_BYTES);
         let mut error = match ErrorCode::parse(&code) {
@@ -86,18 +109,6 @@ impl<'js> Thrower<'_, 'js> {
             None if is_syntax => {
                 ScriptError::new(ErrorCode::ScriptSyntaxError, Phase::Parsing, message)
             }
-            // QuickJS gives no hook at the moment it overflows, so an
-            // uncaught overflow is known by the engine's own RangeError.
-            None if name.as_deref() == Some("RangeError") && message == STACK_OVERFLOW_MESSAGE => {
-                ScriptError::new(
-                    ErrorCode::ScriptStackOverflowError,
-                    phase,
-                    format!(
-                        "the script exceeded its {} byte stack limit (unbounded recursion?)",
-                        self.cell.limits().max_stack_bytes
-                    ),
-                )
-            }
             None => {
                 let text = match name {
                     Some(n) if !n.is_empty() => format!("{n}: {message}"),
@@ -106,9 +117,17 @@ impl<'js> Thrower<'_, 'js> {
                 ScriptError::new(ErrorCode::ScriptRuntimeError, phase, text)
             }
         };
-        if let Some((line, column)) = position {
-            error.line = Some(line);
-            error.column = Some(column);
+        self.place(&mut error, stack.as_deref().unwrap_or(""));
+        error
+    }
+
+    /// Give `error` its line, column and stack in the script as written,
+    /// from the engine's `stack` text.
+    fn place(&self, error: &mut ScriptError, stack: &str) {
+        let frames = self.compiled.script_frames(stack);
+        if let Some(first) = frames.first() {
+            error.line = Some(first.line);
+            error.column = Some(first.column);
         }
         if !frames.is_empty() {
             error.stack = Some(
@@ -119,6 +138,5 @@ impl<'js> Thrower<'_, 'js> {
                     .join("\n"),
             );
         }
-        error
     }
 }

@@ -13,6 +13,8 @@ use std::ptr::NonNull;
 use std::rc::Rc;
 
 use rquickjs::allocator::Allocator;
+
+use super::park;
 use rquickjs::qjs;
 
 /// Facts about one sandbox's resource use, shared by its allocator, its
@@ -163,6 +165,7 @@ unsafe fn usable(ptr: *mut u8) -> usize {
 // `usable_size` asks the same allocator.
 unsafe impl Allocator for CountingAllocator {
     fn alloc(&mut self, size: usize) -> *mut u8 {
+        let _callback = park::callback();
         if !self.wires.admit(size) {
             return std::ptr::null_mut();
         }
@@ -176,6 +179,7 @@ unsafe impl Allocator for CountingAllocator {
     }
 
     fn calloc(&mut self, count: usize, size: usize) -> *mut u8 {
+        let _callback = park::callback();
         let Some(total) = count.checked_mul(size) else {
             return std::ptr::null_mut();
         };
@@ -192,6 +196,7 @@ unsafe impl Allocator for CountingAllocator {
     }
 
     unsafe fn dealloc(&mut self, ptr: *mut u8) {
+        let _callback = park::callback();
         // SAFETY: the caller passes a live pointer from this allocator.
         unsafe {
             self.wires.shrink(usable(ptr));
@@ -200,6 +205,7 @@ unsafe impl Allocator for CountingAllocator {
     }
 
     unsafe fn realloc(&mut self, ptr: *mut u8, new_size: usize) -> *mut u8 {
+        let _callback = park::callback();
         if ptr.is_null() {
             return self.alloc(new_size);
         }

@@ -2,8 +2,8 @@
 //!
 //! Dependencies run one way, from the facade down:
 //! `engine → watchdog → worker → script → exception → realm → run → heap`,
-//! with `shared`, `gate`, `watch`, `outbox`, `outcome` and `values` as
-//! leaves everything may use. `ARCHITECTURE.md` at the repository's root
+//! with `shared`, `gate`, `watch`, `park`, `outbox`, `outcome` and `values`
+//! as leaves everything may use. `ARCHITECTURE.md` at the repository's root
 //! has the map.
 
 mod engine;
@@ -12,6 +12,7 @@ pub mod gate;
 mod heap;
 mod outbox;
 mod outcome;
+pub mod park;
 mod realm;
 mod run;
 mod script;

@@ -11,13 +11,16 @@ use crate::result::ScriptResult;
 pub(crate) const MAX_ERROR_MESSAGE_BYTES: usize = 8 * 1024;
 
 /// Why a script was stopped by the harness. Decided from the harness's own
-/// records (deadline, cancel flags, the allocator's tripwire), never from
-/// what the script threw.
+/// records (deadline, cancel flags, the allocator's tripwire, QuickJS's
+/// stack-overflow handler), never from what the script threw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Terminal {
     Cancelled,
     Timeout,
     Memory,
+    /// The stack limit, recorded by the realm's stack-overflow handler (the
+    /// project's QuickJS patch 0002) as it is hit.
+    StackOverflow,
 }
 
 impl Terminal {
@@ -39,6 +42,13 @@ impl Terminal {
                 format!(
                     "the script used more than its {} MB memory limit",
                     limits.memory_mb
+                ),
+            ),
+            Terminal::StackOverflow => (
+                ErrorCode::ScriptStackOverflowError,
+                format!(
+                    "the script exceeded its {} byte stack limit (unbounded recursion?)",
+                    limits.max_stack_bytes
                 ),
             ),
         };

@@ -28,6 +28,8 @@ pub(crate) struct Script {
     /// Something happened that the realm must not carry to another script
     /// (an internal failure, a stack overflow, a result it could not take).
     spoiled: bool,
+    /// A stack overflow in a promise job, as described with its line.
+    overflow: Option<ScriptError>,
     realm: Realm,
 }
 
@@ -44,6 +46,7 @@ impl Script {
             cell,
             compiled,
             spoiled: false,
+            overflow: None,
             realm,
         }
     }
@@ -108,7 +111,11 @@ impl Script {
                     .map_err(|e| thrower.error(e, Phase::Parsing))?;
                     match cached {
                         Some(_) => &fresh,
-                        None => &compiled.bytecode.get_or_init(|| (stack, fresh.clone())).1,
+                        None => {
+                            // Shared with other workers: never parked in here.
+                            let _own_code = crate::sandbox::park::callback();
+                            &compiled.bytecode.get_or_init(|| (stack, fresh.clone())).1
+                        }
                     }
                 }
             };
@@ -148,21 +155,23 @@ impl Script {
             return Progress::Running;
         };
         let handle = self.handle.clone();
-        let handed = self.realm.with(|ctx, _| -> rquickjs::Result<()> {
-            let Some(handle) = handle else {
-                return Ok(());
-            };
-            let settle: Function = handle.restore(&ctx)?.get("settle")?;
-            settle.call((
-                call,
-                d.ok,
-                d.payload,
-                d.code,
-                d.message,
-                d.tool_name,
-                d.call_id,
-            ))
-        });
+        let handed = self
+            .realm
+            .with_catchable_overflow(|ctx, _| -> rquickjs::Result<()> {
+                let Some(handle) = handle else {
+                    return Ok(());
+                };
+                let settle: Function = handle.restore(&ctx)?.get("settle")?;
+                settle.call((
+                    call,
+                    d.ok,
+                    d.payload,
+                    d.code,
+                    d.message,
+                    d.tool_name,
+                    d.call_id,
+                ))
+            });
         if handed.is_err() {
             self.spoiled = true;
             self.cell.note_limits();
@@ -176,7 +185,20 @@ impl Script {
 
     /// Run pending jobs; finish the script if it settled or must stop.
     pub fn drive(&mut self) -> Progress {
-        self.realm.drain_jobs(&self.cell);
+        let (cell, compiled) = (&self.cell, &self.compiled);
+        let mut overflow = None;
+        self.realm.drain_jobs(cell, |ctx, api, thrown| {
+            let thrower = Thrower {
+                ctx,
+                api,
+                cell,
+                compiled,
+            };
+            overflow = Some(thrower.describe(thrown, Phase::Executing));
+        });
+        if overflow.is_some() {
+            self.overflow = overflow;
+        }
         self.cell.note_limits();
         if self.cell.check_stop(Instant::now()) {
             return self.finish_terminal();
@@ -234,10 +256,13 @@ impl Script {
         if self.cell.is_draining() {
             return self.cell.end_grace();
         }
-        let error = self
-            .cell
-            .terminal_error()
-            .unwrap_or_else(|| Terminal::Cancelled.error(self.cell.limits()));
+        let error = match self.overflow.take() {
+            Some(overflow) => overflow,
+            None => self
+                .cell
+                .terminal_error()
+                .unwrap_or_else(|| Terminal::Cancelled.error(self.cell.limits())),
+        };
         self.finish(Err(error))
     }
 
@@ -257,36 +282,39 @@ impl Script {
     fn serialize_value(&self) -> Result<Option<Box<RawValue>>, ScriptError> {
         let (cell, compiled) = (&self.cell, &self.compiled);
         let promise = self.promise.clone();
-        let json = self
-            .realm
-            .with(|ctx, api| -> Result<Option<String>, ScriptError> {
-                let value: Value = promise
-                    .and_then(|p| p.restore(&ctx).ok())
-                    .and_then(|p| p.result::<Value>())
-                    .and_then(|r| r.ok())
-                    .unwrap_or_else(|| Value::new_undefined(ctx.clone()));
-                let internal = |e: rquickjs::Error| internal_msg(e.to_string());
-                let serialize: Function = api.get("serialize").map_err(internal)?;
-                match serialize.call::<_, Option<String>>((value,)) {
-                    Ok(s) => Ok(s),
-                    Err(e) => {
-                        let thrower = Thrower {
-                            ctx: &ctx,
-                            api: &api,
-                            cell,
-                            compiled,
-                        };
-                        let mut err = thrower.error(e, Phase::Finalizing);
-                        err.code = ErrorCode::SerializationError;
-                        err.retryable = false;
-                        err.phase = Phase::Finalizing;
-                        err.stack = None;
-                        err.line = None;
-                        err.column = None;
-                        Err(err)
+        // The script has ended; what it returned is read with a stack
+        // overflow catchable, so a value nested too deep for the stack (or
+        // a runaway `toJSON`) is the result's `SerializationError`.
+        let json =
+            self.realm
+                .with_catchable_overflow(|ctx, api| -> Result<Option<String>, ScriptError> {
+                    let value: Value = promise
+                        .and_then(|p| p.restore(&ctx).ok())
+                        .and_then(|p| p.result::<Value>())
+                        .and_then(|r| r.ok())
+                        .unwrap_or_else(|| Value::new_undefined(ctx.clone()));
+                    let internal = |e: rquickjs::Error| internal_msg(e.to_string());
+                    let serialize: Function = api.get("serialize").map_err(internal)?;
+                    match serialize.call::<_, Option<String>>((value,)) {
+                        Ok(s) => Ok(s),
+                        Err(e) => {
+                            let thrower = Thrower {
+                                ctx: &ctx,
+                                api: &api,
+                                cell,
+                                compiled,
+                            };
+                            let mut err = thrower.error(e, Phase::Finalizing);
+                            err.code = ErrorCode::SerializationError;
+                            err.retryable = false;
+                            err.phase = Phase::Finalizing;
+                            err.stack = None;
+                            err.line = None;
+                            err.column = None;
+                            Err(err)
+                        }
                     }
-                }
-            });
+                });
         if let Some(stopped) = self.cell.terminal_error() {
             return Err(stopped);
         }

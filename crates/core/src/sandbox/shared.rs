@@ -10,6 +10,7 @@ use std::time::Instant;
 use serde_json::{Map, Value};
 
 use super::gate::Gate;
+use super::park::ParkState;
 use crate::compile::{CompiledScript, Language, compile, sha256_hex};
 use crate::errors::ScriptError;
 use crate::host::Host;
@@ -47,6 +48,8 @@ pub struct EngineShared {
     cache: Mutex<HashMap<String, Arc<CompiledScript>>>,
     /// The gate of every run submitted and not yet reported, by run.
     gates: Mutex<HashMap<u64, Arc<Gate>>>,
+    /// The threads the watchdog gave up on and asked to park.
+    given_up: Mutex<Vec<Arc<ParkState>>>,
 }
 
 /// Totals since the engine started.
@@ -83,7 +86,22 @@ impl EngineShared {
             counters: Counters::default(),
             cache: Mutex::new(HashMap::new()),
             gates: Mutex::new(HashMap::new()),
+            given_up: Mutex::new(Vec::new()),
         }
+    }
+
+    /// A thread the watchdog gave up on, asked to park.
+    pub(crate) fn given_up(&self, park: Arc<ParkState>) {
+        self.given_up
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(park);
+    }
+
+    /// Threads given up on that are parked now.
+    pub(crate) fn threads_parked(&self) -> u64 {
+        let given_up = self.given_up.lock().unwrap_or_else(|e| e.into_inner());
+        given_up.iter().filter(|p| p.is_parked()).count() as u64
     }
 
     pub(crate) fn gates(&self) -> MutexGuard<'_, HashMap<u64, Arc<Gate>>> {

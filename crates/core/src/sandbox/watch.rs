@@ -2,9 +2,11 @@
 //! run's JS is executing and until when, which runs the worker holds, and
 //! whether the worker was given up on.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
+
+use super::park::ParkState;
 
 #[derive(Default)]
 pub(crate) struct Watch {
@@ -18,6 +20,8 @@ pub(crate) struct Watch {
     /// by the worker, or by the watchdog after it set `abandoned`.
     pub held: Mutex<Vec<(u64, String)>>,
     pub abandoned: AtomicBool,
+    /// Where the worker's thread may be parked, if it is ever given up on.
+    pub park: Arc<ParkState>,
 }
 
 impl Watch {

@@ -1,19 +1,22 @@
 //! The watchdog: the last resort for a script stuck in native code.
 //!
-//! QuickJS polls its interrupt handler between bytecodes, not inside every
-//! built-in: `Array.prototype.reverse.call({ length: 2 ** 53 - 1 })` or a
-//! quadratic `String#indexOf` loops in C and cannot be stopped. A thread
-//! cannot be killed either. So when a worker has run one script's JS past
-//! that script's deadline (or past `close()`) by `GRACE`, the watchdog
-//! abandons the worker: its runs are reported at once, a fresh worker takes
-//! its slot, and the stuck thread, marked abandoned, delivers nothing more
-//! and ends when the built-in returns.
+//! QuickJS polls its interrupt handler between bytecodes and, with the
+//! project's patch 0003, inside the loops of the built-ins that had none
+//! (`Array.prototype.reverse.call({ length: 2 ** 53 - 1 })`, a quadratic
+//! `String#indexOf`, ...). Should a loop still escape it, the script cannot
+//! be stopped and a thread cannot be killed. So when a worker has run one
+//! script's JS past that script's deadline (or past `close()`) by `GRACE`,
+//! the watchdog abandons the worker: its runs are reported at once, a fresh
+//! worker takes its slot, and the stuck thread, marked abandoned, delivers
+//! nothing more and is parked for good ([`park`]): it uses no CPU and keeps
+//! its memory (`stats().threadsParked`).
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
 use super::outcome::failure_messages;
+use super::park;
 use super::shared::EngineShared;
 use super::worker::{WorkerHandle, spawn_worker};
 use crate::errors::{ErrorCode, Phase, ScriptError};
@@ -113,8 +116,12 @@ fn abandon(shared: &Arc<EngineShared>, slot: &RwLock<WorkerHandle>, index: usize
             &mut batch,
         );
     }
-    // The old worker's inbox goes with its sender; the thread sees it
-    // closed, or `abandoned`, once the built-in returns, and ends.
+    // The stuck thread sleeps for good from now on (on Unix): it burns no
+    // core. Were its built-in to return first, it sees `abandoned` (or its
+    // inbox closed, as the sender goes with `old`) and ends.
+    if park::request(&old.watch.park) {
+        shared.given_up(old.watch.park.clone());
+    }
     drop(old);
     let reported = batch
         .iter()

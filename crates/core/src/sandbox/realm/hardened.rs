@@ -8,8 +8,11 @@ use std::rc::Rc;
 use rquickjs::{Context, Ctx, Function, Object, Persistent, Runtime, Value};
 
 use super::natives::{fresh_seed, realm_natives};
+use super::patched::OnOverflow;
 use crate::limits::HarnessLimits;
 use crate::sandbox::heap::{CountingAllocator, Tripwires};
+use crate::sandbox::outcome::Terminal;
+use crate::sandbox::park;
 use crate::sandbox::run::ScriptCell;
 
 const PRELUDE: &str = include_str!("prelude.js");
@@ -38,6 +41,12 @@ pub(crate) struct Realm {
     api: Persistent<Object<'static>>,
     context: Context,
     runtime: Runtime,
+    /// The runtime's stack overflow handler: dropped after the runtime.
+    #[allow(dead_code)] // only QuickJS reads it, through its address
+    on_overflow: Box<OnOverflow>,
+    /// While set, an overflow is an ordinary RangeError (see
+    /// `with_catchable_overflow`).
+    overflow_catchable: Rc<Cell<bool>>,
     wires: Rc<Tripwires>,
     /// The script whose JS runs now, for the interrupt handler.
     current: Rc<RefCell<Option<Rc<ScriptCell>>>>,
@@ -67,6 +76,7 @@ impl Realm {
         {
             let current = current.clone();
             runtime.set_interrupt_handler(Some(Box::new(move || {
+                let _callback = park::callback();
                 current
                     .try_borrow()
                     .ok()
@@ -76,9 +86,45 @@ impl Realm {
         }
         let context = Context::full(&runtime).map_err(|e| fail("context", e.to_string()))?;
         wires.set_runtime(context.get_runtime_ptr());
+        // A stack overflow is a limit like time and memory: it ends the
+        // script, whatever the script catches (contract: "terminal means
+        // nothing more happens"). The script's cell records it as it
+        // happens; QuickJS makes the RangeError uncatchable and polls the
+        // interrupt handler, which then stops the script.
+        let overflow_catchable = Rc::new(Cell::new(false));
+        let on_overflow: Box<OnOverflow> = {
+            let (current, catchable) = (current.clone(), overflow_catchable.clone());
+            Box::new(Box::new(move || {
+                let _callback = park::callback();
+                if catchable.get() {
+                    return false;
+                }
+                if let Ok(current) = current.try_borrow()
+                    && let Some(cell) = current.as_ref()
+                {
+                    cell.set_terminal(Terminal::StackOverflow);
+                }
+                true
+            }))
+        };
+        super::patched::set_stack_overflow_handler(context.get_runtime_ptr(), &on_overflow);
         let random = Rc::new(Cell::new(fresh_seed()));
         let api = context.with(|ctx| -> Result<Persistent<Object<'static>>, BuildError> {
             let host = realm_natives(&ctx, &random).map_err(|e| fail("natives", e.to_string()))?;
+            // Test builds only: a native that never returns and never polls
+            // the interrupt handler, standing in for a built-in QuickJS's
+            // patches missed, so the watchdog's last resort can be tested.
+            #[cfg(test)]
+            ctx.globals()
+                .set(
+                    "__stuckInNative",
+                    Function::new(ctx.clone(), || -> () {
+                        loop {
+                            std::hint::spin_loop();
+                        }
+                    }),
+                )
+                .map_err(|e| fail("test native", e.to_string()))?;
             let tree: Value = ctx
                 .json_parse(tool_tree)
                 .map_err(|e| fail("tool tree", e.to_string()))?;
@@ -99,6 +145,8 @@ impl Realm {
             api,
             context,
             runtime,
+            on_overflow,
+            overflow_catchable,
             wires,
             current,
             random,
@@ -134,6 +182,7 @@ impl Realm {
 
     /// Run `f` in the realm with the prelude's handle.
     pub fn with<R>(&self, f: impl for<'js> FnOnce(Ctx<'js>, Object<'js>) -> R) -> R {
+        let _in_quickjs = park::in_quickjs();
         self.context.with(|ctx| {
             // Restoring a handle into the context that saved it cannot fail.
             let api = self
@@ -145,27 +194,59 @@ impl Realm {
         })
     }
 
+    /// Run `f` with a stack overflow catchable, for the harness's own work
+    /// past the script's reach: reading a tool result too deep for the
+    /// script's stack (that call's `ToolExecutionError`), and reading the
+    /// value of a script that has ended (its `SerializationError`).
+    pub fn with_catchable_overflow<R>(
+        &self,
+        f: impl for<'js> FnOnce(Ctx<'js>, Object<'js>) -> R,
+    ) -> R {
+        self.overflow_catchable.set(true);
+        let out = self.with(f);
+        self.overflow_catchable.set(false);
+        out
+    }
+
     pub fn is_job_pending(&self) -> bool {
         self.runtime.is_job_pending()
     }
 
     /// Run queued promise jobs until none is left or the script must stop.
     /// Returns false when it stopped because of an interrupt or a limit.
-    pub fn drain_jobs(&self, cell: &ScriptCell) -> bool {
+    /// A stack overflow in a job is handed to `on_overflow`, which records
+    /// it (and its line) as the script's end.
+    pub fn drain_jobs(
+        &self,
+        cell: &ScriptCell,
+        mut on_overflow: impl for<'js> FnMut(&Ctx<'js>, &Object<'js>, Value<'js>),
+    ) -> bool {
         loop {
             if cell.terminal().is_some() {
                 return false;
             }
-            match self.runtime.execute_pending_job() {
+            let job = {
+                let _in_quickjs = park::in_quickjs();
+                self.runtime.execute_pending_job()
+            };
+            match job {
                 Ok(true) => continue,
                 Ok(false) => return true,
                 // A job that threw past every handler: only the interrupt
-                // (uncatchable) or an allocation failure while unwinding do
-                // that; the terminal state says which.
+                // and a stack overflow (both uncatchable, both with the
+                // terminal state set already) or an allocation failure
+                // while unwinding do that.
                 Err(_) => {
                     // The job's exception stays in the runtime until taken:
                     // take it, so nothing of this script outlives it there.
-                    self.context.with(|ctx| drop(ctx.catch()));
+                    self.with(|ctx, api| {
+                        let thrown = ctx.catch();
+                        if cell.terminal() == Some(Terminal::StackOverflow)
+                            && super::patched::is_uncatchable(&thrown)
+                        {
+                            on_overflow(&ctx, &api, thrown);
+                        }
+                    });
                     cell.note_limits();
                     if cell.terminal().is_some() {
                         return false;

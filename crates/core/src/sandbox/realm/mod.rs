@@ -6,8 +6,10 @@ pub(crate) mod bytecode;
 mod freeze;
 mod hardened;
 mod natives;
+mod patched;
 mod pool;
 
 pub(crate) use hardened::{Realm, describe_exception};
 pub(crate) use natives::script_natives;
+pub(crate) use patched::is_uncatchable;
 pub(crate) use pool::RealmPool;

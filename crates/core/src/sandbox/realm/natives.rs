@@ -12,6 +12,7 @@ use std::rc::Rc;
 use rquickjs::{Array, Ctx, Function, Object, Value};
 
 use super::freeze::{freeze_own, freeze_reachable};
+use crate::sandbox::park;
 use crate::sandbox::run::ScriptCell;
 
 /// `host` of the prelude: the realm's natives.
@@ -66,6 +67,7 @@ pub(crate) fn script_natives<'js>(
         Function::new(
             ctx.clone(),
             move |ctx: Ctx<'js>, index: i32, args: String, path: String, stack: String| {
+                let _callback = park::callback();
                 match c.start_call(index, args, path, stack) {
                     Ok(call) => Ok::<_, rquickjs::Error>(Value::new_int(ctx, call as i32)),
                     Err(refusal) => {
@@ -86,18 +88,23 @@ pub(crate) fn script_natives<'js>(
     natives.set(
         "log",
         Function::new(ctx.clone(), move |level: u32, message: String| {
+            let _callback = park::callback();
             c.log(level, message)
         })?,
     )?;
     let c = cell.clone();
     natives.set(
         "abort",
-        Function::new(ctx.clone(), move |call: u32| c.abort_call(call))?,
+        Function::new(ctx.clone(), move |call: u32| {
+            let _callback = park::callback();
+            c.abort_call(call)
+        })?,
     )?;
     let c = cell.clone();
     natives.set(
         "progress",
         Function::new(ctx.clone(), move |message: String, kind: String| {
+            let _callback = park::callback();
             c.progress(message, kind)
         })?,
     )?;

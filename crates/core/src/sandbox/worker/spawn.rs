@@ -7,6 +7,7 @@ use std::sync::mpsc::{Sender, channel};
 use super::inbox::Inbound;
 use super::thread::Worker;
 use crate::errors::HarnessError;
+use crate::sandbox::park;
 use crate::sandbox::shared::EngineShared;
 use crate::sandbox::watch::Watch;
 
@@ -51,6 +52,7 @@ pub(crate) fn spawn_worker(
         .stack_size(THREAD_STACK_BYTES)
         .spawn(move || {
             let (shared, load, heap, watch) = worker;
+            let _parkable = park::register(watch.park.clone());
             Worker::new(index as u32, generation, shared, rx, load, heap, watch).supervise()
         })
         .map_err(|e| HarnessError::Thread(e.to_string()))?;
