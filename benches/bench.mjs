@@ -33,6 +33,7 @@ const ROWS = [
   { key: 'W6', label: 'W6 `while(true){}`, 100 ms limit: overshoot', unit: 'ms' },
   { key: 'W6eld', label: 'W6 max event-loop delay during it', unit: 'ms' },
   { key: 'W7', label: 'W7 1000 W1 scripts, 8 in flight', unit: 'scripts/s', throughput: true },
+  { key: 'W8', label: 'W8 array built-ins, 1e5 elements × 10 (reverse, join, indexOf, includes, fill, slice, splice)', unit: 'ms' },
 ];
 
 const SRC = {
@@ -43,6 +44,8 @@ const SRC = {
   W4: 'let s=0; for (let i=0;i<1e6;i++) s+=i; return s',
   W5: 'return await tools.hold({ v: 1 })',
   W6: 'while(true){}',
+  // The built-ins whose loops the project's QuickJS patch 0003 polls.
+  W8: 'const a = Array.from({ length: 1e5 }, (_, i) => i); let s = 0;\nfor (let k = 0; k < 10; k++) { a.reverse(); s += a.join(",").length; s += a.indexOf(-1) + (a.includes(-1) ? 1 : 0); a.fill(k, 0, 5e4); s += a.slice(1).length; a.splice(0, 1, k) }\nreturn s',
 };
 
 // Generous enough that only W6, which sets its own 100 ms, ever hits it.
@@ -126,6 +129,10 @@ const WORKLOADS = {
       if (!warm) W4.push(ms), W4eld.push(eld);
     });
     return { W4, W4eld };
+  },
+
+  async W8(engine) {
+    return { W8: await repeat(N.slow, N.slowWarm, () => timeRun(engine, SRC.W8, 3577750, 1)) };
   },
 
   async W6(engine) {
@@ -279,7 +286,7 @@ async function parent() {
   const columns = [];
   for (const id of ids) {
     const t0 = performance.now();
-    const main = await runChild(id, ['W0', 'W1', 'W2', 'W3', 'W4', 'W6', 'W7']);
+    const main = await runChild(id, ['W0', 'W1', 'W2', 'W3', 'W4', 'W6', 'W7', 'W8']);
     if (main.skipped) {
       console.error(`\n*** ${id} skipped: ${main.skipped}\n`);
       columns.push({ id, name: id, skipped: main.skipped });

@@ -55,6 +55,8 @@ describe('arguments', () => {
         functionInArray: { list: [1, () => 2] },
         throwingProxy: new Proxy({}, { ownKeys() { throw new Error('trap') } }),
         revokedProxy: (() => { const { proxy, revoke } = Proxy.revocable({}, {}); revoke(); return proxy })(),
+        deep: (() => { let o = {}; for (let i = 0; i < 1e5; i++) o = { o }; return o })(),
+        deepByToJSON: { toJSON() { let o = {}; for (let i = 0; i < 200; i++) o = [o]; return o } },
       }
       for (const [k, v] of Object.entries(cases)) {
         try { await tools.rec(v); out[k] = 'sent' } catch (e) { out[k] = [e.name, e.toolName, e.message] }
@@ -71,17 +73,17 @@ describe('arguments', () => {
       functionInArray: ['SerializationError', 'rec', prefix + 'a function cannot be sent to a tool (arguments must be JSON values)'],
       throwingProxy: ['SerializationError', 'rec', prefix + 'trap'],
       revokedProxy: ['SerializationError', 'rec', prefix + 'revoked proxy'],
+      deep: ['SerializationError', 'rec', 'arguments of tools.rec are not JSON the host can read: they nest deeper than 128 levels'],
+      deepByToJSON: ['SerializationError', 'rec', 'arguments of tools.rec are not JSON the host can read: they nest deeper than 128 levels'],
     })
     expect(calls).toEqual([])
     expect(r.toolCalls).toEqual([])
-    // Arguments nested deeper than the script's stack hit its stack limit,
-    // which ends the script like any overflow; nothing is sent.
+    // 128 levels reach the handler (its result, one level deeper, is refused).
     const { hr: hd, calls: deepCalls } = recording()
-    const deep = await hd.run('let o = {}; for (let i = 0; i < 1e5; i++) o = { o }\ntry { await tools.rec(o) } catch { return "caught" }')
+    const fits = await hd.run('let o = {}; for (let i = 1; i < 128; i++) o = { o }\nreturn await tools.rec(o).catch((e) => e.message)')
     await hd.close()
-    expect(deep.error?.code).toBe('ScriptStackOverflowError')
-    expect(deepCalls).toEqual([])
-    expect(deep.toolCalls).toEqual([])
+    expect(fits.value).toBe('tools.rec: the tool returned a value that nests deeper than 128 levels')
+    expect(deepCalls).toHaveLength(1)
   })
 
   it('toJSON and Proxy arguments are serialized once, as JSON.stringify does; the handler gets exactly what is recorded', async () => {

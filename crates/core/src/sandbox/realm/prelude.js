@@ -169,12 +169,23 @@
     return deepFreeze(out);
   }
 
+  // Arguments nest at most 128 levels (the host refuses deeper JSON): the
+  // walk stops there, well before the script's stack would run out (an
+  // overflow ends the script; this is the script's catchable error).
+  const MAX_ARG_DEPTH = 128;
+  const TOO_DEEP = freeze({});
   function toJsonArgs(args) {
     if (args === undefined) return '{}';
-    return jsonStringify(args, (k, v) => {
+    const depths = new WeakMapC();
+    return jsonStringify(args, function (k, v) {
       const t = typeof v;
       if (t === 'function' || t === 'symbol' || t === 'bigint') {
         throw new TypeErrorC('a ' + t + ' cannot be sent to a tool (arguments must be JSON values)');
+      }
+      if (t === 'object' && v !== null) {
+        const depth = (apply(weakGet, depths, [this]) ?? 0) + 1;
+        if (depth > MAX_ARG_DEPTH) throw TOO_DEEP;
+        apply(weakSet, depths, [v, depth]);
       }
       return v;
     });
@@ -227,6 +238,8 @@
       try {
         json = toJsonArgs(args);
       } catch (e) {
+        // The same words as the host's own check of the JSON it receives.
+        if (e === TOO_DEEP) return promiseReject(makeError('SerializationError', 'arguments of tools.' + path + ' are not JSON the host can read: they nest deeper than ' + MAX_ARG_DEPTH + ' levels', path, undefined, site));
         let why = 'not JSON';
         try { why = StringC(e && e.message); } catch (e2) { /* keep the default */ }
         return promiseReject(makeError('SerializationError', 'arguments of tools.' + path + ' are not JSON: ' + why, path, undefined, site));
