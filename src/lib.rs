@@ -11,12 +11,6 @@
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
-/// A sandbox thread the watchdog gives up on is parked only outside
-/// `malloc`: Rust allocations are marked (see the engine's `park` module).
-#[global_allocator]
-static ALLOCATOR: script_harness_core::sandbox::park::MarkedAllocator =
-    script_harness_core::sandbox::park::MarkedAllocator;
-
 mod contain;
 mod dry_run;
 mod harness;

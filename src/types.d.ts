@@ -289,6 +289,6 @@ export interface HarnessStats {
    *  cannot interrupt (see docs/security.md). Alert when it is above 0. */
   workerRestarts: number
   /** Abandoned sandbox threads now parked for good: they use no CPU and keep their memory until the process
-   *  exits (Unix; see docs/security.md). 0 unless QuickJS has a loop the project's patches missed. */
+   *  exits (see docs/security.md). 0 unless QuickJS has a loop the project's patches missed. */
   threadsParked: number
 }

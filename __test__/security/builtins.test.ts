@@ -55,6 +55,30 @@ describe('the time limit holds inside built-ins', () => {
   }
 })
 
+// QuickJS patch 0004: C paths that turned any exception into a rejection
+// swallowed the interrupt, and the loop around them, whose poll budget the
+// inner loop spent, never polled: the script ran on past its limit.
+describe('the time limit holds where a promise would swallow the interrupt', () => {
+  const h = harness()
+  for (const src of [
+    'for (;;) new Promise(() => { for (;;) {} })',
+    'for (;;) Promise.try(() => { for (;;) {} })',
+    'for (;;) Promise.all({ [Symbol.iterator]() { for (;;) {} } })',
+    'for (;;) Promise.allSettled({ [Symbol.iterator]() { for (;;) {} } })',
+    'for (;;) new Promise((resolve) => resolve({ get then() { for (;;) {} } }))',
+    'Promise.resolve({ then() { for (;;) {} } }); await null; for (;;) {}',
+    '(async function* () { for (;;) {} })().next(); for (;;) {}',
+    'for (;;) new Promise(() => { for (;;) new Date(0).getTimezoneOffset() })',
+  ]) {
+    it(`S5 ${src}`, async () => {
+      const [r, ms] = await timed(h.run(src, { limits: { timeoutMs: 100 } }))
+      expect(r.error?.code).toBe('ScriptTimeoutError')
+      expect(ms).toBeLessThan(100 + 120)
+      expect(h.stats()).toMatchObject({ workerRestarts: 0, threadsParked: 0 })
+    })
+  }
+})
+
 describe('close() stops a script inside a built-in', () => {
   for (const [name, src] of STUCK.filter((_, i) => i % 3 === 0)) {
     it(`S15 ${name}: ScriptCancelledError at close(), no thread abandoned`, async () => {

@@ -277,6 +277,10 @@ describe('stack', () => {
       ['async function f() { return await f() }\nawait f().catch(() => tools.echo({}))\nreturn "survived"', 1],
       ['function f() { return f() + 1 }\nawait null\ntry { f() } catch { return "survived" }', 1],
       ['const o = { get x() { return this.x } }\nawait Promise.resolve().then(() => { try { return o.x } catch { return tools.echo({}) } })\nreturn "survived"', 1],
+      // A promise executor, a thenable and Promise.all no longer turn it into a rejection (QuickJS patch 0004).
+      ['function f() { return f() + 1 }\nnew Promise(() => f())\nconsole.log("after")\nawait tools.echo({})', 1],
+      ['function f() { return f() + 1 }\nawait new Promise((resolve) => resolve({ get then() { return f() } })).catch(() => tools.echo({}))', 1],
+      ['function f() { return f() + 1 }\nawait Promise.all({ [Symbol.iterator]() { return f() } }).catch(() => tools.echo({}))', 1],
     ]
     for (const [src, line] of cases) {
       const r = await h.run(src)
@@ -284,6 +288,7 @@ describe('stack', () => {
       expect(r.error!.line, src).toBe(line)
       expect(r.error!.message).toBe('the script exceeded its 524288 byte stack limit (unbounded recursion?)')
       expect(r.toolCalls, src).toEqual([])
+      expect(r.logs, src).toEqual([])
     }
     // A RangeError a script makes itself is its own error, whatever its text.
     const forged = await h.run("throw new RangeError('Maximum call stack size exceeded')")

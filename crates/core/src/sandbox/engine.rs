@@ -43,7 +43,7 @@ pub struct EngineStats {
     pub sandbox_heap_bytes: usize,
     pub worker_restarts: u64,
     /// Sandbox threads the watchdog gave up on (stuck in a built-in that
-    /// does not poll the interrupt handler) and that now sleep for good,
+    /// does not let the interrupt stop it) and that now sleep for good,
     /// holding their memory. 0 unless QuickJS has a loop the project's
     /// patches missed; alert on anything else.
     pub threads_parked: u64,

@@ -116,9 +116,10 @@ fn abandon(shared: &Arc<EngineShared>, slot: &RwLock<WorkerHandle>, index: usize
             &mut batch,
         );
     }
-    // The stuck thread sleeps for good from now on (on Unix): it burns no
-    // core. Were its built-in to return first, it sees `abandoned` (or its
-    // inbox closed, as the sender goes with `old`) and ends.
+    // The stuck thread sleeps for good at its next call into the harness:
+    // it burns no core. Were its built-in to return first, it sees
+    // `abandoned` (or its inbox closed, as the sender goes with `old`) and
+    // ends.
     if park::request(&old.watch.park) {
         shared.given_up(old.watch.park.clone());
     }

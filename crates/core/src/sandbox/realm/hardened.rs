@@ -111,16 +111,20 @@ impl Realm {
         let random = Rc::new(Cell::new(fresh_seed()));
         let api = context.with(|ctx| -> Result<Persistent<Object<'static>>, BuildError> {
             let host = realm_natives(&ctx, &random).map_err(|e| fail("natives", e.to_string()))?;
-            // Test builds only: a native that never returns and never polls
-            // the interrupt handler, standing in for a built-in QuickJS's
-            // patches missed, so the watchdog's last resort can be tested.
+            // Test builds only: a native that never returns, standing in for
+            // a built-in loop QuickJS's patches missed. Like most native
+            // loops it calls back into the harness now and then (here as an
+            // allocation would), so the watchdog's last resort can be tested.
             #[cfg(test)]
             ctx.globals()
                 .set(
                     "__stuckInNative",
                     Function::new(ctx.clone(), || -> () {
                         loop {
-                            std::hint::spin_loop();
+                            for _ in 0..10_000 {
+                                std::hint::spin_loop();
+                            }
+                            drop(park::callback());
                         }
                     }),
                 )

@@ -21,6 +21,10 @@ const MAX_LOG_BYTES: usize = 4 * 1024 * 1024;
 impl ScriptCell {
     /// `console.*`: kept up to `maxLogEvents`, the rest counted.
     pub fn log(&self, level: u32, mut message: String) {
+        // After a limit or a cancel nothing more happens, logs included.
+        if self.terminal().is_some() {
+            return;
+        }
         self.with_state(|s| {
             truncate_utf8(&mut message, MAX_LOG_MESSAGE_BYTES);
             if s.logs.len() as u64 >= s.limits.max_log_events
@@ -41,6 +45,9 @@ impl ScriptCell {
 
     /// `context.emitProgress`.
     pub fn progress(&self, mut message: String, _kind: String) {
+        if self.terminal().is_some() {
+            return;
+        }
         self.with_state(|s| {
             let now = Instant::now();
             let too_soon = s
