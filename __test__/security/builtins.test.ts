@@ -32,6 +32,11 @@ export const STUCK: Array<[string, string]> = [
   ['String#lastIndexOf, quadratic', "'a'.repeat(1e6).lastIndexOf('a'.repeat(5e5) + 'b')"],
   ['String#split, quadratic', "'a'.repeat(1e6).split('a'.repeat(5e5) + 'b')"],
   ['JSON.stringify of holes', 'JSON.stringify(Array(2 ** 32 - 1))'],
+  // QuickJS patch 0005: long native work in one call, or called in a loop.
+  ['typed array join', 'new Uint8Array(3e7).join()'],
+  ['a loop of typed array fills', 'const a = new Uint8Array(3e7); for (;;) a.fill(1)'],
+  ['a loop of typed array searches', 'const a = new Uint8Array(3e7); for (;;) a.indexOf(2)'],
+  ['a loop of typed array reversals', 'const a = new Float64Array(4e6); for (;;) a.reverse()'],
 ]
 
 const open: ScriptHarness[] = []
