@@ -199,8 +199,8 @@ fn a_script_stuck_in_a_native_loop_is_abandoned_after_its_deadline_and_its_threa
         Some(ErrorCode::HarnessInternalError) | None
     ));
     assert_eq!(engine.stats().worker_restarts, 1);
-    // The stuck thread sleeps for good (Unix): it burns no core.
-    #[cfg(unix)]
+    // The stuck thread sleeps for good at its next call into the harness:
+    // it burns no core.
     {
         let until = std::time::Instant::now() + Duration::from_secs(5);
         while engine.stats().threads_parked == 0 {

@@ -10,8 +10,8 @@ type StackOverflowHandler = unsafe extern "C" fn(*mut qjs::JSRuntime, *mut c_voi
 
 unsafe extern "C" {
     /// Patch 0002: `handler` runs when the stack limit is hit; non-zero
-    /// makes the RangeError uncatchable and polls the interrupt handler
-    /// at the next opportunity.
+    /// makes the RangeError uncatchable. The interrupt handler, which sees
+    /// the overflow recorded, ends the script at its next poll.
     fn JS_SetStackOverflowHandler(
         rt: *mut qjs::JSRuntime,
         handler: Option<StackOverflowHandler>,
