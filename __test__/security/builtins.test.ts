@@ -9,6 +9,11 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { ScriptHarness } from '../../index.js'
 import { expectCleanExit, inChild, timed } from './probe'
 
+// A chain of 30,000 objects, built in about 20 ms: one lookup of a missing
+// key walks all of it (about 0.3 ms), so without a charge per step the
+// 10,000 lookups between two polls would take seconds.
+const CHAIN = 'let o = {}; for (let i = 0; i < 3e4; i++) o = Object.create(o)'
+
 // Each never ends on its own (or not for minutes) and holds its memory flat.
 export const STUCK: Array<[string, string]> = [
   ['reverse', 'Array.prototype.reverse.call({ length: 2 ** 53 - 1 })'],
@@ -37,6 +42,16 @@ export const STUCK: Array<[string, string]> = [
   ['a loop of typed array fills', 'const a = new Uint8Array(3e7); for (;;) a.fill(1)'],
   ['a loop of typed array searches', 'const a = new Uint8Array(3e7); for (;;) a.indexOf(2)'],
   ['a loop of typed array reversals', 'const a = new Float64Array(4e6); for (;;) a.reverse()'],
+  // QuickJS patch 0006: each step along a prototype chain counts, and the
+  // RegExp parser polls.
+  ['lookups along a long prototype chain', `${CHAIN}; for (;;) o.x`],
+  ['computed lookups along a long prototype chain', `${CHAIN}; const k = 'x'; for (;;) o[k]`],
+  ['`in` along a long prototype chain', `${CHAIN}; for (;;) 'x' in o`],
+  ['instanceof along a long prototype chain', `${CHAIN}; function F() {}; for (;;) o instanceof F`],
+  ['assignments along a long prototype chain', `${CHAIN}; for (;;) Object.create(o).x = 1`],
+  ['setPrototypeOf onto a long prototype chain', `${CHAIN}; for (;;) Object.setPrototypeOf({}, o)`],
+  ['RegExp compilation of many alternatives', "new RegExp('(?:' + 'a|'.repeat(1e6) + 'a)')"],
+  ['RegExp compilation of a long lookbehind', "new RegExp('(?<=' + 'a'.repeat(1e6) + ')')"],
 ]
 
 const open: ScriptHarness[] = []

@@ -22,7 +22,7 @@
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// One worker thread's parking state, shared with the watchdog.
 pub(crate) struct ParkState {
@@ -33,8 +33,9 @@ pub(crate) struct ParkState {
     requested: AtomicBool,
     /// The thread is parked, for good.
     parked: AtomicBool,
-    /// Whether the thread has registered and not ended yet.
-    alive: Mutex<bool>,
+    /// The thread has registered and not ended yet. Racing with its end is
+    /// harmless: a request to a thread that has ended is never acted on.
+    alive: AtomicBool,
 }
 
 impl Default for ParkState {
@@ -43,7 +44,7 @@ impl Default for ParkState {
             depth: AtomicI32::new(1),
             requested: AtomicBool::new(false),
             parked: AtomicBool::new(false),
-            alive: Mutex::new(false),
+            alive: AtomicBool::new(false),
         }
     }
 }
@@ -62,7 +63,7 @@ thread_local! {
 /// The calling thread is `state`'s worker until the guard drops (its
 /// thread ends).
 pub(crate) fn register(state: Arc<ParkState>) -> Registration {
-    *state.alive.lock().unwrap_or_else(|e| e.into_inner()) = true;
+    state.alive.store(true, Ordering::Release);
     CURRENT.with(|c| c.set(Arc::as_ptr(&state)));
     Registration(state)
 }
@@ -71,7 +72,7 @@ pub(crate) struct Registration(Arc<ParkState>);
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        *self.0.alive.lock().unwrap_or_else(|e| e.into_inner()) = false;
+        self.0.alive.store(false, Ordering::Release);
         CURRENT.with(|c| c.set(std::ptr::null()));
     }
 }
@@ -136,8 +137,7 @@ fn park_here(state: &ParkState) -> ! {
 /// Ask `state`'s thread to park at its next call from QuickJS into the
 /// harness. False when the thread has ended.
 pub(crate) fn request(state: &ParkState) -> bool {
-    let alive = state.alive.lock().unwrap_or_else(|e| e.into_inner());
-    if !*alive {
+    if !state.alive.load(Ordering::Acquire) {
         return false;
     }
     state.requested.store(true, Ordering::SeqCst);
