@@ -14,7 +14,7 @@ export interface ScriptHarnessOptions {
   /** Overrides of the default limits (see `HarnessLimits`). */
   limits?: Partial<HarnessLimits>
   /** Asked before a tool whose `requiresApproval` holds runs. Without it, such tools are denied. */
-  onApproval?: (req: ApprovalRequest) => ApprovalDecision | Promise<ApprovalDecision>
+  onApproval?: (req: ApprovalRequest) => ApprovalAnswer | Promise<ApprovalAnswer>
   /** Receives every `HarnessEvent`, in order per script. A throw is ignored. */
   onEvent?: (event: HarnessEvent) => void
   /** Defaults for the sandbox's `context` object. */
@@ -131,6 +131,9 @@ export interface ApprovalRequest {
 }
 /** Only `'approved'` or `true` approves. */
 export type ApprovalDecision = 'approved' | 'denied' | boolean
+/** What `onApproval` returns: a decision, or any other string, which denies. Wider than `ApprovalDecision` so
+ *  that `async () => 'approved'` type-checks without `as const` (TypeScript infers `Promise<string>` for it). */
+export type ApprovalAnswer = ApprovalDecision | (string & {})
 
 export interface LogEntry {
   level: 'log' | 'info' | 'warn' | 'error'
@@ -217,13 +220,13 @@ export type Segment =
    *  `stray` is a closing tag with no script open. */
   | { type: 'problem'; kind: 'nested' | 'unclosed' | 'stray'; text: string; start: number; end: number }
 
-/** A malformed block of a turn: reported, never run. `line` counts lines of the text block it stands in. */
-export interface ScriptProblem {
-  kind: 'nested' | 'unclosed' | 'stray'
-  message: string
-  line: number
-  text: string
-}
+/** What a turn held that did not run or was not read. A malformed block (`nested`, `unclosed`, `stray`): reported
+ *  to the model too, never run; `line` counts lines of the text block it stands in. `unread`: a part of the
+ *  response the harness does not read (a second Chat choice, a content part that is neither text nor refusal),
+ *  reported to the host only; `field` is its path in the response. */
+export type ScriptProblem =
+  | { kind: 'nested' | 'unclosed' | 'stray'; message: string; line: number; text: string }
+  | { kind: 'unread'; message: string; field: string }
 
 /** What the host appends after the assistant turn to report script results, in that API's input shape. */
 export type ContinuationOf<F extends ApiFormat> =
@@ -239,6 +242,12 @@ export type HistoryItem =
       /** The provider's block exactly as received. */
       raw: unknown }
   | { type: 'function_call'; id?: string; name: string; arguments: string; call_id: string }
+  /** A freeform native call (Responses `custom_tool_call`, Chat `type: 'custom'` tool calls; codex's apply_patch):
+   *  the host runs it and answers with a `custom_tool_call_output`. */
+  | { type: 'custom_tool_call'; id?: string; name: string; input: string; call_id: string }
+  /** An item or block the harness does not model (`web_search_call`, `server_tool_use`, ...), exactly as received
+   *  in `raw`: send `raw` back to the provider as it is. */
+  | { type: 'other'; raw: unknown }
   | { type: 'script_tool_call'; id: string; call_id: string; language: 'ts' | 'js';
       source_code: string; source_sha256: string; status: 'completed' | 'error' }
   | { type: 'script_tool_call_output'; id: string; call_id: string; output_json?: string; error?: ScriptError;
@@ -251,7 +260,7 @@ export interface ProcessedTurn<F extends ApiFormat = ApiFormat> {
   continuation: ContinuationOf<F>[]
   /** One per script, in order (empty in dry-run). */
   scripts: ScriptResult[]
-  /** Malformed blocks (nested, unclosed, stray): reported, never run. */
+  /** Malformed blocks (nested, unclosed, stray): reported, never run; and parts of the response not read. */
   problems: ScriptProblem[]
   /** Dry-run mode: one validation report per script. */
   reports?: ValidationReport[]

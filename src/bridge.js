@@ -78,6 +78,24 @@
     walk(root, 0);
     return cut(out, MAX_RENDERING_CHARS);
   }
+  // An abort reason as the script's error and events show it: an Error's
+  // (or DOMException's) message, a string, or a rendering of anything else.
+  function reasonText(r) {
+    try {
+      if (r === undefined) return '';
+      if (typeof r === 'string') return cut(r, MAX_MESSAGE_CHARS);
+      // What abort() without a reason gives: no reason to tell.
+      if (objectTag.call(r) === '[object DOMException]' && r.name === 'AbortError') return '';
+      if (r instanceof Error || objectTag.call(r) === '[object Error]' || objectTag.call(r) === '[object DOMException]') {
+        const d = Object.getOwnPropertyDescriptor(r, 'message') ?? Object.getOwnPropertyDescriptor(Object.getPrototypeOf(r), 'message');
+        const message = d !== undefined && 'value' in d && typeof d.value === 'string' ? d.value : typeof r.message === 'string' ? r.message : '';
+        return cut(message, MAX_MESSAGE_CHARS);
+      }
+      return render(r);
+    } catch {
+      return 'a reason that cannot be shown';
+    }
+  }
   const SEED_FIELDS = ['conversationId', 'sessionId', 'turnId', 'workingDirectory', 'provider', 'model'];
   const MODES = ['disabled', 'dry-run', 'enabled'];
   const FORMATS = ['responses', 'chat', 'messages'];
@@ -166,7 +184,8 @@
       limits: checkLimits(limits, 'options.limits'),
       context: checkSeed(context, 'options.context'),
     };
-    return { json: JSON.stringify(data), signal, aborted: signal !== undefined && signal.aborted };
+    const aborted = signal !== undefined && signal.aborted;
+    return { json: JSON.stringify(data), signal, aborted, reason: aborted ? reasonText(signal.reason) : '' };
   }
 
   function createBridge(parts, native) {
@@ -387,8 +406,15 @@
       const call = calls.get(key);
       if (call === undefined) return;
       calls.delete(key);
-      const reason = new Error(m.reason);
-      reason.name = 'AbortError';
+      // A run cancelled through its signal (or a stream's abort) hands its
+      // calls the signal's own reason; otherwise an AbortError says why.
+      const run = runs.get(m.token.run);
+      let reason;
+      if (run !== undefined && run.cancelled) reason = run.cancelReason;
+      else {
+        reason = new Error(m.reason);
+        reason.name = 'AbortError';
+      }
       call.reason = reason;
       if (call.controller !== undefined) call.controller.abort(reason);
     }
@@ -490,8 +516,14 @@
       let failed = false;
       for (const piece of plan) {
         if (piece.kind !== 'script') continue;
+        // A stream ran (or skipped) this script already, by the same rules:
+        // in order, each after the previous one ended.
+        if (mode === 'enabled' && early < started.length && started[early].source === piece.source) {
+          results.push(await started[early++].result);
+          if (!results[results.length - 1].ok) failed = true;
+          continue;
+        }
         if (failed && stopAfterFailure && mode === 'enabled') {
-          if (early < started.length && started[early].source === piece.source) await started[early++].result;
           results.push(skipped());
           continue;
         }
@@ -501,8 +533,6 @@
           results.push(report);
         } else if (mode === 'disabled') {
           results.push(await harness.run(piece.source, { mode: 'disabled' }));
-        } else if (early < started.length && started[early].source === piece.source) {
-          results.push(await started[early++].result);
         } else {
           results.push(await harness.run(piece.source, options));
         }
@@ -524,8 +554,13 @@
         else userSignal.addEventListener('abort', () => controller.abort(userSignal.reason), { once: true });
       }
       const runOptions = { ...(options ?? {}), signal: controller.signal };
+      const stopAfterFailure = options !== undefined && options.stopAfterFailure === true;
       const detectors = new Map();
       const started = [];
+      // Scripts of a turn run one after another, as in processResponse: each
+      // starts when its closing tag has arrived and the previous one ended.
+      // `goOn` settles false once one failed and the host asked to stop.
+      let goOn = Promise.resolve(true);
       let ended = false;
       // Assembled state per format.
       const items = [];
@@ -541,11 +576,24 @@
         }
         release(JSON.parse(native.detectorPush(id, text)), out);
       }
+      // A text part is complete (its block or the whole response ended):
+      // what its detector held back (a trailing `<` that could have opened a
+      // tag, an unclosed block) is decided now and released.
+      function finish(key, out) {
+        const id = detectors.get(key);
+        if (id === undefined) return;
+        detectors.delete(key);
+        release(JSON.parse(native.detectorFinish(id)), out);
+      }
+      function finishAll(out) {
+        for (const key of [...detectors.keys()]) finish(key, out);
+      }
       function release(segments, out) {
         for (const seg of segments) {
           if (seg.type === 'script') {
             if (mode === 'enabled') {
-              const result = harness.run(seg.source, runOptions);
+              const result = goOn.then((go) => (go ? harness.run(seg.source, runOptions) : skipped()));
+              goOn = result.then((r) => r.ok || !stopAfterFailure, () => false);
               // A run that rejects (the harness was closed) rejects end(),
               // not the process: it must not count as unhandled here.
               result.catch(() => {});
@@ -590,17 +638,26 @@
             feed(`${e.output_index}:${e.content_index}`, e.delta, out);
             break;
           }
+          case 'response.output_text.done':
+          case 'response.content_part.done':
+            finish(`${e.output_index}:${e.content_index}`, out);
+            break;
           case 'response.completed':
           case 'response.incomplete':
           case 'response.failed':
             if (e.response && Array.isArray(e.response.output)) finalOutput = e.response.output;
+            finishAll(out);
             break;
         }
       }
       function pushChat(e, out) {
         if (e.object !== 'chat.completion.chunk' || !Array.isArray(e.choices)) throw bad('not a chat.completion.chunk');
-        const delta = e.choices[0]?.delta;
-        if (!delta) return;
+        const choice = e.choices[0];
+        const delta = choice?.delta;
+        if (!delta) {
+          if (choice?.finish_reason) finish('content', out);
+          return;
+        }
         if (typeof delta.content === 'string') {
           chat.content = (chat.content ?? '') + delta.content;
           feed('content', delta.content, out);
@@ -613,13 +670,16 @@
           if (tc.function?.name) call.function.name += tc.function.name;
           if (tc.function?.arguments) call.function.arguments += tc.function.arguments;
         }
+        if (choice.finish_reason) finish('content', out);
       }
       function pushMessages(e, out) {
         switch (e.type) {
           case 'message_start':
           case 'message_delta':
-          case 'message_stop':
           case 'ping':
+            return;
+          case 'message_stop':
+            finishAll(out);
             return;
           case 'content_block_start':
             blocks[e.index] = structuredClone(e.content_block);
@@ -640,6 +700,7 @@
           case 'content_block_stop': {
             const b = blocks[e.index];
             if (b && b.type === 'tool_use') assembleToolInput(b);
+            finish(`${e.index}`, out);
             return;
           }
           default:
@@ -660,7 +721,7 @@
         async end() {
           if (!ended) {
             ended = true;
-            for (const id of detectors.values()) release(JSON.parse(native.detectorFinish(id)), []);
+            finishAll([]);
           }
           let response;
           if (format === 'responses') response = finalOutput ?? items.filter((i) => i !== undefined);
@@ -722,11 +783,15 @@
       },
       begin(run, signal) {
         return new Promise((resolve) => {
-          const entry = { resolve, signal, onAbort: undefined };
+          const entry = { resolve, signal, onAbort: undefined, cancelled: false, cancelReason: undefined };
           runs.set(run, entry);
           if (signal != null) {
-            entry.onAbort = () => native.cancel(run);
-            if (signal.aborted) native.cancel(run);
+            entry.onAbort = () => {
+              entry.cancelled = true;
+              entry.cancelReason = signal.reason;
+              native.cancel(run, reasonText(signal.reason));
+            };
+            if (signal.aborted) entry.onAbort();
             else signal.addEventListener('abort', entry.onAbort, { once: true });
           }
         });

@@ -9,7 +9,8 @@ use napi::bindgen_prelude::{
     This, Unknown,
 };
 use napi::threadsafe_function::ThreadsafeCallContext;
-use napi::{Env, Error, Result, Status};
+use napi::bindgen_prelude::FromNapiValue;
+use napi::{Env, Error, JsValue, Result, Status, ValueType};
 use napi_derive::napi;
 
 use script_harness_core::compile::{ValidationReport, validate};
@@ -70,6 +71,33 @@ fn misuse(env: &Env, e: HarnessError) -> Error {
         }
         other => Error::new(Status::GenericFailure, other.to_string()),
     }
+}
+
+/// A string argument, or the message of the `TypeError` that names it.
+fn string_arg(env: &Env, value: Unknown, name: &str) -> std::result::Result<String, String> {
+    let kind = value.get_type().map_err(|e| format!("{name}: {e}"))?;
+    if kind != ValueType::String {
+        let got = match kind {
+            ValueType::Undefined => "undefined",
+            ValueType::Null => "null",
+            ValueType::Boolean => "a boolean",
+            ValueType::Number => "a number",
+            ValueType::BigInt => "a bigint",
+            ValueType::Symbol => "a symbol",
+            ValueType::Function => "a function",
+            _ => "an object",
+        };
+        return Err(format!("{name}: must be a string, got {got}"));
+    }
+    // SAFETY: `value` is a live string value of this env's current scope.
+    unsafe { String::from_napi_value(env.raw(), value.raw()) }.map_err(|e| format!("{name}: {e}"))
+}
+
+/// Throw `TypeError: <message>` and return the error that says one is pending.
+fn throw_type_error(env: &Env, message: String) -> Error {
+    let message = message.replace('\0', "\\u0000");
+    let _ = env.throw_type_error(&message, Some("ERR_INVALID_ARG_TYPE"));
+    Error::new(Status::PendingException, message)
 }
 
 fn to_napi(e: serde_json::Error) -> Error {
@@ -192,10 +220,20 @@ impl ScriptHarness {
     pub fn run<'env>(
         &self,
         env: &'env Env,
-        source: String,
+        source: Unknown<'env>,
         options: Option<Unknown<'env>>,
     ) -> Result<Object<'env>> {
         let bridge = self.bridge.get_value(env)?;
+        // Misuse rejects, as the docs promise, with a TypeError that names
+        // the argument (not napi's "Failed to convert").
+        let source = match string_arg(env, source, "source") {
+            Ok(s) => s,
+            Err(message) => {
+                let reject: Function<FnArgs<(&str, String)>, Object> =
+                    bridge.get_named_property("reject")?;
+                return reject.call(("type", message).into());
+            }
+        };
         match catch_unwind(AssertUnwindSafe(|| {
             self.start_run(env, &bridge, source, options)
         })) {
@@ -252,10 +290,16 @@ impl ScriptHarness {
                         // Already aborted: nothing runs (a script could
                         // otherwise finish before the abort is seen).
                         if parts.get::<bool>("aborted")?.unwrap_or(false) {
+                            let reason: String = parts.get("reason")?.unwrap_or_default();
+                            let message = if reason.is_empty() {
+                                "the script was cancelled before it started".to_owned()
+                            } else {
+                                format!("the script was cancelled before it started: {reason}")
+                            };
                             let cancelled = ScriptError::new(
                                 ErrorCode::ScriptCancelledError,
                                 Phase::Executing,
-                                "the script was cancelled before it started",
+                                message,
                             );
                             let result = ScriptResult::failed_before_start(
                                 self.engine.fresh_script_id(),
@@ -326,7 +370,8 @@ impl ScriptHarness {
         ts_args_type = "source: string",
         ts_return_type = "ValidationReport"
     )]
-    pub fn validate<'env>(&self, env: &'env Env, source: String) -> Result<Unknown<'env>> {
+    pub fn validate<'env>(&self, env: &'env Env, source: Unknown<'env>) -> Result<Unknown<'env>> {
+        let source = string_arg(env, source, "source").map_err(|m| throw_type_error(env, m))?;
         let report = self.report(&source);
         parse_json(env, serde_json::to_string(&report).map_err(to_napi)?)
     }
@@ -421,7 +466,8 @@ fn parse_json<'env>(env: &'env Env, json: String) -> Result<Unknown<'env>> {
     ts_args_type = "text: string",
     ts_return_type = "Segment[]"
 )]
-pub fn detect_scripts(env: &Env, text: String) -> Result<Array<'_>> {
+pub fn detect_scripts<'env>(env: &'env Env, text: Unknown<'env>) -> Result<Array<'env>> {
+    let text = string_arg(env, text, "text").map_err(|m| throw_type_error(env, m))?;
     use script_harness_core::detect::{Form, Segment, detect};
     let segments = detect(&text);
     // Built directly rather than through JSON: a 1 MB text segment would be
@@ -613,12 +659,17 @@ fn native_functions<'env>(
         move |ctx: FunctionCallContext| -> Result<()> {
             contained("native.cancel", || {
                 let run = ctx.get::<f64>(0)? as u64;
+                // The abort reason as text ("" when none was given).
+                let reason = ctx.get::<Option<String>>(1).ok().flatten();
                 if let Some(handle) = runs
                     .lock()
                     .ok()
                     .and_then(|m| m.get(&run).map(|(h, _)| h.clone()))
                 {
-                    handle.cancel();
+                    match reason {
+                        Some(reason) => handle.cancel_because(reason),
+                        None => handle.cancel(),
+                    }
                 }
                 Ok(())
             })

@@ -52,6 +52,15 @@ export const STUCK: Array<[string, string]> = [
   ['setPrototypeOf onto a long prototype chain', `${CHAIN}; for (;;) Object.setPrototypeOf({}, o)`],
   ['RegExp compilation of many alternatives', "new RegExp('(?:' + 'a|'.repeat(1e6) + 'a)')"],
   ['RegExp compilation of a long lookbehind', "new RegExp('(?<=' + 'a'.repeat(1e6) + ')')"],
+  // QuickJS patch 0007: allocation and linear scans count; found by a red-team pass.
+  ['a loop of numeric indexOf', 'const a = Array(1e6).fill(1); for (;;) a.indexOf(2)'],
+  ['a loop of numeric includes', 'const a = Array(1e6).fill(1); for (;;) a.includes(2)'],
+  ['a loop of Map lookups of a long string', "const s = 'a'.repeat(1e6); const m = new Map(); for (;;) m.get(s)"],
+  ['a loop of array spreads', 'const a = Array(1e5).fill(1); for (;;) [...a]'],
+  ['a loop of Math.max(...a)', 'const a = Array(65535).fill(1); for (;;) Math.max(...a)'],
+  ['a loop of encodeURIComponent', "const s = 'a'.repeat(1e6); for (;;) encodeURIComponent(s)"],
+  ['a loop of padEnd', "const s = 'a'.repeat(1e6); for (;;) s.padEnd(2e6)"],
+  ['a RegExp back-reference over a long string', "const s = 'a'.repeat(1e6); /^(a*)\\1b/i.test(s)"],
 ]
 
 const open: ScriptHarness[] = []

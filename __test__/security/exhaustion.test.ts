@@ -283,6 +283,8 @@ describe('stack', () => {
       ['function f() { return f() + 1 }\nawait Promise.all({ [Symbol.iterator]() { return f() } }).catch(() => tools.echo({}))', 1],
       // The RegExp parser's own overflow is the engine's, not a SyntaxError (QuickJS patch 0006).
       ["try { new RegExp('(?:'.repeat(1e5) + ')'.repeat(1e5)) } catch { await tools.echo({}) }", 1],
+      // A chain of iterator helpers recursed natively past the thread's stack: the process crashed (QuickJS patch 0007).
+      ['const f = (x) => x; let it = [1].values(); for (let i = 0; i < 1e5; i++) it = it.map(f)\ntry { it.next() } catch { await tools.echo({}) }', 2],
     ]
     for (const [src, line] of cases) {
       const r = await h.run(src)

@@ -153,26 +153,25 @@ describe('stopping wins every race: no handler starts and no approval is asked a
     expect(started).toHaveLength(1)
   })
 
-  it('stream.abort() from inside a handler: the turn\'s other running script starts no further handler', async () => {
+  it('stream.abort() from inside a handler: the script starts no further handler, and the turn\'s later script never starts', async () => {
     const started: string[] = []
     let stream: ReturnType<ScriptHarness['stream']>
     const h = new ScriptHarness({
       workers: 2,
       tools: [
-        { name: 'stop', handler: () => { started.push('stop'); stream.abort('enough') } },
-        { name: 'step', handler: async (a: any) => { started.push(`step${a.n}`); await sleep(30); return a.n } },
+        { name: 'step', handler: async (a: any) => { started.push(`step${a.n}`); if (a.n === 1) stream.abort('enough'); await sleep(30); return a.n } },
       ],
     })
     stream = h.stream('chat')
     const chunk = (content: string) => ({ object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content } }] })
     stream.push(chunk('<tool-calls>\nawait tools.step({ n: 1 }); await tools.step({ n: 2 }); await tools.step({ n: 3 })\n</tool-calls>\n'))
     await sleep(10)
-    stream.push(chunk('<tool-calls>\nawait tools.stop({})\n</tool-calls>'))
+    stream.push(chunk('<tool-calls>\nawait tools.step({ n: 4 })\n</tool-calls>'))
     const turn = await stream.end()
     await sleep(80)
-    expect(started).toContain('stop')
-    expect(started.filter((s) => s.startsWith('step'))).toEqual(['step1'])
+    expect(started).toEqual(['step1'])
     expect(turn.scripts.map((s) => s.error?.code)).toEqual(['ScriptCancelledError', 'ScriptCancelledError'])
+    expect(turn.scripts.map((s) => s.error?.message)).toEqual(['the script was cancelled: enough', 'the script was cancelled before it started: enough'])
     await h.close()
   })
 

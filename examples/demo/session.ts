@@ -119,7 +119,10 @@ function showTurn<F extends ApiFormat>(ui: Terminal, api: F, turn: ProcessedTurn
     if (s.ok) ui.line(`  ${c.green('⇒')} script ${n} returned ${c.dim(brief(s.value ?? null, 300))}`)
     else ui.line(`  ${c.red('⇒')} script ${n} failed: ${s.error?.code}${s.error?.line ? ` (line ${s.error.line})` : ''}`)
   }
-  for (const p of turn.problems) ui.line(c.yellow(`  ⚠ ${p.kind} block at line ${p.line}: ${p.message}`))
+  for (const p of turn.problems) {
+    if (p.kind === 'unread') ui.line(c.yellow(`  ⚠ not read: ${p.message}`))
+    else ui.line(c.yellow(`  ⚠ ${p.kind} block at line ${p.line}: ${p.message}`))
+  }
   ui.line(c.dim(`  history: ${turn.items.map((i) => i.type).join(' · ')}`))
   if (turn.continuation.length === 0) {
     ui.line(c.dim('  no scripts in this turn: nothing to send back, the conversation ends'))

@@ -44,6 +44,10 @@ pub enum Piece {
         text: String,
         line: u32,
     },
+    /// Something in the response the harness did not read (a second Chat
+    /// choice, a content part of a type it does not model): reported, so
+    /// that nothing is dropped silently.
+    Unread { field: String, message: String },
 }
 
 fn drop_nulls(v: &Value) -> Value {
@@ -67,6 +71,37 @@ fn reasoning_item(fields: Map<String, Value>, raw: &Value) -> Value {
     Value::Object(item)
 }
 
+/// A Responses `custom_tool_call` (a freeform tool such as codex's
+/// apply_patch): a native call the host runs, with its input as sent.
+fn custom_tool_call(item: &Value, i: usize) -> Result<Value, String> {
+    let call_id = item
+        .get("call_id")
+        .and_then(Value::as_str)
+        .ok_or(format!("response.output[{i}].call_id: missing"))?;
+    let mut out = Map::new();
+    out.insert("type".into(), json!("custom_tool_call"));
+    if let Some(id) = item.get("id").and_then(Value::as_str) {
+        out.insert("id".into(), json!(id));
+    }
+    out.insert("call_id".into(), json!(call_id));
+    out.insert(
+        "name".into(),
+        json!(item.get("name").and_then(Value::as_str).unwrap_or_default()),
+    );
+    out.insert(
+        "input".into(),
+        json!(item.get("input").and_then(Value::as_str).unwrap_or_default()),
+    );
+    Ok(Value::Object(out))
+}
+
+/// An item or block of a type the harness does not model (a Responses
+/// `web_search_call`, an Anthropic `server_tool_use`, ...), kept exactly as
+/// received so the host can send it back.
+fn other_item(raw: &Value) -> Value {
+    json!({ "type": "other", "raw": raw })
+}
+
 fn function_call(call_id: &str, name: &str, arguments: String, id: Option<&str>) -> Value {
     let mut item = Map::new();
     item.insert("type".into(), json!("function_call"));
@@ -83,6 +118,7 @@ fn function_call(call_id: &str, name: &str, arguments: String, id: Option<&str>)
 enum Block {
     Item(Value),
     Text { text: String, phase: Option<Value> },
+    Unread { field: String, message: String },
 }
 
 fn read_blocks(format: ApiFormat, response: &Value) -> Result<Vec<Block>, String> {
@@ -115,11 +151,12 @@ fn read_blocks(format: ApiFormat, response: &Value) -> Result<Vec<Block>, String
                     Some("message") => {
                         assistant_only(item, &format!("response.output[{i}].role"))?;
                         let phase = item.get("phase").filter(|p| !p.is_null()).cloned();
-                        for part in item
+                        for (j, part) in item
                             .get("content")
                             .and_then(Value::as_array)
                             .into_iter()
                             .flatten()
+                            .enumerate()
                         {
                             match part.get("type").and_then(Value::as_str) {
                                 Some("output_text") => blocks.push(Block::Text {
@@ -138,10 +175,14 @@ fn read_blocks(format: ApiFormat, response: &Value) -> Result<Vec<Block>, String
                                         .to_owned(),
                                     phase: phase.clone(),
                                 }),
-                                _ => {}
+                                other => blocks.push(unread_part(
+                                    format!("response.output[{i}].content[{j}]"),
+                                    other,
+                                )),
                             }
                         }
                     }
+                    Some("custom_tool_call") => blocks.push(Block::Item(custom_tool_call(item, i)?)),
                     Some("function_call") => {
                         let call_id = item
                             .get("call_id")
@@ -160,7 +201,7 @@ fn read_blocks(format: ApiFormat, response: &Value) -> Result<Vec<Block>, String
                             item.get("id").and_then(Value::as_str),
                         )));
                     }
-                    Some(_) => blocks.push(Block::Item(drop_nulls(item))),
+                    Some(_) => blocks.push(Block::Item(other_item(item))),
                     None => {
                         return Err(format!(
                             "response.output[{i}]: an output item needs a `type`"
@@ -236,7 +277,7 @@ fn read_blocks(format: ApiFormat, response: &Value) -> Result<Vec<Block>, String
                         };
                         blocks.push(Block::Item(function_call(id, name, arguments, None)));
                     }
-                    Some(_) => blocks.push(Block::Item(drop_nulls(block))),
+                    Some(_) => blocks.push(Block::Item(other_item(block))),
                     None => {
                         return Err(format!(
                             "response.content[{i}]: a content block needs a `type`"
@@ -249,12 +290,22 @@ fn read_blocks(format: ApiFormat, response: &Value) -> Result<Vec<Block>, String
     Ok(blocks)
 }
 
+/// A content part the harness does not read as text.
+fn unread_part(field: String, kind: Option<&str>) -> Block {
+    let message = match kind {
+        Some(kind) => format!("{field}: a `{kind}` content part is not read for scripts or text"),
+        None => format!("{field}: a content part without a `type` is not read"),
+    };
+    Block::Unread { field, message }
+}
+
 /// Read a turn and split its text into text, scripts and problems.
 pub fn plan(format: ApiFormat, response: &Value) -> Result<Vec<Piece>, String> {
     let mut pieces = Vec::new();
     for block in read_blocks(format, response)? {
         match block {
             Block::Item(v) => pieces.push(Piece::Item(v)),
+            Block::Unread { field, message } => pieces.push(Piece::Unread { field, message }),
             Block::Text { text, phase } => {
                 for segment in detect(&text) {
                     match segment {
@@ -447,6 +498,9 @@ pub fn plan_json(format: ApiFormat, response: &Value) -> Result<Value, String> {
                 Piece::Problem { kind, text, line } => {
                     json!({ "kind": "problem", "problem": kind, "text": text, "line": line })
                 }
+                Piece::Unread { field, message } => {
+                    json!({ "kind": "unread", "field": field, "message": message })
+                }
             })
             .collect(),
     ))
@@ -547,6 +601,12 @@ pub fn finish_json(
                 items.push(output);
                 blocks.push(summary);
             }
+            // Reported to the host only: the model wrote nothing wrong.
+            Some("unread") => problems.push(json!({
+                "kind": "unread",
+                "message": piece["message"],
+                "field": piece["field"],
+            })),
             Some("problem") => {
                 let kind = piece["problem"].as_str().unwrap_or("unclosed");
                 let text = piece["text"].as_str().unwrap_or_default();
@@ -579,16 +639,30 @@ pub fn finish_json(
 
 /// A Chat Completions response, or its `choices[0].message`.
 fn read_chat(response: &Value, blocks: &mut Vec<Block>) -> Result<(), String> {
-    let (message, field) = match response {
-        Value::Object(o) if o.contains_key("choices") => (
-            o.get("choices")
-                .and_then(|c| c.get(0))
-                .and_then(|c| c.get("message"))
-                .ok_or("response.choices[0].message: missing")?,
-            "response.choices[0].message.role",
-        ),
+    let (message, field, prefix) = match response {
+        Value::Object(o) if o.contains_key("choices") => {
+            let choices = o.get("choices").and_then(Value::as_array);
+            // Only the first choice is a turn; the others (n > 1) are
+            // reported, not dropped silently.
+            for k in 1..choices.map_or(0, Vec::len) {
+                blocks.push(Block::Unread {
+                    field: format!("response.choices[{k}]"),
+                    message: format!(
+                        "response.choices[{k}]: only the first choice is read; this one was not"
+                    ),
+                });
+            }
+            (
+                choices
+                    .and_then(|c| c.first())
+                    .and_then(|c| c.get("message"))
+                    .ok_or("response.choices[0].message: missing")?,
+                "response.choices[0].message.role",
+                "response.choices[0].message",
+            )
+        }
         Value::Object(o) if o.contains_key("role") || o.contains_key("content") => {
-            (response, "response.role")
+            (response, "response.role", "response")
         }
         _ => {
             return Err(
@@ -609,11 +683,31 @@ fn read_chat(response: &Value, blocks: &mut Vec<Block>) -> Result<(), String> {
             &json!({ "reasoning_content": r }),
         )));
     }
-    if let Some(text) = message.get("content").and_then(Value::as_str) {
-        blocks.push(Block::Text {
+    match message.get("content") {
+        Some(Value::String(text)) => blocks.push(Block::Text {
             text: text.to_owned(),
             phase: None,
-        });
+        }),
+        // An array of content parts: the SDK's type allows it, and several
+        // OpenAI-compatible servers send it.
+        Some(Value::Array(parts)) => {
+            for (j, part) in parts.iter().enumerate() {
+                let kind = part.get("type").and_then(Value::as_str);
+                let text = match kind {
+                    Some("text") => part.get("text"),
+                    Some("refusal") => part.get("refusal"),
+                    _ => None,
+                };
+                match text.and_then(Value::as_str) {
+                    Some(text) => blocks.push(Block::Text {
+                        text: text.to_owned(),
+                        phase: None,
+                    }),
+                    None => blocks.push(unread_part(format!("{prefix}.content[{j}]"), kind)),
+                }
+            }
+        }
+        _ => {}
     }
     if let Some(refusal) = message.get("refusal").and_then(Value::as_str) {
         blocks.push(Block::Text {
@@ -632,6 +726,16 @@ fn read_chat(response: &Value, blocks: &mut Vec<Block>) -> Result<(), String> {
             .get("id")
             .and_then(Value::as_str)
             .ok_or(format!("response.tool_calls[{i}].id: missing"))?;
+        if call.get("type").and_then(Value::as_str) == Some("custom") {
+            let custom = call.get("custom").cloned().unwrap_or(Value::Null);
+            blocks.push(Block::Item(json!({
+                "type": "custom_tool_call",
+                "call_id": id,
+                "name": custom.get("name").and_then(Value::as_str).unwrap_or_default(),
+                "input": custom.get("input").and_then(Value::as_str).unwrap_or_default(),
+            })));
+            continue;
+        }
         let f = call.get("function").cloned().unwrap_or(Value::Null);
         let name = f.get("name").and_then(Value::as_str).unwrap_or_default();
         let arguments = f

@@ -69,6 +69,13 @@ impl RunHandle {
         self.gate.cancel();
         let _ = self.tx.send(Inbound::Wake);
     }
+
+    /// Cancel the run with the host's reason (an abort signal's, as text):
+    /// its error reads "the script was cancelled: <reason>".
+    pub fn cancel_because(&self, reason: String) {
+        self.gate.cancel_because(reason);
+        let _ = self.tx.send(Inbound::Wake);
+    }
 }
 
 /// Per-run overrides of a submission.

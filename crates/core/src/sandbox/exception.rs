@@ -63,10 +63,16 @@ impl<'js> Thrower<'_, 'js> {
         if self.cell.terminal() == Some(Terminal::StackOverflow) {
             let mut error = Terminal::StackOverflow.error(self.cell.limits());
             error.phase = phase;
+            // Formatting the stack allocates, which can bring the next
+            // interrupt poll forward (QuickJS patch 0007); the handler would
+            // stop this read, so it is made quietly: the RangeError is the
+            // engine's own, and `Error` is frozen, so no script code runs.
             if is_uncatchable(&thrown)
-                && let Some(stack) = thrown
-                    .as_object()
-                    .and_then(|o| o.get::<_, Option<String>>("stack").ok().flatten())
+                && let Some(stack) = self.cell.quietly(|| {
+                    thrown
+                        .as_object()
+                        .and_then(|o| o.get::<_, Option<String>>("stack").ok().flatten())
+                })
             {
                 self.place(&mut error, &stack);
             }

@@ -11,7 +11,7 @@
 //! are still on their way between the threads.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Where one tool call stands. Transitions only go forward:
@@ -82,6 +82,9 @@ impl GateState {
 #[derive(Debug, Default)]
 pub struct Gate {
     cancelled: AtomicBool,
+    /// Why the host cancelled the run (its abort reason, as text), if it
+    /// said; the first reason given wins.
+    reason: OnceLock<String>,
     state: Mutex<GateState>,
 }
 
@@ -94,6 +97,18 @@ impl Gate {
     /// Cancel the run (from any thread). Takes effect for the host at once.
     pub fn cancel(&self) {
         self.cancelled.store(true, Ordering::Release);
+    }
+
+    /// Cancel the run, saying why (shown in the script's error).
+    pub fn cancel_because(&self, reason: String) {
+        if !reason.is_empty() {
+            let _ = self.reason.set(reason);
+        }
+        self.cancel();
+    }
+
+    pub fn cancel_reason(&self) -> Option<&str> {
+        self.reason.get().map(String::as_str)
     }
 
     pub fn is_cancelled(&self) -> bool {

@@ -27,6 +27,10 @@ pub(crate) struct ScriptCell {
     ended: Cell<bool>,
     /// When it ended, some of its calls were still with the host.
     left_calls: Cell<bool>,
+    /// The harness reads what the engine itself made (the stack of the
+    /// overflow's RangeError), where no script code runs: the interrupt
+    /// handler lets that read finish instead of stopping it.
+    quiet: Cell<bool>,
     /// The heap of the realm the script runs in.
     wires: Rc<Tripwires>,
     limits: HarnessLimits,
@@ -53,6 +57,7 @@ impl ScriptCell {
             gate,
             ended: Cell::new(false),
             left_calls: Cell::new(false),
+            quiet: Cell::new(false),
             wires,
             limits,
             state: RefCell::new(Some(state)),
@@ -81,7 +86,23 @@ impl ScriptCell {
     /// (a memory breach noticed now included).
     pub fn terminal_error(&self) -> Option<ScriptError> {
         self.note_limits();
-        self.terminal().map(|t| t.error(&self.limits))
+        self.terminal().map(|t| {
+            let mut error = t.error(&self.limits);
+            if t == Terminal::Cancelled
+                && let Some(reason) = self.gate.cancel_reason()
+            {
+                error.message = format!("{}: {reason}", error.message);
+            }
+            error
+        })
+    }
+
+    /// Run `f`, a read of the engine's own objects, without interrupts.
+    pub fn quietly<R>(&self, f: impl FnOnce() -> R) -> R {
+        let before = self.quiet.replace(true);
+        let out = f();
+        self.quiet.set(before);
+        out
     }
 
     pub fn has_ended(&self) -> bool {
@@ -159,6 +180,9 @@ impl ScriptCell {
 
     /// The realm's interrupt handler, while this script's JS runs.
     pub fn should_interrupt(&self) -> bool {
+        if self.quiet.get() {
+            return false;
+        }
         if let Ok(state) = self.state.try_borrow()
             && let Some(s) = state.as_ref()
         {
