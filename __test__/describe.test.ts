@@ -121,3 +121,112 @@ export { script }
     expect(typecheck(usage)).toBe('')
   })
 })
+
+// Real-world shapes: pydantic (FastMCP) puts models in `$defs` and refers to
+// them with `$ref`, recursive ones included; MCP servers declare
+// `outputSchema`; OpenAPI-derived schemas carry constraints and defaults.
+const pydanticIssue = {
+  $defs: {
+    Label: { title: 'Label', type: 'object', properties: { name: { type: 'string' }, color: { type: 'string', pattern: '^[0-9a-f]{6}$' } }, required: ['name'] },
+    Comment: {
+      title: 'Comment', type: 'object',
+      properties: { body: { type: 'string' }, replies: { type: 'array', items: { $ref: '#/$defs/Comment' }, default: [] } },
+      required: ['body'],
+    },
+    State: { enum: ['open', 'closed'], title: 'State', type: 'string' },
+  },
+  type: 'object',
+  properties: {
+    number: { type: 'integer', minimum: 1 },
+    state: { $ref: '#/$defs/State' },
+    labels: { type: 'array', items: { $ref: '#/$defs/Label' }, maxItems: 100 },
+    comments: { type: 'array', items: { $ref: '#/$defs/Comment' } },
+    parent: { anyOf: [{ $ref: '#' }, { type: 'null' }], default: null },
+  },
+  required: ['number', 'state', 'labels', 'comments'],
+}
+const resultTools: ToolDefinition[] = [
+  {
+    name: 'github.getIssue',
+    description: 'Fetch one issue.',
+    parameters: { type: 'object', properties: { number: { type: 'integer', minimum: 1, description: 'Issue number' } }, required: ['number'] },
+    returns: pydanticIssue,
+    handler: noop,
+  },
+  {
+    name: 'github.listIssues',
+    parameters: {
+      type: 'object',
+      properties: { per_page: { type: 'integer', minimum: 1, maximum: 100, default: 30 }, state: { $ref: '#/$defs/State' } },
+      $defs: { State: { enum: ['open', 'closed'], type: 'string' } },
+    },
+    returns: { type: 'array', items: pydanticIssue },
+    handler: noop,
+  },
+  {
+    name: 'fs.tree',
+    returns: { $defs: { Entry: { type: 'object', properties: { name: { type: 'string' }, children: { type: 'array', items: { $ref: '#/$defs/Entry' } } }, required: ['name', 'children'] } }, $ref: '#/$defs/Entry' },
+    handler: noop,
+  },
+]
+
+describe('describeTools(): results, $defs and constraints', () => {
+  const h = new ScriptHarness({ tools: resultTools })
+  const declarations = h.describeTools()
+  const brief = h.describeTools({ context: 'brief' })
+  const none = h.describeTools({ context: 'none' })
+  h.close()
+
+  it('declares results, named types for $defs (recursive too), and constraints as JSDoc', () => {
+    expect(declarations).toContain('type Comment = {')
+    expect(declarations).toContain('replies?: Array<Comment>;')
+    expect(declarations).toContain('type State = "open" | "closed";')
+    expect(declarations).toContain('@minimum 1')
+    expect(declarations).toContain('@default 30')
+    expect(declarations).toContain('@pattern ^[0-9a-f]{6}$')
+    expect(declarations).toMatch(/getIssue\(args: \{[\s\S]*?\}\): Promise<\{/)
+    expect(declarations).toContain('tree(args?: Record<string, unknown>): Promise<Entry>;')
+    // The same model in two tools is one type.
+    expect(declarations.match(/^type Comment = /gm)).toHaveLength(1)
+  })
+
+  it('the declarations type-check under tsc --strict, and a script can use the results without casts', () => {
+    const usage = `${declarations}
+async function script() {
+  const issue = await tools.github.getIssue({ number: 7 })
+  const names: string[] = issue.labels.map((l) => l.name)
+  const firstReply: string | undefined = issue.comments[0]?.replies?.[0]?.body
+  const parentState: 'open' | 'closed' | undefined = issue.parent?.state
+  const open = (await tools.github.listIssues({ state: 'open' })).filter((i) => i.state === 'open')
+  const tree = await tools.fs.tree()
+  const depth = (e: typeof tree): number => 1 + Math.max(0, ...e.children.map(depth))
+  return { names, firstReply, parentState, open: open.length, depth: depth(tree) }
+}
+// @ts-expect-error state is an enum
+tools.github.listIssues({ state: 'merged' })
+async function wrong() {
+  const issue = await tools.github.getIssue({ number: 1 })
+  // @ts-expect-error number is a number
+  const n: string = issue.number
+  return n
+}
+export { script, wrong }
+`
+    expect(typecheck(usage)).toBe('')
+  })
+
+  it('the context declaration can be brief or left out; a bad option is a TypeError', () => {
+    expect(declarations).toContain('readonly limits: {')
+    expect(brief).toContain('declare const context: {')
+    expect(brief).not.toContain('readonly limits')
+    expect(none).not.toContain('declare const context')
+    const h2 = new ScriptHarness({ tools: [] })
+    expect(() => h2.describeTools({ context: 'all' as any })).toThrow(/^options\.context: must be one of 'full', 'brief', 'none'$/)
+    h2.close()
+  })
+
+  it('a returns schema that is not JSON Schema is a TypeError at construction', () => {
+    expect(() => new ScriptHarness({ tools: [{ name: 'a', returns: { type: 'no-such-type' }, handler: noop }] })).toThrow(/^tools\[0\]\.returns: is not a valid JSON Schema/)
+    expect(() => new ScriptHarness({ tools: [{ name: 'a', returns: 'string' as any, handler: noop }] })).toThrow(/^options\.tools\[0\]\.returns: must be a JSON Schema object$/)
+  })
+})

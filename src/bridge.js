@@ -144,6 +144,7 @@
       if (typeof t.handler !== 'function') throw typeError(`${field}.handler`, 'must be a function');
       if (t.description !== undefined && typeof t.description !== 'string') throw typeError(`${field}.description`, 'must be a string');
       if (t.parameters !== undefined && !isObject(t.parameters)) throw typeError(`${field}.parameters`, 'must be a JSON Schema object');
+      if (t.returns !== undefined && !isObject(t.returns)) throw typeError(`${field}.returns`, 'must be a JSON Schema object');
       const ra = t.requiresApproval;
       if (ra !== undefined && typeof ra !== 'boolean' && typeof ra !== 'function') {
         throw typeError(`${field}.requiresApproval`, 'must be a boolean or a function');
@@ -152,7 +153,7 @@
       predicates.push(typeof ra === 'function' ? ra : undefined);
       const approval = typeof ra === 'function' ? 'predicate' : ra === true ? 'always' : 'never';
       approvals.push(approval);
-      return { name: t.name, description: t.description, parameters: t.parameters, approval };
+      return { name: t.name, description: t.description, parameters: t.parameters, returns: t.returns, approval };
     });
     if (onApproval !== undefined && typeof onApproval !== 'function') throw typeError('options.onApproval', 'must be a function');
     if (onEvent !== undefined && typeof onEvent !== 'function') throw typeError('options.onEvent', 'must be a function');

@@ -378,9 +378,37 @@ impl ScriptHarness {
 
     /// TypeScript declarations of `tools` and `context` as a script sees
     /// them, generated from the tool definitions, for a model's system prompt.
-    #[napi(catch_unwind)]
-    pub fn describe_tools(&self) -> String {
-        script_harness_core::describe::describe_tools(&self.engine.shared().registry)
+    ///
+    /// `options.context`: `'full'` (the default) declares all of `context`,
+    /// `'brief'` leaves out its `limits` and `tools`, `'none'` leaves it out.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "options?: { context?: 'full' | 'brief' | 'none' }"
+    )]
+    pub fn describe_tools(&self, env: &Env, options: Option<Unknown>) -> Result<String> {
+        use script_harness_core::describe::{ContextDeclaration, describe_tools_with};
+        let bad = || throw_type_error(env, "options.context: must be one of 'full', 'brief', 'none'".to_owned());
+        let context = match options {
+            None => ContextDeclaration::Full,
+            Some(o) if matches!(o.get_type()?, ValueType::Undefined | ValueType::Null) => ContextDeclaration::Full,
+            Some(o) if o.get_type()? == ValueType::Object => {
+                // SAFETY: `o` is an object value of this call's scope.
+                let object: Object = unsafe { o.cast()? };
+                let context: Option<Unknown> = object.get("context")?;
+                match context {
+                    None => ContextDeclaration::Full,
+                    Some(c) if c.get_type()? == ValueType::Undefined => ContextDeclaration::Full,
+                    Some(c) => match string_arg(env, c, "options.context").as_deref() {
+                        Ok("full") => ContextDeclaration::Full,
+                        Ok("brief") => ContextDeclaration::Brief,
+                        Ok("none") => ContextDeclaration::None,
+                        _ => return Err(bad()),
+                    },
+                }
+            }
+            Some(_) => return Err(throw_type_error(env, "options: must be an object".to_owned())),
+        };
+        Ok(describe_tools_with(&self.engine.shared().registry, context))
     }
 
     /// Take one complete assistant turn in the native shape of `format`, find

@@ -26,6 +26,7 @@ pub struct ToolData {
     pub name: String,
     pub description: Option<String>,
     pub parameters: Option<Value>,
+    pub returns: Option<Value>,
     pub approval: String,
 }
 
@@ -58,6 +59,7 @@ impl HarnessData {
                 name: t.name,
                 description: t.description,
                 parameters: t.parameters,
+                returns: t.returns,
                 approval: match t.approval.as_str() {
                     "always" => ApprovalRule::Always,
                     "predicate" => ApprovalRule::Predicate,

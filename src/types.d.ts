@@ -103,6 +103,9 @@ export interface ToolDefinition {
   description?: string
   /** JSON Schema of the single argument object. */
   parameters?: object
+  /** JSON Schema of the handler's result: `describeTools()` declares it as the tool's result type. Not checked at
+   *  run time (the handler's value is JSON the script owns); check it in your handler's tests. */
+  returns?: object
   /** Whether a call waits for `onApproval` (a predicate sees the arguments). */
   requiresApproval?: boolean | ((args: unknown) => boolean | Promise<boolean>)
   /** Runs on the Node main thread; gets the script's arguments as JSON values. Its value must be JSON. */

@@ -61,6 +61,17 @@ export const STUCK: Array<[string, string]> = [
   ['a loop of encodeURIComponent', "const s = 'a'.repeat(1e6); for (;;) encodeURIComponent(s)"],
   ['a loop of padEnd', "const s = 'a'.repeat(1e6); for (;;) s.padEnd(2e6)"],
   ['a RegExp back-reference over a long string', "const s = 'a'.repeat(1e6); /^(a*)\\1b/i.test(s)"],
+  // QuickJS patch 0008: the watchdog asks the running JS to poll at its deadline,
+  // so loops of calls that neither allocate nor are charged stop after one call.
+  ['a loop of fast-array reversals', 'const a = Array(1e6).fill(0); for (;;) a.reverse()'],
+  ['a loop of fast-array copyWithin', 'const a = Array(1e6).fill(0); for (;;) a.copyWithin(0, 1)'],
+  ['a loop of shift and push', 'const a = Array(1e6).fill(0); for (;;) { a.shift(); a.push(0) }'],
+  ['a loop of typed-array copies', 'const a = new Uint8Array(3e7), b = new Uint8Array(3e7); for (;;) a.set(b)'],
+  ['a loop of Number() over spaces', "const s = ' '.repeat(5e6); for (;;) Number(s)"],
+  ['a loop of trim() over spaces', "const s = ' '.repeat(5e6); for (;;) s.trim()"],
+  ['a loop of JSON.parse over spaces', "const s = ' '.repeat(5e6) + '1'; for (;;) JSON.parse(s)"],
+  ['a loop of long string comparisons', "const s = 'a'.repeat(5e6), t = 'a'.repeat(5e6) + 'b'; for (;;) s < t"],
+  ['a loop of startsWith with a long prefix', "const s = 'a'.repeat(5e6), t = 'a'.repeat(5e6 - 1); for (;;) s.startsWith(t)"],
 ]
 
 const open: ScriptHarness[] = []

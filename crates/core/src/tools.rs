@@ -27,6 +27,9 @@ pub struct ToolSpec {
     pub description: Option<String>,
     pub parameters: Option<Value>,
     pub approval: ApprovalRule,
+    /// JSON Schema of the result: declared to the model by
+    /// `describeTools()`, not checked at run time.
+    pub returns: Option<Value>,
 }
 
 #[derive(Default)]
@@ -106,6 +109,16 @@ impl ToolRegistry {
                 })?),
             };
             validators.push(validator);
+            // Declared only, but a schema that does not compile is the
+            // host's mistake to hear about now.
+            if let Some(schema) = &tool.returns {
+                jsonschema::validator_for(schema).map_err(|e| {
+                    HarnessError::option(
+                        format!("tools[{i}].returns"),
+                        format!("is not a valid JSON Schema: {e}"),
+                    )
+                })?;
+            }
         }
         Ok(ToolRegistry { tools, validators })
     }
@@ -216,6 +229,7 @@ mod tests {
             description: None,
             parameters: None,
             approval: ApprovalRule::Never,
+            returns: None,
         }
     }
 

@@ -26,6 +26,7 @@ fn tool(name: &str) -> ToolSpec {
         description: None,
         parameters: None,
         approval: ApprovalRule::Never,
+        returns: None,
     }
 }
 

@@ -170,6 +170,7 @@ fn arbitrary_scripts_end_within_their_limits_and_never_break_the_engine() {
         description: None,
         parameters: None,
         approval: ApprovalRule::Never,
+        returns: None,
     };
     let limits = HarnessLimits {
         timeout_ms: TIMEOUT_MS,

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use super::gate::{CallPhase, Gate};
 use super::shared::{EngineShared, Isolation};
+use super::watch::Watch;
 use super::watchdog;
 use super::worker::{Inbound, Job, WorkerHandle, spawn_worker};
 use crate::compile::Language;
@@ -60,6 +61,8 @@ pub struct RunHandle {
     pub script_id: String,
     gate: Arc<Gate>,
     tx: Sender<Inbound>,
+    /// The worker's watch, to interrupt the run's JS if it is running.
+    watch: Arc<Watch>,
 }
 
 impl RunHandle {
@@ -68,6 +71,15 @@ impl RunHandle {
     pub fn cancel(&self) {
         self.gate.cancel();
         let _ = self.tx.send(Inbound::Wake);
+        self.interrupt_if_running();
+    }
+
+    /// A run whose JS is running sees the cancel at its next interrupt
+    /// poll; this makes that poll come now (QuickJS patch 0008).
+    fn interrupt_if_running(&self) {
+        if self.watch.executing() == self.run {
+            self.watch.request_interrupt();
+        }
     }
 
     /// Cancel the run with the host's reason (an abort signal's, as text):
@@ -75,6 +87,7 @@ impl RunHandle {
     pub fn cancel_because(&self, reason: String) {
         self.gate.cancel_because(reason);
         let _ = self.tx.send(Inbound::Wake);
+        self.interrupt_if_running();
     }
 }
 
@@ -225,6 +238,7 @@ impl Engine {
             script_id,
             gate,
             tx: worker.tx.clone(),
+            watch: worker.watch.clone(),
         })
     }
 
@@ -282,6 +296,7 @@ impl Engine {
         for slot in self.workers.iter() {
             if let Ok(w) = slot.read() {
                 let _ = w.tx.send(Inbound::Shutdown);
+                w.watch.request_interrupt();
             }
         }
     }

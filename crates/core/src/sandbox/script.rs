@@ -51,6 +51,11 @@ impl Script {
         }
     }
 
+    /// Where the watchdog pokes the script's JS to call its interrupt handler.
+    pub fn interrupt_target(&self) -> super::realm::InterruptTarget {
+        self.realm.interrupt_target()
+    }
+
     /// Bytes the script's realm holds now.
     pub fn heap_bytes(&self) -> usize {
         self.realm.wires().used()

@@ -39,6 +39,7 @@ fn engine_with(tool: &str, isolation: Isolation) -> (Engine, Receiver<Vec<Outgoi
             description: None,
             parameters: None,
             approval: ApprovalRule::Never,
+            returns: None,
         }],
         limits: HarnessLimits::default(),
         workers: 1,

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::park::ParkState;
+use super::realm::InterruptTarget;
 
 #[derive(Default)]
 pub(crate) struct Watch {
@@ -22,17 +23,37 @@ pub(crate) struct Watch {
     pub abandoned: AtomicBool,
     /// Where the worker's thread may be parked, if it is ever given up on.
     pub park: Arc<ParkState>,
+    /// The context of the JS now running, while it runs. Set and cleared
+    /// under this lock, and poked only under it: the worker frees a realm
+    /// only after `leave()`, so a context poked here is alive.
+    target: Mutex<Option<InterruptTarget>>,
 }
 
 impl Watch {
-    pub fn enter(&self, run: u64, deadline: Instant, epoch: Instant) {
+    pub fn enter(&self, run: u64, deadline: Instant, epoch: Instant, target: InterruptTarget) {
         let until = deadline.saturating_duration_since(epoch).as_nanos().max(1) as u64;
+        *self.target.lock().unwrap_or_else(|e| e.into_inner()) = Some(target);
         self.executing.store(run, Ordering::Relaxed);
         self.busy_until.store(until, Ordering::Release);
     }
 
     pub fn leave(&self) {
         self.busy_until.store(0, Ordering::Release);
+        *self.target.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// Make the running JS call its interrupt handler at its next poll
+    /// (QuickJS patch 0008): at its deadline, when it is cancelled or the
+    /// harness closes, so that a loop of long native calls stops after
+    /// the call in progress. Harmless when the JS has nothing to stop: the
+    /// handler looks and lets it go on.
+    pub fn request_interrupt(&self) {
+        let target = self.target.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(target) = *target {
+            // SAFETY: the worker clears the target under this lock before
+            // the context can be freed (`leave()` comes first).
+            unsafe { target.request() }
+        }
     }
 
     /// When the JS now running must have yielded (nanoseconds after the

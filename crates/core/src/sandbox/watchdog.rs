@@ -27,21 +27,37 @@ use crate::host::Outgoing;
 /// millisecond; this only catches native loops.
 pub const GRACE: Duration = Duration::from_millis(250);
 const TICK: Duration = Duration::from_millis(25);
+/// How often JS past its deadline (or running while the harness closes) is
+/// asked again to call its interrupt handler: the first request can be
+/// undone by a racing decrement of QuickJS's poll counter.
+const NUDGE: Duration = Duration::from_millis(2);
 
-/// Runs until the engine is gone, checking each worker every `TICK`.
+/// Runs until the engine is gone. Each worker's JS is asked to call its
+/// interrupt handler at its deadline (QuickJS patch 0008: a loop of long
+/// native calls then stops after the call in progress, whatever the call),
+/// and abandoned `GRACE` later if it still has not yielded. Sleeps until
+/// the nearest deadline, at most `TICK`.
 pub(crate) fn run(shared: Weak<EngineShared>, slots: Weak<Vec<RwLock<WorkerHandle>>>) {
+    let mut sleep = TICK;
     loop {
-        std::thread::sleep(TICK);
+        std::thread::sleep(sleep);
         let (Some(shared), Some(slots)) = (shared.upgrade(), slots.upgrade()) else {
             return;
         };
         let now = shared.epoch.elapsed().as_nanos() as u64;
         let closed_at = shared.closed_at.load(Ordering::Relaxed);
         let grace = GRACE.as_nanos() as u64;
+        sleep = TICK;
         for (index, slot) in slots.iter().enumerate() {
             let stuck = {
                 let Ok(handle) = slot.read() else { continue };
                 let until = handle.watch.busy_until();
+                if until != 0 && (now >= until || closed_at != 0) {
+                    handle.watch.request_interrupt();
+                    sleep = NUDGE;
+                } else if until != 0 {
+                    sleep = sleep.min(Duration::from_nanos(until - now));
+                }
                 let late = until != 0 && now > until.saturating_add(grace);
                 let closing = until != 0 && closed_at != 0 && now > closed_at + grace;
                 late || closing
@@ -50,6 +66,7 @@ pub(crate) fn run(shared: Weak<EngineShared>, slots: Weak<Vec<RwLock<WorkerHandl
                 abandon(&shared, slot, index);
             }
         }
+        sleep = sleep.max(Duration::from_micros(500));
         if shared.closing.load(Ordering::Relaxed) && slots.iter().all(idle) {
             return;
         }

@@ -169,6 +169,11 @@ impl Realm {
     }
 
     /// Lend the realm to `cell`'s script, under its limits.
+    /// The realm's context, for `JS_RequestInterrupt` from the watchdog.
+    pub fn interrupt_target(&self) -> super::patched::InterruptTarget {
+        super::patched::InterruptTarget::new(self.context.as_raw())
+    }
+
     pub fn enter(&self, cell: Rc<ScriptCell>, limits: &HarnessLimits) {
         let leftover = self.wires.used().saturating_sub(self.baseline);
         self.wires

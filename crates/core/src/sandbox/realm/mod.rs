@@ -11,5 +11,5 @@ mod pool;
 
 pub(crate) use hardened::{Realm, describe_exception};
 pub(crate) use natives::script_natives;
-pub(crate) use patched::is_uncatchable;
+pub(crate) use patched::{InterruptTarget, is_uncatchable};
 pub(crate) use pool::RealmPool;

@@ -17,6 +17,34 @@ unsafe extern "C" {
         handler: Option<StackOverflowHandler>,
         opaque: *mut c_void,
     );
+    /// Patch 0008: the next interrupt poll of `ctx` calls the handler.
+    /// Callable from another thread while `ctx` runs, never after it is freed.
+    fn JS_RequestInterrupt(ctx: *mut qjs::JSContext);
+}
+
+/// A realm's raw context, as the watchdog's thread may hold it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct InterruptTarget(std::ptr::NonNull<qjs::JSContext>);
+
+// SAFETY: the pointer is only ever passed to `JS_RequestInterrupt`, which
+// is made to be called from another thread; `Watch` guarantees the context
+// is alive when it is (see `Watch::request_interrupt`).
+unsafe impl Send for InterruptTarget {}
+
+impl InterruptTarget {
+    pub(crate) fn new(ctx: std::ptr::NonNull<qjs::JSContext>) -> InterruptTarget {
+        InterruptTarget(ctx)
+    }
+
+    /// Make the context's next interrupt poll call the handler.
+    ///
+    /// # Safety
+    /// The context must not have been freed, nor be freed during the call.
+    pub(crate) unsafe fn request(self) {
+        // SAFETY: the caller keeps the context alive; the function only
+        // stores to its poll counter.
+        unsafe { JS_RequestInterrupt(self.0.as_ptr()) }
+    }
 }
 
 /// What a realm does when its stack limit is hit: true ends the script.

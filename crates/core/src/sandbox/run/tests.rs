@@ -47,6 +47,7 @@ impl Fixture {
                 description: None,
                 parameters: None,
                 approval: ApprovalRule::Never,
+                returns: None,
             })
             .to_vec();
         let shared = Arc::new(EngineShared::new(

@@ -309,7 +309,8 @@ impl Worker {
         let deadline = cell
             .deadline()
             .unwrap_or_else(|| Instant::now() + live.timeout);
-        self.watch.enter(live.run, deadline, self.shared.epoch);
+        let target = live.script.interrupt_target();
+        self.watch.enter(live.run, deadline, self.shared.epoch, target);
         let progress = catch_unwind(AssertUnwindSafe(|| f(&mut live)));
         self.watch.leave();
         match progress {
