@@ -1,6 +1,7 @@
 /* The public types of script-harness. This header is prepended to the
  * declarations napi-rs generates from the Rust binding (see package.json
  * `napi.dtsHeaderFile`), so index.d.ts holds the whole, documented API. */
+import type { StandardJSONSchemaV1, StandardSchemaV1 } from '@standard-schema/spec'
 
 /** `enabled` runs scripts; `dry-run` validates and runs nothing; `disabled` runs nothing. */
 export type HarnessMode = 'disabled' | 'dry-run' | 'enabled'
@@ -97,15 +98,25 @@ export interface ContextSeed {
   model?: string
 }
 
+/** A tool's schema: a JSON Schema (a plain object), or a Standard Schema with a JSON Schema view (zod 4.2 or later,
+ *  and other libraries that implement Standard JSON Schema), converted once when the harness is made. */
+export type ToolSchema = object | StandardJSONSchemaV1
+
+/** The handler's arguments for a `parameters` schema: a Standard Schema's output type; `unknown` for JSON Schema. */
+export type ToolArgs<P> = P extends StandardSchemaV1<any, infer O> ? O : unknown
+/** What the handler returns for a `returns` schema: a Standard Schema's input type; `unknown` for JSON Schema. */
+export type ToolResult<R> = R extends StandardSchemaV1<infer I, any> ? I : unknown
+
 export interface ToolDefinition {
   /** `exec`, `fileSearch`, `mcp.github.searchIssues` (dots make namespaces). */
   name: string
   description?: string
-  /** JSON Schema of the single argument object. */
-  parameters?: object
-  /** JSON Schema of the handler's result: `describeTools()` declares it as the tool's result type. Not checked at
+  /** Schema of the single argument object: arguments are checked against its JSON Schema before `handler` runs, and,
+   *  for a Standard Schema, by its own validation too (the handler gets its parsed value: defaults, transforms). */
+  parameters?: ToolSchema
+  /** Schema of the handler's result: `describeTools()` declares it as the tool's result type. Not checked at
    *  run time (the handler's value is JSON the script owns); check it in your handler's tests. */
-  returns?: object
+  returns?: ToolSchema
   /** Whether a call waits for `onApproval` (a predicate sees the arguments). */
   requiresApproval?: boolean | ((args: unknown) => boolean | Promise<boolean>)
   /** Runs on the Node main thread; gets the script's arguments as JSON values. Its value must be JSON. */
@@ -304,6 +315,18 @@ export interface HarnessStats {
    *  exits (see docs/security.md). 0 unless QuickJS has a loop the project's patches missed. */
   threadsParked: number
 }
+
+/** A tool whose handler's argument (and result) types come from its schemas: with zod 4,
+ *  `defineTool({ name: 'read', parameters: z.object({ path: z.string() }), handler: ({ path }) => ... })`
+ *  types `path` as `string` without a cast. Returns the definition unchanged. */
+export declare function defineTool<P extends ToolSchema | undefined = undefined, R extends ToolSchema | undefined = undefined>(tool: {
+  name: string
+  description?: string
+  parameters?: P
+  returns?: R
+  requiresApproval?: ToolDefinition['requiresApproval']
+  handler(args: ToolArgs<P>, ctx: ToolContext): ToolResult<R> | Promise<ToolResult<R>>
+}): ToolDefinition
 
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for

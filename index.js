@@ -10,6 +10,11 @@ try {
   throw missingBinaryError(error) ?? error
 }
 
+/** Types a tool's handler from its schemas (see index.d.ts); the definition itself is unchanged. */
+module.exports.defineTool = function defineTool(tool) {
+  return tool
+}
+
 /**
  * The error to throw instead of the loader's when this platform's package is
  * not installed or there is none for this platform; null when the package is

@@ -160,7 +160,15 @@ const resultTools: ToolDefinition[] = [
       properties: { per_page: { type: 'integer', minimum: 1, maximum: 100, default: 30 }, state: { $ref: '#/$defs/State' } },
       $defs: { State: { enum: ['open', 'closed'], type: 'string' } },
     },
-    returns: { type: 'array', items: pydanticIssue },
+    // The same models, and the issue itself as a definition (its parent refers to it).
+    returns: {
+      $defs: {
+        ...pydanticIssue.$defs,
+        Issue: { ...pydanticIssue, $defs: undefined, properties: { ...pydanticIssue.properties, parent: { anyOf: [{ $ref: '#/$defs/Issue' }, { type: 'null' }] } } },
+      },
+      type: 'array',
+      items: { $ref: '#/$defs/Issue' },
+    },
     handler: noop,
   },
   {
@@ -227,6 +235,6 @@ export { script, wrong }
 
   it('a returns schema that is not JSON Schema is a TypeError at construction', () => {
     expect(() => new ScriptHarness({ tools: [{ name: 'a', returns: { type: 'no-such-type' }, handler: noop }] })).toThrow(/^tools\[0\]\.returns: is not a valid JSON Schema/)
-    expect(() => new ScriptHarness({ tools: [{ name: 'a', returns: 'string' as any, handler: noop }] })).toThrow(/^options\.tools\[0\]\.returns: must be a JSON Schema object$/)
+    expect(() => new ScriptHarness({ tools: [{ name: 'a', returns: 'string' as any, handler: noop }] })).toThrow(/^options\.tools\[0\]\.returns: must be a JSON Schema object or a Standard Schema/)
   })
 })

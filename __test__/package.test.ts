@@ -95,6 +95,7 @@ let published: PackResult & { tarball: string }
 let platformPacked: PackResult & { tarball: string }
 let app = ''
 let unpacked = '' // the main tarball's files
+let dependencies: string[] = [] // tarballs of the package's runtime dependencies
 
 beforeAll(async () => {
   napi = await readNapiConfig(path.join(repo, 'package.json'))
@@ -138,10 +139,17 @@ beforeAll(async () => {
   cpSync(binary, path.join(platformDir, binaryFile))
   platformPacked = await pack(platformDir, path.join(tmp, 'published'))
 
-  // 4. A fresh ESM TypeScript project that installs both tarballs offline.
+  // 4. The package's runtime dependencies (types only: @standard-schema/spec), packed from the
+  //    repository's node_modules, so the offline install finds them as a registry would give them.
+  dependencies = []
+  for (const dep of Object.keys(rootManifest.dependencies ?? {})) {
+    dependencies.push((await pack(path.join(repo, 'node_modules', dep), path.join(tmp, 'dependencies'))).tarball)
+  }
+
+  // 5. A fresh ESM TypeScript project that installs the tarballs offline.
   app = path.join(tmp, 'app')
   writeProject(app)
-  await run('npm', ['install', published.tarball, platformPacked.tarball,
+  await run('npm', ['install', published.tarball, platformPacked.tarball, ...dependencies,
     '--offline', '--cache', cache, '--no-audit', '--no-fund', '--loglevel=error'], app)
   // The tools of the project, linked rather than downloaded (after the install, which would prune them).
   for (const dep of ['typescript', 'vitest', '@types/node']) {
@@ -281,7 +289,7 @@ describe('the main package without its platform package', () => {
     const alone = path.join(tmp, 'alone-app')
     mkdirSync(alone)
     writeFileSync(path.join(alone, 'package.json'), JSON.stringify({ name: 'alone-app', private: true }) + '\n')
-    await run('npm', ['install', packed.tarball,
+    await run('npm', ['install', packed.tarball, ...dependencies,
       '--offline', '--cache', path.join(tmp, 'npm-cache'), '--no-audit', '--no-fund', '--loglevel=error'], alone)
     const script = `try { require(${JSON.stringify(napi.packageName)}) } catch (e) { console.log(e.message) }`
     const { stdout } = await run(process.execPath, ['-e', script], alone)
@@ -295,7 +303,7 @@ describe('the tarball exactly as `npm pack` writes it', () => {
     const raw = path.join(tmp, 'raw-app')
     mkdirSync(raw)
     writeFileSync(path.join(raw, 'package.json'), JSON.stringify({ name: 'raw-app', private: true }) + '\n')
-    await run('npm', ['install', packed.tarball, platformPacked.tarball,
+    await run('npm', ['install', packed.tarball, platformPacked.tarball, ...dependencies,
       '--offline', '--cache', path.join(tmp, 'npm-cache'), '--no-audit', '--no-fund', '--loglevel=error'], raw)
     const script = `const h = require(${JSON.stringify(napi.packageName)}); console.log(typeof h.ScriptHarness, h.detectScripts('x').length)`
     expect((await run(process.execPath, ['-e', script], raw)).stdout.trim()).toBe('function 1')

@@ -128,6 +128,59 @@
     return mode;
   }
 
+  // Standard Schema issues as the script reads them: `/path: message`, at
+  // most five.
+  function issuesText(issues) {
+    const shown = issues.slice(0, 5).map((issue) => {
+      let where = '';
+      try {
+        for (const p of issue.path ?? []) {
+          const k = p !== null && typeof p === 'object' ? p.key : p;
+          where += `/${String(k)}`;
+        }
+      } catch {}
+      const message = typeof issue.message === 'string' ? cut(issue.message, 500) : 'invalid';
+      return `${where || '(the argument object)'}: ${message}`;
+    });
+    if (issues.length > 5) shown.push(`and ${issues.length - 5} more`);
+    return shown.join('; ');
+  }
+
+  // A tool's `parameters` or `returns`: a JSON Schema as given, or a
+  // Standard Schema with a JSON Schema view (zod 4, valibot, arktype, ...),
+  // converted once, here, by the library itself. `view` is `input` for
+  // arguments (what the script sends) and `output` for results. Anything
+  // else that is not a plain object (a zod 3 schema, a class instance) is
+  // refused: it would otherwise pass as a JSON Schema of unknown keywords
+  // that checks nothing.
+  function schemaOf(value, field, view) {
+    if (value === undefined) return { json: undefined, standard: undefined };
+    if (value === null || (typeof value !== 'object' && typeof value !== 'function')) {
+      throw typeError(field, 'must be a JSON Schema object or a Standard Schema (zod 4, ...)');
+    }
+    const std = value['~standard'];
+    if (std !== undefined) {
+      const convert = std !== null && typeof std === 'object' && std.jsonSchema != null ? std.jsonSchema[view] : undefined;
+      const vendor = std !== null && typeof std === 'object' && typeof std.vendor === 'string' ? std.vendor : 'unknown';
+      if (typeof convert !== 'function') {
+        throw typeError(field, `is a Standard Schema (${vendor}) without a JSON Schema view: use a library version that implements Standard JSON Schema (zod 4.2 or later, ...), or pass a JSON Schema`);
+      }
+      let json;
+      try {
+        json = convert.call(std.jsonSchema, { target: 'draft-2020-12' });
+      } catch (e) {
+        throw typeError(field, `its conversion to JSON Schema failed (${vendor}): ${e instanceof Error ? e.message : String(e)}`);
+      }
+      if (!isObject(json)) throw typeError(field, `its conversion to JSON Schema (${vendor}) gave no object`);
+      return { json, standard: typeof std.validate === 'function' ? std : undefined };
+    }
+    const proto = Object.getPrototypeOf(value);
+    if (typeof value === 'function' || Array.isArray(value) || (proto !== Object.prototype && proto !== null)) {
+      throw typeError(field, 'is neither a JSON Schema (a plain object) nor a Standard Schema with a JSON Schema view (zod 4, ...)');
+    }
+    return { json: value, standard: undefined };
+  }
+
   // ScriptHarnessOptions → the plain data Rust validates further, plus the
   // functions that stay here.
   function normalizeOptions(options) {
@@ -135,6 +188,7 @@
     const { tools, mode, limits, onApproval, onEvent, context, workers, isolation } = options;
     if (!Array.isArray(tools)) throw typeError('options.tools', 'must be an array of tool definitions');
     const handlers = [];
+    const validators = [];
     const predicates = [];
     const approvals = [];
     const specs = tools.map((t, i) => {
@@ -143,17 +197,18 @@
       if (typeof t.name !== 'string') throw typeError(`${field}.name`, 'must be a string');
       if (typeof t.handler !== 'function') throw typeError(`${field}.handler`, 'must be a function');
       if (t.description !== undefined && typeof t.description !== 'string') throw typeError(`${field}.description`, 'must be a string');
-      if (t.parameters !== undefined && !isObject(t.parameters)) throw typeError(`${field}.parameters`, 'must be a JSON Schema object');
-      if (t.returns !== undefined && !isObject(t.returns)) throw typeError(`${field}.returns`, 'must be a JSON Schema object');
+      const parameters = schemaOf(t.parameters, `${field}.parameters`, 'input');
+      const returns = schemaOf(t.returns, `${field}.returns`, 'output');
       const ra = t.requiresApproval;
       if (ra !== undefined && typeof ra !== 'boolean' && typeof ra !== 'function') {
         throw typeError(`${field}.requiresApproval`, 'must be a boolean or a function');
       }
       handlers.push(t.handler);
+      validators.push(parameters.standard);
       predicates.push(typeof ra === 'function' ? ra : undefined);
       const approval = typeof ra === 'function' ? 'predicate' : ra === true ? 'always' : 'never';
       approvals.push(approval);
-      return { name: t.name, description: t.description, parameters: t.parameters, returns: t.returns, approval };
+      return { name: t.name, description: t.description, parameters: parameters.json, returns: returns.json, approval };
     });
     if (onApproval !== undefined && typeof onApproval !== 'function') throw typeError('options.onApproval', 'must be a function');
     if (onEvent !== undefined && typeof onEvent !== 'function') throw typeError('options.onEvent', 'must be a function');
@@ -172,7 +227,7 @@
       isolation,
       events: onEvent !== undefined,
     };
-    return { json: JSON.stringify(data), handlers, predicates, approvals, onEvent, onApproval };
+    return { json: JSON.stringify(data), handlers, validators, predicates, approvals, onEvent, onApproval };
   }
 
   function normalizeRunOptions(options) {
@@ -190,7 +245,7 @@
   }
 
   function createBridge(parts, native) {
-    const { handlers, predicates, approvals, onEvent, onApproval } = parts;
+    const { handlers, validators, predicates, approvals, onEvent, onApproval } = parts;
     let approvalCount = 0;
     const runs = new Map();
     const calls = new Map();
@@ -238,19 +293,42 @@
         calls.delete(key);
         native.reply(token.run, token.worker, token.script, token.call, 'NotStarted', undefined);
       };
-      const runHandler = () => {
+      const start = (args) => {
         if (call.reason !== undefined || !admit(token, RUNNING)) {
           skip();
           return;
         }
         let out;
         try {
-          out = handlers[m.tool](m.args, ctx);
+          out = handlers[m.tool](args, ctx);
         } catch (e) {
           fail(e);
           return;
         }
         settleCall(m, key, out);
+      };
+      // A Standard Schema's own validation runs last (the JSON Schema view
+      // was checked by the engine already): refinements, and the parsed
+      // value (defaults, transforms) is what the handler gets.
+      const runHandler = () => {
+        const std = validators[m.tool];
+        if (std === undefined) return start(m.args);
+        const invalid = (why) => deny('ToolValidationError', `tools.${m.toolName}: ${why}`);
+        const checked = (r) => {
+          if (r !== null && typeof r === 'object' && Array.isArray(r.issues)) invalid(issuesText(r.issues));
+          else if (r !== null && typeof r === 'object' && 'value' in r) start(r.value);
+          else invalid('its schema\'s validation gave no result');
+        };
+        let r;
+        try {
+          r = std.validate(m.args);
+        } catch (e) {
+          invalid(`its schema's validation threw: ${messageOf(e)}`);
+          return;
+        }
+        if (r !== null && typeof r === 'object' && typeof r.then === 'function') {
+          Promise.resolve(r).then(checked, (e) => invalid(`its schema's validation threw: ${messageOf(e)}`));
+        } else checked(r);
       };
       if (approvals[m.tool] === 'never') {
         runHandler();

@@ -123,6 +123,10 @@ fn doc_lines(schema: &Value) -> Vec<String> {
         "maxProperties",
     ] {
         if let Some(v) = obj.get(key) {
+            // zod bounds every integer by ±(2^53 - 1): no news to a model.
+            if key.ends_with("imum") && v.as_f64().is_some_and(|n| n.abs() >= 9_007_199_254_740_991.0) {
+                continue;
+            }
             let shown = match v {
                 Value::String(s) => s.clone(),
                 other => other.to_string(),
