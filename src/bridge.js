@@ -39,6 +39,60 @@
     }
   }
 
+  // What the script sees of what a handler threw, besides the message: a
+  // JSON-safe summary built from data properties only (no getter or
+  // toJSON of the host's runs): `name`, `message`, `code` (`ENOENT`),
+  // `status` (an HTTP status), a `cause` chain three deep and up to ten
+  // AggregateError members. Anything else of the error stays on the host:
+  // its other fields may hold what the script must not see.
+  const MAX_DETAIL_DEPTH = 3;
+  const MAX_DETAIL_ERRORS = 10;
+  function dataOf(o, key) {
+    for (let p = o, hops = 0; p !== null && hops < 8; p = Object.getPrototypeOf(p), hops++) {
+      const d = Object.getOwnPropertyDescriptor(p, key);
+      if (d !== undefined) return 'value' in d ? d.value : undefined;
+    }
+    return undefined;
+  }
+  function summary(e, depth) {
+    const isError = e instanceof Error || objectTag.call(e) === '[object Error]';
+    if (!isError) return { message: messageOf(e) };
+    const out = {};
+    const name = dataOf(e, 'name');
+    if (typeof name === 'string') out.name = cut(name, 200);
+    out.message = messageOf(e);
+    const code = Object.getOwnPropertyDescriptor(e, 'code');
+    if (code !== undefined && typeof code.value === 'string') out.code = cut(code.value, 200);
+    else if (code !== undefined && Number.isFinite(code.value)) out.code = code.value;
+    for (const key of ['status', 'statusCode']) {
+      const d = Object.getOwnPropertyDescriptor(e, key);
+      if (d !== undefined && Number.isInteger(d.value)) {
+        out.status = d.value;
+        break;
+      }
+    }
+    const cause = Object.getOwnPropertyDescriptor(e, 'cause');
+    if (cause !== undefined && 'value' in cause && cause.value !== undefined && depth < MAX_DETAIL_DEPTH) {
+      out.cause = summary(cause.value, depth + 1);
+    }
+    const errors = Object.getOwnPropertyDescriptor(e, 'errors');
+    if (errors !== undefined && Array.isArray(errors.value) && depth < MAX_DETAIL_DEPTH) {
+      out.errors = errors.value.slice(0, MAX_DETAIL_ERRORS).map((x) => summary(x, depth + 1));
+    }
+    return out;
+  }
+  // The summary as JSON for the engine, or undefined when it says nothing
+  // the message does not.
+  function detailsOf(e) {
+    try {
+      const s = summary(e, 0);
+      if (s.name === undefined && s.code === undefined && s.status === undefined && s.cause === undefined && s.errors === undefined) return undefined;
+      return JSON.stringify(s);
+    } catch {
+      return undefined;
+    }
+  }
+
   // A rendering of a value built from its data alone: own enumerable data
   // properties (no getter or toJSON of the host runs), values under
   // secret-looking keys redacted, functions and symbols named, cycles and
@@ -281,7 +335,7 @@
       };
       const fail = (e) => {
         calls.delete(key);
-        native.reply(token.run, token.worker, token.script, token.call, 'ToolExecutionError', messageOf(e));
+        native.reply(token.run, token.worker, token.script, token.call, 'ToolExecutionError', messageOf(e), detailsOf(e));
       };
       const deny = (code, message) => {
         calls.delete(key);
@@ -459,7 +513,7 @@
       };
       const fail = (e) => {
         calls.delete(key);
-        native.reply(token.run, token.worker, token.script, token.call, 'ToolExecutionError', messageOf(e));
+        native.reply(token.run, token.worker, token.script, token.call, 'ToolExecutionError', messageOf(e), detailsOf(e));
       };
       // A plain value is answered at once; a thenable when it settles.
       let then;

@@ -582,12 +582,14 @@ fn native_functions<'env>(
                 let token = token_arg(&ctx)?;
                 let code: Option<String> = ctx.get(4)?;
                 let payload: Option<String> = ctx.get(5)?;
+                let details: Option<String> = ctx.get::<Option<String>>(6).ok().flatten();
                 let outcome = match code {
                     Some(code) if code == NOT_STARTED => ToolOutcome::NotStarted,
                     None => ToolOutcome::Ok(payload),
                     Some(code) => ToolOutcome::Err {
                         code: ErrorCode::parse(&code).unwrap_or(ErrorCode::ToolExecutionError),
                         message: payload.unwrap_or_default(),
+                        details,
                     },
                 };
                 if let Some(engine) = slot.get().and_then(Weak::upgrade) {

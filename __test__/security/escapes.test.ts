@@ -723,7 +723,7 @@ describe('errors and stacks', () => {
       chain: ['e', 'Error.prototype', 'Object.prototype'],
       ctor: 'Function is not allowed in scripts',
       proto: true,
-      own: ['callId', 'message', 'name', 'stack', 'toolName'], // stack: the frames of the call site
+      own: ['callId', 'details', 'message', 'name', 'stack', 'toolName'], // stack: the frames of the call site; details: the handler's error as JSON
       toolName: 'fail',
       callIdShape: true,
       stackFrames: true,

@@ -94,12 +94,14 @@ describe('what handlers throw', () => {
   })
 
   it('a tool error keeps its message (the handler\'s words) but never the host stack', async () => {
-    const r = await h.run("try { await tools.throwTypeError({}) } catch (e) { return [e.message, e.stack, Object.keys(e)] }")
-    const [message, stack, keys] = r.value as [string, string, string[]]
+    const r = await h.run("try { await tools.throwTypeError({}) } catch (e) { return [e.message, e.stack, Object.keys(e), e.details] }")
+    const [message, stack, keys, details] = r.value as [string, string, string[], unknown]
     expect(message).toBe("Cannot read properties of undefined (reading 'deeper')")
     expect(stack).not.toMatch(HOST_PATH)
     expect(stack).not.toContain('hostile-tools')
-    expect(keys).toEqual(['toolName', 'callId'])
+    expect(keys).toEqual(['toolName', 'callId', 'details'])
+    // The summary of the handler's error: its name and message, no stack.
+    expect(details).toEqual({ name: 'TypeError', message: "Cannot read properties of undefined (reading 'deeper')" })
     // A message that names a host path is the handler's choice, kept as is.
     const own = await h.run('try { await tools.throwWithPath({}) } catch (e) { return e.message }')
     expect(own.value).toBe(`failed reading ${__filename}`)

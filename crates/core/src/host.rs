@@ -73,6 +73,9 @@ pub enum ToolOutcome {
     Err {
         code: ErrorCode,
         message: String,
+        /// What the handler threw, summarised as JSON by the host (`name`,
+        /// `code`, `status`, `cause`, `errors`): fields of the script's error.
+        details: Option<String>,
     },
     /// The host did not start the call: its script had already ended, been
     /// cancelled or passed its deadline when the call arrived. The engine

@@ -107,6 +107,7 @@ impl Harness {
                                 ToolOutcome::Err {
                                     code: ErrorCode::ToolExecutionError,
                                     message: "boom".into(),
+                                    details: None,
                                 },
                             ),
                             "slow" => {

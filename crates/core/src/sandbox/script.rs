@@ -173,8 +173,9 @@ impl Script {
                     d.payload,
                     d.code,
                     d.message,
-                    d.tool_name,
-                    d.call_id,
+                    // Seven arguments at most cross as a tuple.
+                    vec![d.tool_name, d.call_id],
+                    d.details,
                 ))
             });
         if handed.is_err() {

@@ -99,6 +99,25 @@
     return e;
   }
 
+  // What the handler threw, as fields of the script's error: `code`
+  // (`ENOENT`), `status`, `cause` and `errors` where it had them, and the
+  // whole summary (its `name` too) as `details`. `name` stays the
+  // harness's code. The JSON is the host's, bounded; a parse failure (out
+  // of stack) just leaves the fields out.
+  function withDetails(e, json) {
+    let d;
+    try {
+      d = jsonParse(json);
+    } catch (x) {
+      return;
+    }
+    if (d === null || typeof d !== 'object') return;
+    e.details = d;
+    for (const key of ['code', 'status', 'cause', 'errors']) {
+      if (hasOwn(d, key)) defineProperty(e, key, { value: d[key], writable: true, enumerable: false, configurable: true });
+    }
+  }
+
   // Deep-freezes what the prelude builds for one script (its context from
   // JSON, its console): own properties, natively; their prototypes are
   // intrinsics, frozen with the realm.
@@ -326,12 +345,16 @@
       const pending = new MapC();
       const tools = makeTools(natives, pending);
       const script = freeze({
-        settle(index, ok, payload, code, message, toolName, callId) {
+        settle(index, ok, payload, code, message, names, details) {
+          const toolName = names[0];
+          const callId = names[1];
           const p = apply(mapGet, pending, [index]);
           if (p === undefined) return;
           apply(mapDelete, pending, [index]);
           if (!ok) {
-            p[1](makeError(code, message, toolName, callId, p[3]));
+            const e = makeError(code, message, toolName, callId, p[3]);
+            if (details !== '') withDetails(e, details);
+            p[1](e);
             return;
           }
           let value;

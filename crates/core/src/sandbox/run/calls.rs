@@ -12,6 +12,10 @@ use crate::host::{CallToken, Outgoing, ToolOutcome};
 use crate::result::CallStatus;
 use crate::sandbox::gate::CallPhase;
 use crate::sandbox::outcome::{MAX_ERROR_MESSAGE_BYTES, Terminal};
+
+/// Longest summary of a handler's error the script is handed (its message,
+/// causes and members, each cut by the host).
+const MAX_ERROR_DETAILS_BYTES: usize = 64 * 1024;
 use crate::sandbox::values::{MAX_JSON_DEPTH, keep_within, tool_result};
 use crate::text::{json_deeper_than, truncated, well_formed_json};
 use crate::tools::ApprovalRule;
@@ -45,6 +49,8 @@ pub(crate) struct Delivery {
     pub message: String,
     pub tool_name: String,
     pub call_id: String,
+    /// The handler's error summarised as JSON ("" when none).
+    pub details: String,
 }
 
 impl RunState {
@@ -292,6 +298,7 @@ impl ScriptCell {
             if record.status.is_some() || !record.dispatched {
                 return None;
             }
+            let mut details = String::new();
             let (status, payload, error) = match outcome {
                 ToolOutcome::Ok(json) => match tool_result(json, &s.limits) {
                     Ok(Some(raw)) => {
@@ -311,7 +318,19 @@ impl ScriptCell {
                     }
                 },
                 ToolOutcome::NotStarted => return None,
-                ToolOutcome::Err { code, message } => {
+                ToolOutcome::Err {
+                    code,
+                    message,
+                    details: summary,
+                } => {
+                    // Bounded by the host's summary (three causes deep, ten
+                    // members); anything longer is dropped, not cut, so
+                    // the script never parses broken JSON.
+                    if let Some(summary) = summary
+                        && summary.len() <= MAX_ERROR_DETAILS_BYTES
+                    {
+                        details = summary;
+                    }
                     let message = truncated(message, MAX_ERROR_MESSAGE_BYTES);
                     let e = ScriptError::new(code, Phase::Executing, message)
                         .for_call(&record.tool_name, &record.call_id);
@@ -339,6 +358,7 @@ impl ScriptCell {
                 message,
                 tool_name,
                 call_id,
+                details,
             })
         })
         .flatten()
