@@ -368,6 +368,16 @@ export declare class ScriptHarness {
    */
   describeTools(options?: { context?: 'full' | 'brief' | 'none' }): string
   /**
+   * The text that teaches a model to use this harness, for its system
+   * prompt: how to hand a script over, the sandbox's rules and limits,
+   * and the declarations of `tools` (and `context`).
+   *
+   * `options.delivery`: `'tag'` (`<tool-calls>`, the default) or
+   * `'fence'` (a ```` ```ts tool-calls ```` block). `options.context`: as
+   * for `describeTools`, `'brief'` by default.
+   */
+  instructions(options?: { delivery?: 'tag' | 'fence'; context?: 'full' | 'brief' | 'none' }): string
+  /**
    * Take one complete assistant turn in the native shape of `format`, find
    * every script in it, run them in order, and return the ordered history
    * items plus the provider-native input that reports the results back.

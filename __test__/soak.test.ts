@@ -9,7 +9,7 @@ import { expect, it } from 'vitest'
 
 it('5,000 mixed scripts leave no active script, pending call, thread or handle, and the process exits after close()', () => {
   const soak = join(__dirname, '..', 'benches', 'soak.mjs')
-  const out = spawnSync(process.execPath, ['--expose-gc', soak, '--scripts', '5000', '--rss-bound', '0.5', '--json'], {
+  const out = spawnSync(process.execPath, ['--expose-gc', soak, '--scripts', '5000', '--warmup', '2500', '--rss-bound', '0.25', '--json'], {
     encoding: 'utf8',
     timeout: 240_000,
   })

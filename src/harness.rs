@@ -93,6 +93,38 @@ fn string_arg(env: &Env, value: Unknown, name: &str) -> std::result::Result<Stri
     unsafe { String::from_napi_value(env.raw(), value.raw()) }.map_err(|e| format!("{name}: {e}"))
 }
 
+/// `options[field]` when it is one of `allowed`; `None` when `options` or
+/// the field is absent; a thrown `TypeError` naming the field otherwise.
+fn choice(
+    env: &Env,
+    options: Option<Unknown>,
+    field: &str,
+    allowed: &[&'static str],
+) -> Result<Option<&'static str>> {
+    let Some(options) = options else {
+        return Ok(None);
+    };
+    match options.get_type()? {
+        ValueType::Undefined | ValueType::Null => return Ok(None),
+        ValueType::Object => {}
+        _ => return Err(throw_type_error(env, "options: must be an object".to_owned())),
+    }
+    // SAFETY: `options` is an object value of this call's scope.
+    let object: Object = unsafe { options.cast()? };
+    let value: Option<Unknown> = object.get(field)?;
+    let Some(value) = value.filter(|v| !matches!(v.get_type(), Ok(ValueType::Undefined))) else {
+        return Ok(None);
+    };
+    let given = string_arg(env, value, field).ok();
+    match allowed.iter().find(|a| given.as_deref() == Some(**a)) {
+        Some(a) => Ok(Some(a)),
+        None => {
+            let list = allowed.iter().map(|a| format!("'{a}'")).collect::<Vec<_>>().join(", ");
+            Err(throw_type_error(env, format!("options.{field}: must be one of {list}")))
+        }
+    }
+}
+
 /// Throw `TypeError: <message>` and return the error that says one is pending.
 fn throw_type_error(env: &Env, message: String) -> Error {
     let message = message.replace('\0', "\\u0000");
@@ -387,28 +419,39 @@ impl ScriptHarness {
     )]
     pub fn describe_tools(&self, env: &Env, options: Option<Unknown>) -> Result<String> {
         use script_harness_core::describe::{ContextDeclaration, describe_tools_with};
-        let bad = || throw_type_error(env, "options.context: must be one of 'full', 'brief', 'none'".to_owned());
-        let context = match options {
-            None => ContextDeclaration::Full,
-            Some(o) if matches!(o.get_type()?, ValueType::Undefined | ValueType::Null) => ContextDeclaration::Full,
-            Some(o) if o.get_type()? == ValueType::Object => {
-                // SAFETY: `o` is an object value of this call's scope.
-                let object: Object = unsafe { o.cast()? };
-                let context: Option<Unknown> = object.get("context")?;
-                match context {
-                    None => ContextDeclaration::Full,
-                    Some(c) if c.get_type()? == ValueType::Undefined => ContextDeclaration::Full,
-                    Some(c) => match string_arg(env, c, "options.context").as_deref() {
-                        Ok("full") => ContextDeclaration::Full,
-                        Ok("brief") => ContextDeclaration::Brief,
-                        Ok("none") => ContextDeclaration::None,
-                        _ => return Err(bad()),
-                    },
-                }
-            }
-            Some(_) => return Err(throw_type_error(env, "options: must be an object".to_owned())),
+        let context = match choice(env, options, "context", &["full", "brief", "none"])? {
+            Some("brief") => ContextDeclaration::Brief,
+            Some("none") => ContextDeclaration::None,
+            _ => ContextDeclaration::Full,
         };
         Ok(describe_tools_with(&self.engine.shared().registry, context))
+    }
+
+    /// The text that teaches a model to use this harness, for its system
+    /// prompt: how to hand a script over, the sandbox's rules and limits,
+    /// and the declarations of `tools` (and `context`).
+    ///
+    /// `options.delivery`: `'tag'` (`<tool-calls>`, the default) or
+    /// `'fence'` (a ```` ```ts tool-calls ```` block). `options.context`: as
+    /// for `describeTools`, `'brief'` by default.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "options?: { delivery?: 'tag' | 'fence'; context?: 'full' | 'brief' | 'none' }"
+    )]
+    pub fn instructions(&self, env: &Env, options: Option<Unknown>) -> Result<String> {
+        use script_harness_core::describe::ContextDeclaration;
+        use script_harness_core::instructions::{Delivery, instructions};
+        let delivery = match choice(env, options, "delivery", &["tag", "fence"])? {
+            Some("fence") => Delivery::Fence,
+            _ => Delivery::Tag,
+        };
+        let context = match choice(env, options, "context", &["full", "brief", "none"])? {
+            Some("full") => ContextDeclaration::Full,
+            Some("none") => ContextDeclaration::None,
+            _ => ContextDeclaration::Brief,
+        };
+        let limits = self.engine.default_limits();
+        Ok(instructions(&self.engine.shared().registry, &limits, delivery, context))
     }
 
     /// Take one complete assistant turn in the native shape of `format`, find

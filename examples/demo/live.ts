@@ -1,5 +1,5 @@
 // --live: the same loop against the real APIs, through the official SDKs,
-// streaming. The model learns the tools from `harness.describeTools()` and
+// streaming. The model learns the harness from `harness.instructions()` and
 // gets each turn's continuation back, after its own turn.
 import Anthropic from '@anthropic-ai/sdk'
 import type { MessageParam } from '@anthropic-ai/sdk/resources/messages'
@@ -31,16 +31,15 @@ export function liveModel(api: ApiFormat, workspace: string, model = DEFAULT_MOD
 }
 
 function systemPrompt(workspace: string): string {
-  // A harness only to describe the tools: the same definitions the session registers.
+  // A harness only for its instructions: the same definitions the session registers.
   const describer = new ScriptHarness({ tools: codingTools(workspace), workers: 1 })
-  const declarations = describer.describeTools()
+  const instructions = describer.instructions()
   void describer.close()
   return `You are a coding agent working on a small Node.js project (ES modules; its tests run with \`node --test\`).
-You act only by writing a TypeScript script inside <tool-calls> … </tool-calls> in your reply. It runs in a sandbox as soon as its closing tag arrives. \`tools.*\` below are its only access to the project; every call returns a Promise. \`console.log\` output and the value the script \`return\`s (or its error) come back to you in the next message. Put independent calls in one Promise.all. Write no other code blocks and no <tool-calls> examples.
-Calls that run commands or change files may need the user's approval: a denied call throws an Error whose name is ApprovalDeniedError. Catch it, report it and stop; do not work around it.
+You act only through scripts. Calls that run commands or change files may need the user's approval.
 When the task is done, answer with a short summary and no script.
 
-${declarations}`
+${instructions}`
 }
 
 /** The turn ended without scripts: nothing to send back, the conversation is over. */

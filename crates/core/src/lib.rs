@@ -12,6 +12,7 @@ pub mod detect;
 pub mod errors;
 pub mod events;
 pub mod host;
+pub mod instructions;
 pub mod limits;
 pub mod mode;
 pub mod redact;
