@@ -4,12 +4,12 @@ use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
+use napi::bindgen_prelude::FromNapiValue;
 use napi::bindgen_prelude::{
     Array, FnArgs, Function, FunctionCallContext, JsObjectValue, Object, ObjectRef, PromiseRaw,
     This, Unknown,
 };
 use napi::threadsafe_function::ThreadsafeCallContext;
-use napi::bindgen_prelude::FromNapiValue;
 use napi::{Env, Error, JsValue, Result, Status, ValueType};
 use napi_derive::napi;
 
@@ -107,7 +107,12 @@ fn choice(
     match options.get_type()? {
         ValueType::Undefined | ValueType::Null => return Ok(None),
         ValueType::Object => {}
-        _ => return Err(throw_type_error(env, "options: must be an object".to_owned())),
+        _ => {
+            return Err(throw_type_error(
+                env,
+                "options: must be an object".to_owned(),
+            ));
+        }
     }
     // SAFETY: `options` is an object value of this call's scope.
     let object: Object = unsafe { options.cast()? };
@@ -119,8 +124,15 @@ fn choice(
     match allowed.iter().find(|a| given.as_deref() == Some(**a)) {
         Some(a) => Ok(Some(a)),
         None => {
-            let list = allowed.iter().map(|a| format!("'{a}'")).collect::<Vec<_>>().join(", ");
-            Err(throw_type_error(env, format!("options.{field}: must be one of {list}")))
+            let list = allowed
+                .iter()
+                .map(|a| format!("'{a}'"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            Err(throw_type_error(
+                env,
+                format!("options.{field}: must be one of {list}"),
+            ))
         }
     }
 }
@@ -451,7 +463,12 @@ impl ScriptHarness {
             _ => ContextDeclaration::Brief,
         };
         let limits = self.engine.default_limits();
-        Ok(instructions(&self.engine.shared().registry, &limits, delivery, context))
+        Ok(instructions(
+            &self.engine.shared().registry,
+            &limits,
+            delivery,
+            context,
+        ))
     }
 
     /// Take one complete assistant turn in the native shape of `format`, find

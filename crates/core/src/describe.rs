@@ -124,7 +124,10 @@ fn doc_lines(schema: &Value) -> Vec<String> {
     ] {
         if let Some(v) = obj.get(key) {
             // zod bounds every integer by ±(2^53 - 1): no news to a model.
-            if key.ends_with("imum") && v.as_f64().is_some_and(|n| n.abs() >= 9_007_199_254_740_991.0) {
+            if key.ends_with("imum")
+                && v.as_f64()
+                    .is_some_and(|n| n.abs() >= 9_007_199_254_740_991.0)
+            {
                 continue;
             }
             let shown = match v {
@@ -317,7 +320,13 @@ struct Declarer<'a> {
 
 impl Declarer<'_> {
     /// The TypeScript type of a JSON Schema, laid out at `indent`.
-    fn schema_type(&mut self, scope: &mut Scope, schema: &Value, indent: &str, depth: usize) -> String {
+    fn schema_type(
+        &mut self,
+        scope: &mut Scope,
+        schema: &Value,
+        indent: &str,
+        depth: usize,
+    ) -> String {
         if depth > MAX_DEPTH {
             return "unknown".to_owned();
         }
@@ -355,7 +364,13 @@ impl Declarer<'_> {
                 0 => "unknown".to_owned(),
                 _ => parts
                     .into_iter()
-                    .map(|p| if p.contains(" | ") { format!("({p})") } else { p })
+                    .map(|p| {
+                        if p.contains(" | ") {
+                            format!("({p})")
+                        } else {
+                            p
+                        }
+                    })
                     .collect::<Vec<_>>()
                     .join(" & "),
             };
@@ -438,7 +453,10 @@ impl Declarer<'_> {
                     format!("[{}]", parts.join(", "))
                 }
                 (_, Some(items)) => {
-                    format!("Array<{}>", self.schema_type(scope, items, indent, depth + 1))
+                    format!(
+                        "Array<{}>",
+                        self.schema_type(scope, items, indent, depth + 1)
+                    )
                 }
                 _ => "unknown[]".to_owned(),
             },
@@ -464,7 +482,11 @@ impl Declarer<'_> {
         if let Some(Value::Object(props)) = obj.get("properties") {
             for (name, prop) in props {
                 doc(&mut out, &inner, &doc_lines(prop));
-                let optional = if required.contains(&name.as_str()) { "" } else { "?" };
+                let optional = if required.contains(&name.as_str()) {
+                    ""
+                } else {
+                    "?"
+                };
                 let t = self.schema_type(scope, prop, &inner, depth + 1);
                 out.push_str(&format!("{inner}{}{optional}: {t};\n", key(name)));
             }
@@ -509,7 +531,15 @@ impl Declarer<'_> {
             match &node.tool {
                 Some(tool) => {
                     let base = pascal(tool.path);
-                    doc(out, indent, &tool.description.map(str::to_owned).into_iter().collect::<Vec<_>>());
+                    doc(
+                        out,
+                        indent,
+                        &tool
+                            .description
+                            .map(str::to_owned)
+                            .into_iter()
+                            .collect::<Vec<_>>(),
+                    );
                     let args = match tool.parameters {
                         Some(schema) => {
                             let t = self.document(schema, format!("{base}Args"), indent);
@@ -525,7 +555,10 @@ impl Declarer<'_> {
                         Some(schema) => self.document(schema, format!("{base}Result"), indent),
                         None => "unknown".to_owned(),
                     };
-                    out.push_str(&format!("{indent}{}({args}): Promise<{result}>;\n", key(node.name)));
+                    out.push_str(&format!(
+                        "{indent}{}({args}): Promise<{result}>;\n",
+                        key(node.name)
+                    ));
                 }
                 None => {
                     out.push_str(&format!("{indent}readonly {}: {{\n", key(node.name)));
@@ -660,7 +693,8 @@ mod tests {
             None,
         );
         exec.description = Some("Run a command".into());
-        let registry = ToolRegistry::new(vec![exec, tool("mcp.github.searchIssues", None, None)]).unwrap();
+        let registry =
+            ToolRegistry::new(vec![exec, tool("mcp.github.searchIssues", None, None)]).unwrap();
         let d = describe_tools(&registry);
         assert!(d.contains("  /** Run a command */\n  exec(args: {\n    /** argv */\n    command: Array<string>;\n    cwd?: string;\n  }): Promise<unknown>;"), "{d}");
         assert!(d.contains("readonly mcp: {\n    readonly github: {\n      searchIssues(args?: Record<string, unknown>): Promise<unknown>;"), "{d}");
@@ -686,12 +720,25 @@ mod tests {
         .unwrap();
         let d = describe_tools(&registry);
         assert!(d.contains("/** A directory entry. */\ntype Node = {\n  name: string;\n  children?: Array<Node>;\n};"), "{d}");
-        assert!(d.contains("listTree(args?: Record<string, unknown>): Promise<{\n    root: Node;\n  }>;"), "{d}");
+        assert!(
+            d.contains(
+                "listTree(args?: Record<string, unknown>): Promise<{\n    root: Node;\n  }>;"
+            ),
+            "{d}"
+        );
         // The same definition in another tool is the same type.
-        assert!(d.contains("otherTree(args?: Record<string, unknown>): Promise<{\n    root: Node;\n  }>;"), "{d}");
+        assert!(
+            d.contains(
+                "otherTree(args?: Record<string, unknown>): Promise<{\n    root: Node;\n  }>;"
+            ),
+            "{d}"
+        );
         assert!(!d.contains("Node2"), "{d}");
         // A schema that refers to its own root gets a name.
-        assert!(d.contains("type JsonResult = string | Array<JsonResult>;"), "{d}");
+        assert!(
+            d.contains("type JsonResult = string | Array<JsonResult>;"),
+            "{d}"
+        );
     }
 
     #[test]
@@ -718,20 +765,32 @@ mod tests {
     fn definitions_with_the_same_name_and_different_shapes_get_distinct_names() {
         let a = json!({ "$defs": { "Item": { "type": "string" } }, "$ref": "#/$defs/Item" });
         let b = json!({ "definitions": { "Item": { "type": "number" } }, "$ref": "#/definitions/Item" });
-        let registry = ToolRegistry::new(vec![tool("a", None, Some(a)), tool("b", None, Some(b))]).unwrap();
+        let registry =
+            ToolRegistry::new(vec![tool("a", None, Some(a)), tool("b", None, Some(b))]).unwrap();
         let d = describe_tools(&registry);
         assert!(d.contains("type Item = string;"), "{d}");
         assert!(d.contains("type Item2 = number;"), "{d}");
-        assert!(d.contains("a(args?: Record<string, unknown>): Promise<Item>;"), "{d}");
-        assert!(d.contains("b(args?: Record<string, unknown>): Promise<Item2>;"), "{d}");
+        assert!(
+            d.contains("a(args?: Record<string, unknown>): Promise<Item>;"),
+            "{d}"
+        );
+        assert!(
+            d.contains("b(args?: Record<string, unknown>): Promise<Item2>;"),
+            "{d}"
+        );
     }
 
     #[test]
     fn the_context_declaration_can_be_brief_or_left_out() {
         let registry = ToolRegistry::new(vec![tool("a", None, None)]).unwrap();
-        assert!(describe_tools_with(&registry, ContextDeclaration::Full).contains("readonly limits"));
+        assert!(
+            describe_tools_with(&registry, ContextDeclaration::Full).contains("readonly limits")
+        );
         let brief = describe_tools_with(&registry, ContextDeclaration::Brief);
-        assert!(brief.contains("declare const context") && !brief.contains("readonly limits"), "{brief}");
+        assert!(
+            brief.contains("declare const context") && !brief.contains("readonly limits"),
+            "{brief}"
+        );
         assert!(!describe_tools_with(&registry, ContextDeclaration::None).contains("context"));
     }
 }

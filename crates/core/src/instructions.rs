@@ -39,12 +39,20 @@ pub fn instructions(
     let how = match delivery {
         // The tags themselves only in the example: in prose they would
         // make a block of their own.
-        Delivery::Tag => "write a TypeScript script in a tool-calls tag in your reply, as shown below",
-        Delivery::Fence => "write a TypeScript script in a fenced code block whose info string is `ts tool-calls`, as shown below",
+        Delivery::Tag => {
+            "write a TypeScript script in a tool-calls tag in your reply, as shown below"
+        }
+        Delivery::Fence => {
+            "write a TypeScript script in a fenced code block whose info string is `ts tool-calls`, as shown below"
+        }
     };
     let example = match delivery {
-        Delivery::Tag => "<tool-calls>\nconst found = await Promise.all(names.map((name) => tools.example({ name })))\nreturn found.filter((f) => f.ok).length\n</tool-calls>",
-        Delivery::Fence => "```ts tool-calls\nconst found = await Promise.all(names.map((name) => tools.example({ name })))\nreturn found.filter((f) => f.ok).length\n```",
+        Delivery::Tag => {
+            "<tool-calls>\nconst found = await Promise.all(names.map((name) => tools.example({ name })))\nreturn found.filter((f) => f.ok).length\n</tool-calls>"
+        }
+        Delivery::Fence => {
+            "```ts tool-calls\nconst found = await Promise.all(names.map((name) => tools.example({ name })))\nreturn found.filter((f) => f.ok).length\n```"
+        }
     };
     let context_rule = match context {
         ContextDeclaration::None => "",
@@ -101,7 +109,12 @@ mod tests {
         assert!(tag.contains("after 1234 ms"), "{tag}");
         assert!(tag.contains("at most 2 MB"), "{tag}");
         assert!(tag.contains("declare const tools"), "{tag}");
-        let fence = instructions(&registry, &limits, Delivery::Fence, ContextDeclaration::None);
+        let fence = instructions(
+            &registry,
+            &limits,
+            Delivery::Fence,
+            ContextDeclaration::None,
+        );
         assert!(fence.contains("```ts tool-calls\n"), "{fence}");
         assert!(!fence.contains("declare const context"), "{fence}");
     }

@@ -47,7 +47,10 @@ pub enum Piece {
     /// Something in the response the harness did not read (a second Chat
     /// choice, a content part of a type it does not model): reported, so
     /// that nothing is dropped silently.
-    Unread { field: String, message: String },
+    Unread {
+        field: String,
+        message: String,
+    },
 }
 
 fn drop_nulls(v: &Value) -> Value {
@@ -90,7 +93,11 @@ fn custom_tool_call(item: &Value, i: usize) -> Result<Value, String> {
     );
     out.insert(
         "input".into(),
-        json!(item.get("input").and_then(Value::as_str).unwrap_or_default()),
+        json!(
+            item.get("input")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+        ),
     );
     Ok(Value::Object(out))
 }
@@ -182,7 +189,9 @@ fn read_blocks(format: ApiFormat, response: &Value) -> Result<Vec<Block>, String
                             }
                         }
                     }
-                    Some("custom_tool_call") => blocks.push(Block::Item(custom_tool_call(item, i)?)),
+                    Some("custom_tool_call") => {
+                        blocks.push(Block::Item(custom_tool_call(item, i)?))
+                    }
                     Some("function_call") => {
                         let call_id = item
                             .get("call_id")

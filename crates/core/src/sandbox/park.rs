@@ -21,8 +21,8 @@
 //! from existing).
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 /// One worker thread's parking state, shared with the watchdog.
 pub(crate) struct ParkState {

@@ -310,7 +310,8 @@ impl Worker {
             .deadline()
             .unwrap_or_else(|| Instant::now() + live.timeout);
         let target = live.script.interrupt_target();
-        self.watch.enter(live.run, deadline, self.shared.epoch, target);
+        self.watch
+            .enter(live.run, deadline, self.shared.epoch, target);
         let progress = catch_unwind(AssertUnwindSafe(|| f(&mut live)));
         self.watch.leave();
         match progress {
