@@ -3,7 +3,7 @@
 // (validate() compiles without the cache), scripts making four concurrent
 // tool calls, and the cost of an approval round trip. Prints a markdown
 // section; with --write, appends it to benches/RESULTS.md.
-import { appendFileSync } from 'node:fs'
+import { appendFileSync, readdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 
 const require = createRequire(import.meta.url)
@@ -153,6 +153,28 @@ const perScript = new ScriptHarness({ tools: [], isolation: 'script' })
 const scriptIsolationUs = await sequentialUs(perScript, () => 'return 1 + 1')
 await perScript.close()
 
+// describeTools() for 200 tools: the corpus of __test__/fixtures/schemas
+// (MCP, OpenAPI-derived, pydantic shapes, results and $defs included),
+// repeated under 200 distinct names.
+const corpusDir = new URL('../__test__/fixtures/schemas/', import.meta.url)
+const corpusTools = readdirSync(corpusDir).filter((f) => f.endsWith('.json')).sort()
+  .flatMap((f) => JSON.parse(readFileSync(new URL(f, corpusDir), 'utf8')).tools)
+const manyTools = Array.from({ length: 200 }, (_, i) => {
+  const t = corpusTools[i % corpusTools.length]
+  return { ...t, name: `${t.name}${Math.floor(i / corpusTools.length)}`, handler: () => null }
+})
+const describer = new ScriptHarness({ tools: manyTools, workers: 1 })
+for (let i = 0; i < 5; i++) describer.describeTools()
+const describeMs = []
+let declarations = ''
+for (let i = 0; i < 50; i++) {
+  const t = process.hrtime.bigint()
+  declarations = describer.describeTools()
+  describeMs.push(Number(process.hrtime.bigint() - t) / 1e6)
+}
+const instructionsKb = describer.instructions().length / 1024
+await describer.close()
+
 const section = `
 ## Figures of script-harness alone (no peer does these)
 
@@ -165,6 +187,7 @@ const section = `
 | processResponse on a ${(JSON.stringify(turn).length / 1024).toFixed(0)} KB Responses turn with two scripts, scripts not run (mode 'disabled') | ms | ${median(turnMs).toFixed(3)} / ${p95(turnMs).toFixed(3)} | ≤ 1 |
 | W0 with a different script each run (no compile or bytecode cache hit) | µs | ${median(distinctUs).toFixed(0)} / ${p95(distinctUs).toFixed(0)} | — |
 | W0 with \`isolation: 'script'\` (a fresh realm per script) | µs | ${median(scriptIsolationUs).toFixed(0)} / ${p95(scriptIsolationUs).toFixed(0)} | — |
+| describeTools() for 200 tools (the schema corpus of \`__test__/fixtures/schemas\`, results and \`$defs\` included): time; size | ms; KB | ${median(describeMs).toFixed(2)} / ${p95(describeMs).toFixed(2)}; ${(declarations.length / 1024).toFixed(0)} KB (instructions() ${instructionsKb.toFixed(0)} KB) | — |
 | streamed: closing tag pushed → the script's first tool call reaches its handler | ms | ${(median(startUs) / 1e3).toFixed(3)} / ${(p95(startUs) / 1e3).toFixed(3)} | ≤ 1 |
 
 The scanner alone (no napi) measures in Rust with \`cargo test --release -p script-harness-core -- --ignored detect_throughput --nocapture\`.

@@ -91,16 +91,30 @@ fn cut(s: String) -> String {
     out
 }
 
-/// What a schema says beyond its type: its description, then its default,
+/// `Due date`, `due_date` and `dueDate` are the same words.
+fn same_words(a: &str, b: &str) -> bool {
+    let norm = |s: &str| {
+        s.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase())
+            .collect::<String>()
+    };
+    norm(a) == norm(b)
+}
+
+/// What a schema says beyond its type: its description (or a title that
+/// does more than repeat `name`, as pydantic's do), then its default,
 /// examples and the constraints validation enforces, as JSDoc tags.
-fn doc_lines(schema: &Value) -> Vec<String> {
+fn doc_lines(schema: &Value, name: Option<&str>) -> Vec<String> {
     let Some(obj) = schema.as_object() else {
         return Vec::new();
     };
     let mut lines = Vec::new();
     if let Some(text) = obj.get("description").and_then(Value::as_str) {
         lines.push(text.trim().to_owned());
-    } else if let Some(text) = obj.get("title").and_then(Value::as_str) {
+    } else if let Some(text) = obj.get("title").and_then(Value::as_str)
+        && !name.is_some_and(|n| same_words(n, text))
+    {
         lines.push(text.trim().to_owned());
     }
     if obj.get("type").and_then(Value::as_str) == Some("integer") {
@@ -420,7 +434,7 @@ impl Declarer<'_> {
         let name = self.types.reserve(&wanted);
         scope.names.insert(pointer.clone(), name.clone());
         let body = self.schema_type(scope, schema, "", 0);
-        let docs = doc_lines(schema);
+        let docs = doc_lines(schema, Some(&wanted));
         // The same definition declared for another tool: share its name.
         if let Some(existing) = self.types.same(&wanted, &name, &body) {
             self.types.declared.retain(|(n, _, _)| n != &name);
@@ -481,7 +495,7 @@ impl Declarer<'_> {
         let mut out = String::from("{\n");
         if let Some(Value::Object(props)) = obj.get("properties") {
             for (name, prop) in props {
-                doc(&mut out, &inner, &doc_lines(prop));
+                doc(&mut out, &inner, &doc_lines(prop, Some(name)));
                 let optional = if required.contains(&name.as_str()) {
                     ""
                 } else {
