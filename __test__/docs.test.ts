@@ -666,6 +666,9 @@ describe('docs: host code', () => {
           typeRoots: [path.join(root, 'node_modules/@types')],
           paths: {
             '@codex-port/script-harness': [path.join(root, 'index.d.ts')],
+            '@codex-port/script-harness/mcp': [path.join(root, 'mcp.d.ts')],
+            // The SDK's subpaths, as its package exports map them.
+            '@modelcontextprotocol/sdk/*': [path.join(root, 'node_modules/@modelcontextprotocol/sdk/dist/esm/*')],
             '*': [path.join(root, 'node_modules/*'), path.join(root, 'node_modules/@types/*')],
           },
         },

@@ -1,0 +1,117 @@
+// mcpTools(): an MCP server's tools as tools.*, through the official SDK
+// client and server (in-memory transport).
+import { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js'
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
+import { afterAll, describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import { ScriptHarness, type ApprovalRequest } from '../index.js'
+import { mcpTools, mcpToolSegment } from '../mcp.js'
+
+const cancelled: string[] = []
+const deleted: string[] = []
+
+async function connect(setup: (server: McpServer) => void) {
+  const server = new McpServer({ name: 'test-server', version: '1.0.0' })
+  setup(server)
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair()
+  const client = new Client({ name: 'test-client', version: '1.0.0' })
+  await Promise.all([server.connect(serverSide), client.connect(clientSide)])
+  return { client, server }
+}
+
+const { client, server } = await connect((s) => {
+  s.registerTool('get-issue', {
+    description: 'Fetch one issue',
+    inputSchema: { number: z.number().int().min(1) },
+    outputSchema: { number: z.number(), title: z.string(), labels: z.array(z.string()) },
+    annotations: { readOnlyHint: true },
+  }, async ({ number }) => ({
+    content: [{ type: 'text', text: `#${number}` }],
+    structuredContent: { number, title: `Issue ${number}`, labels: ['bug'] },
+  }))
+  s.registerTool('search', { description: 'Search', inputSchema: { q: z.string() }, annotations: { readOnlyHint: true } },
+    async ({ q }) => ({ content: [{ type: 'text', text: `found ${q}` }, { type: 'text', text: 'second line' }] }))
+  s.registerTool('delete_repo', { description: 'Delete a repository', inputSchema: { repo: z.string() }, annotations: { destructiveHint: true } },
+    async ({ repo }) => { deleted.push(repo); return { content: [{ type: 'text', text: 'deleted' }] } })
+  s.registerTool('fails', { description: 'Always fails', inputSchema: {}, annotations: { readOnlyHint: true } },
+    async () => ({ isError: true, content: [{ type: 'text', text: 'rate limited: try again in 30 s' }] }))
+  s.registerTool('slow', { description: 'Waits until cancelled', inputSchema: {}, annotations: { readOnlyHint: true } },
+    (_args, extra) => new Promise((resolve) => {
+      extra.signal.addEventListener('abort', () => { cancelled.push('slow'); resolve({ content: [] }) })
+    }))
+  s.registerTool('image', { description: 'An image', inputSchema: {}, annotations: { readOnlyHint: true } },
+    async () => ({ content: [{ type: 'image', data: 'aGk=', mimeType: 'image/png' }] }))
+})
+
+const asked: ApprovalRequest[] = []
+const tools = await mcpTools(client, { namespace: 'gh' })
+const h = new ScriptHarness({ tools, onApproval: (req) => { asked.push(req); return 'approved' } })
+afterAll(async () => {
+  await h.close()
+  await client.close()
+  await server.close()
+})
+
+describe('mcpTools', () => {
+  it('names, descriptions, schemas and approval come from tools/list', () => {
+    expect(tools.map((t) => [t.name, t.requiresApproval])).toEqual([
+      ['gh.get_issue', false], ['gh.search', false], ['gh.delete_repo', true], ['gh.fails', false], ['gh.slow', false], ['gh.image', false],
+    ])
+    expect(tools[0]).toMatchObject({ description: 'Fetch one issue', parameters: { type: 'object', required: ['number'] }, returns: { type: 'object' } })
+    const d = h.describeTools({ context: 'none' })
+    expect(d).toContain('get_issue(args: {')
+    expect(d).toMatch(/\}\): Promise<\{\n\s+number: number;\n\s+title: string;\n\s+labels: Array<string>;\n\s+\}>;/)
+  })
+
+  it('structuredContent, text and other content reach the script; arguments are checked before the server sees them', async () => {
+    const r = await h.run(`
+      const issue = await tools.gh.get_issue({ number: 7 })
+      const text = await tools.gh.search({ q: 'crash' })
+      const image = await tools.gh.image({})
+      return { title: issue.title, text, image }`)
+    expect(r.value).toEqual({ title: 'Issue 7', text: 'found crash\nsecond line', image: [{ type: 'image', data: 'aGk=', mimeType: 'image/png' }] })
+    const bad = await h.run('return await tools.gh.get_issue({ number: 0 })')
+    expect(bad.error?.code).toBe('ToolValidationError')
+  })
+
+  it('isError results and protocol errors are ToolExecutionError with the server\'s message', async () => {
+    const r = await h.run('try { await tools.gh.fails({}) } catch (e) { return [e.name, e.message] }')
+    expect(r.value).toEqual(['ToolExecutionError', 'rate limited: try again in 30 s'])
+    const unknown = await mcpTools({ listTools: async () => ({ tools: [{ name: 'gone', inputSchema: { type: 'object' } }] }), callTool: (p: any, _s: any, o: any) => client.callTool(p, undefined, o) } as any, { approval: { gone: false } })
+    const h2 = new ScriptHarness({ tools: unknown })
+    const e = await h2.run('try { await tools.mcp.gone({}) } catch (e) { return [e.name, e.message] }')
+    await h2.close()
+    expect(e.value).toEqual(['ToolExecutionError', expect.stringMatching(/gone/)])
+  })
+
+  it('a destructive tool waits for approval; cancelling the script cancels its MCP request', async () => {
+    const r = await h.run("return await tools.gh.delete_repo({ repo: 'acme/old' })")
+    expect(r.value).toBe('deleted')
+    expect(asked.map((a) => a.toolName)).toEqual(['gh.delete_repo'])
+    expect(deleted).toEqual(['acme/old'])
+    const c = new AbortController()
+    const running = h.run('await tools.gh.slow({})', { signal: c.signal })
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    c.abort('user left')
+    expect((await running).error?.code).toBe('ScriptCancelledError')
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(cancelled).toEqual(['slow'])
+  })
+
+  it('names: non-identifiers mapped deterministically, collisions and bad options are TypeErrors, pages followed', async () => {
+    expect(['get-issue', 'v2.search', '3d', 'then', 'ok_name'].map(mcpToolSegment)).toEqual(['get_issue', 'v2_search', '_3d', 'then_', 'ok_name'])
+    const schema = { type: 'object' }
+    const pages: Record<string, { tools: any[]; nextCursor?: string }> = {
+      '': { tools: [{ name: 'a', inputSchema: schema }], nextCursor: 'p2' },
+      p2: { tools: [{ name: 'b', inputSchema: schema, annotations: { destructiveHint: false } }] },
+    }
+    const paged = { listTools: async (p?: { cursor?: string }) => pages[p?.cursor ?? ''], callTool: async () => ({ content: [] }) }
+    expect((await mcpTools(paged)).map((t) => [t.name, t.requiresApproval])).toEqual([['mcp.a', true], ['mcp.b', false]])
+    expect((await mcpTools(paged, { approval: { a: false } })).map((t) => t.requiresApproval)).toEqual([false, false])
+    const colliding = { listTools: async () => ({ tools: [{ name: 'get-x', inputSchema: schema }, { name: 'get.x', inputSchema: schema }] }), callTool: async () => ({}) }
+    await expect(mcpTools(colliding)).rejects.toThrow(/"get-x" and "get.x" both become mcp\.get_x/)
+    await expect(mcpTools(paged, { namespace: 'bad-name' })).rejects.toThrow(TypeError)
+    await expect(mcpTools({} as any)).rejects.toThrow(/^client: must be a connected MCP SDK Client$/)
+  })
+})

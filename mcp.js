@@ -1,0 +1,118 @@
+// `@codex-port/script-harness/mcp`: the tools of a connected MCP server as
+// script-harness tools. It loads nothing of the MCP SDK itself: it works on
+// the `Client` the host made (the SDK is an optional peer dependency), and
+// the main entry never loads this file.
+'use strict'
+
+/** Names the engine reserves in a tool path (see `tools.rs`). */
+const RESERVED = new Set(['__proto__', 'constructor', 'prototype', 'then', 'toJSON'])
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/
+
+/**
+ * The path segment an MCP tool name becomes. MCP names may hold `-`, `.`
+ * and other characters a path segment cannot: each such character becomes
+ * `_`, a leading digit gets a `_` before it, and a reserved name gets one
+ * after it. `get-issue` → `get_issue`, `v2.search` → `v2_search`, `3d` → `_3d`.
+ */
+function segmentOf(name) {
+  let s = String(name).replace(/[^A-Za-z0-9_$]/g, '_')
+  if (!/^[A-Za-z_$]/.test(s)) s = `_${s}`
+  if (RESERVED.has(s)) s = `${s}_`
+  return s
+}
+
+/** Every tool of the server, following `nextCursor` pages. */
+async function listAllTools(client) {
+  const tools = []
+  let cursor
+  const seen = new Set()
+  do {
+    const page = await client.listTools(cursor === undefined ? {} : { cursor })
+    tools.push(...(page.tools ?? []))
+    cursor = page.nextCursor
+    // A server that hands the same cursor back would page forever.
+    if (cursor !== undefined && seen.has(cursor)) throw new Error(`mcpTools: the server repeated the page cursor ${JSON.stringify(cursor)}`)
+    if (cursor !== undefined) seen.add(cursor)
+  } while (cursor !== undefined)
+  return tools
+}
+
+/**
+ * What a script gets from a `tools/call` result: `structuredContent` when
+ * the server sent it; otherwise the text of its text parts, joined with a
+ * newline, when it has only text; otherwise the content parts as they are.
+ * A result with `isError` throws its text, so the script sees a
+ * `ToolExecutionError` with the server's message.
+ */
+function valueOf(result, toolName) {
+  const content = Array.isArray(result?.content) ? result.content : []
+  const text = content.filter((c) => c?.type === 'text').map((c) => String(c.text)).join('\n')
+  if (result?.isError === true) throw new Error(text || `the MCP tool ${toolName} reported an error`)
+  if (result?.structuredContent !== undefined) return result.structuredContent
+  if (content.every((c) => c?.type === 'text')) return text
+  return content
+}
+
+/**
+ * Whether a call of `tool` waits for `onApproval`: `options.approval`'s
+ * answer for it when given, else what its annotations say. A read-only
+ * tool does not wait; any other waits unless it is declared not
+ * destructive (MCP's defaults: `readOnlyHint: false`, `destructiveHint: true`).
+ */
+function approvalOf(tool, approval) {
+  if (typeof approval === 'function') {
+    const answer = approval(tool)
+    if (typeof answer === 'boolean') return answer
+  } else if (approval !== undefined && typeof approval === 'object' && typeof approval[tool.name] === 'boolean') {
+    return approval[tool.name]
+  }
+  const a = tool.annotations ?? {}
+  if (a.readOnlyHint === true) return false
+  return a.destructiveHint !== false
+}
+
+/**
+ * The tools of the MCP server `client` is connected to, as `ToolDefinition`s.
+ * @param {import('@modelcontextprotocol/sdk/client/index.js').Client} client
+ * @param {{ namespace?: string, approval?: Record<string, boolean> | ((tool: object) => boolean | undefined) }} [options]
+ */
+async function mcpTools(client, options = {}) {
+  if (client === null || typeof client !== 'object' || typeof client.listTools !== 'function' || typeof client.callTool !== 'function') {
+    throw new TypeError('client: must be a connected MCP SDK Client')
+  }
+  if (options === null || typeof options !== 'object') throw new TypeError('options: must be an object')
+  const { namespace = 'mcp', approval } = options
+  if (typeof namespace !== 'string' || !namespace.split('.').every((s) => IDENTIFIER.test(s) && !RESERVED.has(s))) {
+    throw new TypeError(`options.namespace: must be identifiers separated by dots, like 'mcp.github', got ${JSON.stringify(namespace)}`)
+  }
+  if (approval !== undefined && typeof approval !== 'function' && (approval === null || typeof approval !== 'object')) {
+    throw new TypeError('options.approval: must be an object of tool names to booleans, or a function')
+  }
+  const tools = await listAllTools(client)
+  const bySegment = new Map()
+  return tools.map((tool) => {
+    const segment = segmentOf(tool.name)
+    const other = bySegment.get(segment)
+    if (other !== undefined) {
+      throw new TypeError(`mcpTools: the MCP tools ${JSON.stringify(other)} and ${JSON.stringify(tool.name)} both become ${namespace}.${segment}`)
+    }
+    bySegment.set(segment, tool.name)
+    const definition = {
+      name: `${namespace}.${segment}`,
+      requiresApproval: approvalOf(tool, approval),
+      handler: async (args, ctx) => {
+        // The call's signal cancels the request: the server is told
+        // (notifications/cancelled) when the script is cancelled or ends.
+        const result = await client.callTool({ name: tool.name, arguments: args ?? {} }, undefined, { signal: ctx.signal })
+        return valueOf(result, tool.name)
+      },
+    }
+    const description = tool.description ?? tool.title ?? tool.annotations?.title
+    if (typeof description === 'string') definition.description = description
+    if (tool.inputSchema !== null && typeof tool.inputSchema === 'object') definition.parameters = tool.inputSchema
+    if (tool.outputSchema !== null && typeof tool.outputSchema === 'object') definition.returns = tool.outputSchema
+    return definition
+  })
+}
+
+module.exports = { mcpTools, mcpToolSegment: segmentOf }
