@@ -29,6 +29,9 @@ export interface McpToolsOptions {
    *  annotations). By default a read-only tool does not wait, and any other waits unless it is declared
    *  `destructiveHint: false`. */
   approval?: Record<string, boolean> | ((tool: McpToolInfo) => boolean | undefined)
+  /** Told of each tool left out because its description breaks the protocol's rules (no name, an `inputSchema` or
+   *  `outputSchema` that is not an object schema). Default: a process warning (`McpToolSkipped`). */
+  onSkipped?: (tool: unknown, reason: string) => void
 }
 
 /**

@@ -21,6 +21,25 @@ function segmentOf(name) {
   return s
 }
 
+const isPlainObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v)
+
+/** Why `tool` cannot be offered, or undefined. MCP requires a name and an
+ *  `inputSchema` that is an object schema. */
+function problemOf(tool) {
+  if (!isPlainObject(tool) || typeof tool.name !== 'string' || tool.name === '') return 'it has no name'
+  if (!isPlainObject(tool.inputSchema) || tool.inputSchema.type !== 'object') {
+    return `its inputSchema is not an object schema (${JSON.stringify(tool.inputSchema)?.slice(0, 200)})`
+  }
+  if (tool.outputSchema !== undefined && (!isPlainObject(tool.outputSchema) || tool.outputSchema.type !== 'object')) {
+    return 'its outputSchema is not an object schema'
+  }
+  return undefined
+}
+
+function warnSkipped(tool, why) {
+  process.emitWarning(`mcpTools: left out the MCP tool ${JSON.stringify(tool?.name)}: ${why}`, 'McpToolSkipped')
+}
+
 /** Every tool of the server, following `nextCursor` pages. */
 async function listAllTools(client) {
   const tools = []
@@ -81,14 +100,22 @@ async function mcpTools(client, options = {}) {
     throw new TypeError('client: must be a connected MCP SDK Client')
   }
   if (options === null || typeof options !== 'object') throw new TypeError('options: must be an object')
-  const { namespace = 'mcp', approval } = options
+  const { namespace = 'mcp', approval, onSkipped = warnSkipped } = options
   if (typeof namespace !== 'string' || !namespace.split('.').every((s) => IDENTIFIER.test(s) && !RESERVED.has(s))) {
     throw new TypeError(`options.namespace: must be identifiers separated by dots, like 'mcp.github', got ${JSON.stringify(namespace)}`)
   }
   if (approval !== undefined && typeof approval !== 'function' && (approval === null || typeof approval !== 'object')) {
     throw new TypeError('options.approval: must be an object of tool names to booleans, or a function')
   }
-  const tools = await listAllTools(client)
+  if (typeof onSkipped !== 'function') throw new TypeError('options.onSkipped: must be a function')
+  const listed = await listAllTools(client)
+  // A tool whose description breaks the protocol's rules is left out and
+  // reported, not a reason to refuse the server's other tools.
+  const tools = listed.filter((tool) => {
+    const why = problemOf(tool)
+    if (why !== undefined) onSkipped(tool, why)
+    return why === undefined
+  })
   const bySegment = new Map()
   return tools.map((tool) => {
     const segment = segmentOf(tool.name)

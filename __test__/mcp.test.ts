@@ -115,3 +115,46 @@ describe('mcpTools', () => {
     await expect(mcpTools({} as any)).rejects.toThrow(/^client: must be a connected MCP SDK Client$/)
   })
 })
+
+describe('a server that goes away', () => {
+  it('the call in flight is a ToolExecutionError, the harness goes on, and later calls say the server is gone', async () => {
+    const started: string[] = []
+    const { client: c2, server: s2 } = await connect((s) => {
+      s.registerTool('hang', { description: 'Never answers', inputSchema: {}, annotations: { readOnlyHint: true } }, () => {
+        started.push('hang')
+        return new Promise(() => {})
+      })
+    })
+    const h3 = new ScriptHarness({ tools: await mcpTools(c2, { namespace: 'dying' }) })
+    const running = h3.run('try { await tools.dying.hang({}) } catch (e) { return [e.name, e.message] }')
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(started).toEqual(['hang'])
+    await s2.close() // the server's side of the transport closes: the process died
+    const r = await running
+    expect(r.value).toEqual(['ToolExecutionError', expect.stringMatching(/closed/i)])
+    const later = await h3.run('try { await tools.dying.hang({}) } catch (e) { return [e.name, e.message] }')
+    expect(later.value).toEqual(['ToolExecutionError', expect.stringMatching(/not connected|closed/i)])
+    expect((await h3.run('return 1 + 1')).value).toBe(2)
+    await h3.close()
+    await c2.close()
+  })
+})
+
+describe('tools that break the protocol', () => {
+  it('are left out and reported; the others are offered', async () => {
+    const skipped: Array<[string, string]> = []
+    const listing = {
+      listTools: async () => ({ tools: [
+        { name: 'good', inputSchema: { type: 'object' } },
+        { name: 'noSchema' },
+        { name: 'arraySchema', inputSchema: { type: 'array' } },
+        { name: '', inputSchema: { type: 'object' } },
+      ] }),
+      callTool: async () => ({ content: [] }),
+    }
+    const tools = await mcpTools(listing as any, { onSkipped: (t: any, why) => skipped.push([t.name, why]) })
+    expect(tools.map((t) => t.name)).toEqual(['mcp.good'])
+    expect(skipped.map(([n]) => n)).toEqual(['noSchema', 'arraySchema', ''])
+    expect(skipped[1][1]).toMatch(/^its inputSchema is not an object schema/)
+  })
+})
