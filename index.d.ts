@@ -372,11 +372,12 @@ export declare class ScriptHarness {
    * prompt: how to hand a script over, the sandbox's rules and limits,
    * and the declarations of `tools` (and `context`).
    *
-   * `options.delivery`: `'tag'` (`<tool-calls>`, the default) or
-   * `'fence'` (a ```` ```ts tool-calls ```` block). `options.context`: as
+   * `options.delivery`: `'tag'` (`<tool-calls>`, the default), `'fence'`
+   * (a ```` ```ts tool-calls ```` block) or `'argument'` (the `code`
+   * argument of a tool, as an MCP server's `execute`). `options.context`: as
    * for `describeTools`, `'brief'` by default.
    */
-  instructions(options?: { delivery?: 'tag' | 'fence'; context?: 'full' | 'brief' | 'none' }): string
+  instructions(options?: { delivery?: 'tag' | 'fence' | 'argument'; context?: 'full' | 'brief' | 'none' }): string
   /**
    * Take one complete assistant turn in the native shape of `format`, find
    * every script in it, run them in order, and return the ordered history

@@ -48,3 +48,31 @@ export declare function mcpTools(client: McpClientLike, options?: McpToolsOption
 
 /** The path segment an MCP tool name becomes (see `mcpTools`). */
 export declare function mcpToolSegment(name: string): string
+
+export interface CodeModeServerOptions {
+  /** The harness whose scripts `execute` runs (its tools are what scripts may call). */
+  harness: import('./index.js').ScriptHarness
+  /** The server's name and version in `initialize`. Default `'script-harness'` and this package's version. */
+  name?: string
+  version?: string
+  /** How much of `context` the tool's description declares (see `instructions()`). Default `'brief'`. */
+  context?: 'full' | 'brief' | 'none'
+}
+
+/** What `execute` returns as `structuredContent`. */
+export interface ExecuteResult {
+  ok: boolean
+  value?: unknown
+  error?: { code: string; message: string; line?: number }
+  logs: string[]
+  toolCalls: Array<{ tool: string; status: string }>
+}
+
+/**
+ * An MCP server (the SDK's `Server`, not yet connected) with one tool, `execute` (`{ code: string }`), that runs
+ * the code as a script in `harness`. Its description is `harness.instructions({ delivery: 'argument' })`: the
+ * sandbox's rules, its limits and the declarations of the harness's tools. It answers with the result as text and
+ * as `structuredContent` (`ExecuteResult`), `isError` when the script failed; the client's cancellation cancels
+ * the script. Requires `@modelcontextprotocol/sdk`.
+ */
+export declare function createCodeModeServer(options: CodeModeServerOptions): import('@modelcontextprotocol/sdk/server/index.js').Server

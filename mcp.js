@@ -142,4 +142,91 @@ async function mcpTools(client, options = {}) {
   })
 }
 
-module.exports = { mcpTools, mcpToolSegment: segmentOf }
+// ---------------------------------------------------------------------------
+// The harness served as an MCP code-mode server: one tool, `execute`, whose
+// description teaches the sandbox and declares the harness's tools.
+
+/** The JSON Schema of `execute`'s structured result. */
+const EXECUTE_OUTPUT_SCHEMA = {
+  type: 'object',
+  properties: {
+    ok: { type: 'boolean' },
+    value: { description: 'What the script returned (absent when it returned nothing or failed).' },
+    error: {
+      type: 'object',
+      properties: { code: { type: 'string' }, message: { type: 'string' }, line: { type: 'integer' } },
+      required: ['code', 'message'],
+    },
+    logs: { type: 'array', items: { type: 'string' } },
+    toolCalls: {
+      type: 'array',
+      items: { type: 'object', properties: { tool: { type: 'string' }, status: { type: 'string' } }, required: ['tool', 'status'] },
+    },
+  },
+  required: ['ok', 'logs', 'toolCalls'],
+}
+
+/** What `execute` answers for a `ScriptResult`. */
+function executeResult(r) {
+  const structured = {
+    ok: r.ok,
+    logs: r.logs.map((l) => (l.level === 'log' ? l.message : `[${l.level}] ${l.message}`)),
+    toolCalls: r.toolCalls.map((c) => ({ tool: c.toolName, status: c.status })),
+  }
+  if (r.ok && r.value !== undefined) structured.value = r.value
+  if (!r.ok) {
+    structured.error = { code: r.error.code, message: r.error.message }
+    if (r.error.line !== undefined) structured.error.line = r.error.line
+  }
+  const head = r.ok
+    ? (r.value === undefined ? 'The script returned nothing.' : JSON.stringify(r.value))
+    : `${r.error.code}${r.error.line !== undefined ? ` at line ${r.error.line}` : ''}: ${r.error.message}`
+  const logs = structured.logs.length > 0 ? `\n\nconsole:\n${structured.logs.join('\n')}` : ''
+  const calls = structured.toolCalls.length > 0 ? `\n\ntool calls: ${structured.toolCalls.map((c) => `${c.tool} ${c.status}`).join(', ')}` : ''
+  return { content: [{ type: 'text', text: head + logs + calls }], structuredContent: structured, isError: !r.ok }
+}
+
+/**
+ * An MCP server (the SDK's low-level `Server`, not connected) whose one tool,
+ * `execute`, runs a script in `harness`. Connect it to a transport:
+ * `await server.connect(new StdioServerTransport())`.
+ */
+function createCodeModeServer(options) {
+  if (options === null || typeof options !== 'object') throw new TypeError('options: must be an object')
+  const { harness, name = 'script-harness', version = require('./package.json').version, context = 'brief' } = options
+  if (harness === null || typeof harness !== 'object' || typeof harness.run !== 'function' || typeof harness.instructions !== 'function') {
+    throw new TypeError('options.harness: must be a ScriptHarness')
+  }
+  // Loaded here, and only here: the SDK is an optional peer dependency.
+  const { Server } = require('@modelcontextprotocol/sdk/server/index.js')
+  const { CallToolRequestSchema, ListToolsRequestSchema, McpError, ErrorCode } = require('@modelcontextprotocol/sdk/types.js')
+  const description = harness.instructions({ delivery: 'argument', context })
+  const server = new Server({ name, version }, { capabilities: { tools: {} } })
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({
+    tools: [{
+      name: 'execute',
+      description,
+      inputSchema: {
+        type: 'object',
+        properties: { code: { type: 'string', description: 'A TypeScript script: the body of an async function (top-level await; return the result).' } },
+        required: ['code'],
+        additionalProperties: false,
+      },
+      outputSchema: EXECUTE_OUTPUT_SCHEMA,
+      annotations: { title: 'Run a script that calls the tools', openWorldHint: true },
+    }],
+  }))
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    if (request.params.name !== 'execute') throw new McpError(ErrorCode.InvalidParams, `unknown tool: ${request.params.name}`)
+    const code = request.params.arguments?.code
+    if (typeof code !== 'string') {
+      return { content: [{ type: 'text', text: 'code: must be a string' }], isError: true }
+    }
+    // The client's cancellation (notifications/cancelled) aborts this
+    // signal: the script, and its calls of upstream tools, are cancelled.
+    return executeResult(await harness.run(code, { signal: extra.signal }))
+  })
+  return server
+}
+
+module.exports = { mcpTools, mcpToolSegment: segmentOf, createCodeModeServer }

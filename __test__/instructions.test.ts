@@ -31,7 +31,7 @@ describe('instructions()', () => {
     expect(text).toContain('at most 6 at a time')
     expect(text.trimEnd().endsWith(`\`\`\`ts\n${h.describeTools({ context: 'brief' })}\`\`\``)).toBe(true)
     expect(h.instructions({ context: 'none' })).not.toContain('declare const context')
-    expect(() => h.instructions({ delivery: 'xml' as any })).toThrow(/^options\.delivery: must be one of 'tag', 'fence'$/)
+    expect(() => h.instructions({ delivery: 'xml' as any })).toThrow(/^options\.delivery: must be one of 'tag', 'fence', 'argument'$/)
   })
 
   it('the shape of a script it shows is a script, in either delivery', () => {

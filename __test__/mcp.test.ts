@@ -3,6 +3,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js'
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
+import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { ScriptHarness, type ApprovalRequest } from '../index.js'
@@ -157,4 +158,65 @@ describe('tools that break the protocol', () => {
     expect(skipped.map(([n]) => n)).toEqual(['noSchema', 'arraySchema', ''])
     expect(skipped[1][1]).toMatch(/^its inputSchema is not an object schema/)
   })
+})
+
+describe('createCodeModeServer', () => {
+  it('serves execute: described by the instructions and the declarations, answering with text and structuredContent', async () => {
+    const { createCodeModeServer } = await import('../mcp.js')
+    const upstream = await connect((s) => {
+      s.registerTool('add', { description: 'Add two numbers', inputSchema: { a: z.number(), b: z.number() }, outputSchema: { sum: z.number() }, annotations: { readOnlyHint: true } },
+        async ({ a, b }) => ({ content: [{ type: 'text', text: String(a + b) }], structuredContent: { sum: a + b } }))
+      s.registerTool('slow', { description: 'Waits until cancelled', inputSchema: {}, annotations: { readOnlyHint: true } },
+        (_args, extra) => new Promise((resolve) => { extra.signal.addEventListener('abort', () => { cancelled.push('upstream slow'); resolve({ content: [] }) }) }))
+    })
+    const harness = new ScriptHarness({ tools: await mcpTools(upstream.client, { namespace: 'calc' }) })
+    const codeServer = createCodeModeServer({ harness })
+    const [a, b] = InMemoryTransport.createLinkedPair()
+    const user = new Client({ name: 'ide', version: '1.0.0' })
+    await Promise.all([codeServer.connect(b), user.connect(a)])
+
+    const { tools: listed } = await user.listTools()
+    expect(listed.map((t) => t.name)).toEqual(['execute'])
+    expect(listed[0].description).toContain('call this tool with a TypeScript script as its `code` argument')
+    expect(listed[0].description).toContain('add(args: {')
+
+    const ok = await user.callTool({ name: 'execute', arguments: { code: "const r = await tools.calc.add({ a: 2, b: 3 }); console.log('added'); return r.sum * 10" } })
+    expect(ok).toMatchObject({ isError: false, structuredContent: { ok: true, value: 50, logs: ['added'], toolCalls: [{ tool: 'calc.add', status: 'ok' }] } })
+    expect((ok.content as any)[0].text).toBe('50\n\nconsole:\nadded\n\ntool calls: calc.add ok')
+
+    const bad = await user.callTool({ name: 'execute', arguments: { code: 'const x = 1\nthrow new Error("nope")' } })
+    expect(bad).toMatchObject({ isError: true, structuredContent: { ok: false, error: { code: 'ScriptRuntimeError', message: 'Error: nope', line: 2 } } })
+
+    // The client cancels its request: the script and its upstream call are cancelled.
+    const c = new AbortController()
+    const pending = user.callTool({ name: 'execute', arguments: { code: 'await tools.calc.slow({})' } }, undefined, { signal: c.signal })
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    c.abort('stop')
+    await expect(pending).rejects.toThrow()
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(cancelled).toContain('upstream slow')
+    expect(harness.stats()).toMatchObject({ activeScripts: 0, pendingToolCalls: 0 })
+
+    await user.close()
+    await harness.close()
+    await upstream.client.close()
+  })
+})
+
+describe('the script-harness mcp command, over stdio', () => {
+  it('serves execute in front of an upstream stdio server; approvals are denied unless --approve', async () => {
+    const { StdioClientTransport } = await import('@modelcontextprotocol/sdk/client/stdio.js')
+    const bin = path.join(__dirname, '..', 'bin', 'script-harness.js')
+    const upstream = path.join(__dirname, 'fixtures', 'mcp', 'upstream.mjs')
+    const run = async (extra: string[]) => {
+      const user = new Client({ name: 'cli-test', version: '1.0.0' })
+      await user.connect(new StdioClientTransport({ command: process.execPath, args: [bin, 'mcp', '--namespace', 'calc', ...extra, '--', process.execPath, upstream], stderr: 'pipe' }))
+      const sum = await user.callTool({ name: 'execute', arguments: { code: 'return (await tools.calc.add({ a: 20, b: 22 })).sum' } })
+      const wipe = await user.callTool({ name: 'execute', arguments: { code: 'try { return await tools.calc.wipe({}) } catch (e) { return e.name }' } })
+      await user.close()
+      return [(sum.structuredContent as any).value, (wipe.structuredContent as any).value]
+    }
+    expect(await run([])).toEqual([42, 'ApprovalDeniedError'])
+    expect(await run(['--approve'])).toEqual([42, 'wiped'])
+  }, 30_000)
 })

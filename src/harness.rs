@@ -443,18 +443,20 @@ impl ScriptHarness {
     /// prompt: how to hand a script over, the sandbox's rules and limits,
     /// and the declarations of `tools` (and `context`).
     ///
-    /// `options.delivery`: `'tag'` (`<tool-calls>`, the default) or
-    /// `'fence'` (a ```` ```ts tool-calls ```` block). `options.context`: as
+    /// `options.delivery`: `'tag'` (`<tool-calls>`, the default), `'fence'`
+    /// (a ```` ```ts tool-calls ```` block) or `'argument'` (the `code`
+    /// argument of a tool, as an MCP server's `execute`). `options.context`: as
     /// for `describeTools`, `'brief'` by default.
     #[napi(
         catch_unwind,
-        ts_args_type = "options?: { delivery?: 'tag' | 'fence'; context?: 'full' | 'brief' | 'none' }"
+        ts_args_type = "options?: { delivery?: 'tag' | 'fence' | 'argument'; context?: 'full' | 'brief' | 'none' }"
     )]
     pub fn instructions(&self, env: &Env, options: Option<Unknown>) -> Result<String> {
         use script_harness_core::describe::ContextDeclaration;
         use script_harness_core::instructions::{Delivery, instructions};
-        let delivery = match choice(env, options, "delivery", &["tag", "fence"])? {
+        let delivery = match choice(env, options, "delivery", &["tag", "fence", "argument"])? {
             Some("fence") => Delivery::Fence,
+            Some("argument") => Delivery::Argument,
             _ => Delivery::Tag,
         };
         let context = match choice(env, options, "context", &["full", "brief", "none"])? {

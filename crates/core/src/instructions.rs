@@ -18,6 +18,8 @@ pub enum Delivery {
     Tag,
     /// A fenced block whose info string is `ts tool-calls`.
     Fence,
+    /// The `code` argument of a tool (an MCP server's `execute`).
+    Argument,
 }
 
 fn kib(bytes: u64) -> String {
@@ -45,6 +47,7 @@ pub fn instructions(
         Delivery::Fence => {
             "write a TypeScript script in a fenced code block whose info string is `ts tool-calls`, as shown below"
         }
+        Delivery::Argument => "call this tool with a TypeScript script as its `code` argument",
     };
     let example = match delivery {
         Delivery::Tag => {
@@ -52,6 +55,17 @@ pub fn instructions(
         }
         Delivery::Fence => {
             "```ts tool-calls\nconst found = await Promise.all(names.map((name) => tools.example({ name })))\nreturn found.filter((f) => f.ok).length\n```"
+        }
+        Delivery::Argument => {
+            "const found = await Promise.all(names.map((name) => tools.example({ name })))\nreturn found.filter((f) => f.ok).length"
+        }
+    };
+    let runs = match delivery {
+        Delivery::Argument => {
+            "The script runs in a sandbox; what it returns (or the error it fails with), its console output and the status of each tool call are the result of this call."
+        }
+        _ => {
+            "You may write several; they run one after another once your reply is complete. What each script returns (or the error it fails with), its console output and the status of each tool call come back to you in the next message."
         }
     };
     let context_rule = match context {
@@ -61,9 +75,7 @@ pub fn instructions(
     format!(
         "# Using tools\n\
 \n\
-To use tools, {how}. You may write several; they run one after another once your reply is complete. \
-What each script returns (or the error it fails with), its console output and the status of each tool call \
-come back to you in the next message. The shape of a script (`tools.example` stands for a tool below):\n\
+To use tools, {how}. {runs} The shape of a script (`tools.example` stands for a tool below):\n\
 \n\
 {example}\n\
 \n\

@@ -1,0 +1,104 @@
+#!/usr/bin/env node
+// script-harness mcp: serve a code-mode MCP server over stdio in front of
+// upstream stdio MCP servers. Their tools become `tools.<namespace>.*` of
+// one `execute` tool that runs a script calling them.
+'use strict'
+
+const USAGE = `usage:
+  script-harness mcp [--namespace <ns>] [options] -- <command> [args...]
+  script-harness mcp --server <ns>=<command line> [--server <ns>=<command line> ...] [options]
+
+options:
+  --namespace <ns>    where the upstream server's tools go (default: mcp)
+  --server <ns>=<cmd> an upstream server and its namespace; repeatable (the command line is split on spaces)
+  --approve           approve calls that need approval when the client cannot be asked (default: deny)
+  --timeout-ms <n>    a script's time limit (default: the harness's)
+`
+
+function fail(message) {
+  process.stderr.write(`script-harness: ${message}\n\n${USAGE}`)
+  process.exit(2)
+}
+
+function parse(argv) {
+  if (argv[0] !== 'mcp') fail(argv[0] === undefined ? 'a command is needed' : `unknown command: ${argv[0]}`)
+  const upstreams = []
+  let namespace = 'mcp'
+  let approve = false
+  let timeoutMs
+  let i = 1
+  for (; i < argv.length; i++) {
+    const a = argv[i]
+    if (a === '--') break
+    if (a === '--approve') approve = true
+    else if (a === '--namespace') namespace = argv[++i] ?? fail('--namespace needs a value')
+    else if (a === '--timeout-ms') {
+      timeoutMs = Number(argv[++i])
+      if (!Number.isInteger(timeoutMs) || timeoutMs < 1) fail('--timeout-ms needs a positive integer')
+    } else if (a === '--server') {
+      const spec = argv[++i] ?? fail('--server needs <ns>=<command line>')
+      const eq = spec.indexOf('=')
+      const words = spec.slice(eq + 1).split(/\s+/).filter(Boolean)
+      if (eq < 1 || words.length === 0) fail(`--server ${spec}: expected <ns>=<command line>`)
+      upstreams.push({ namespace: spec.slice(0, eq), command: words[0], args: words.slice(1) })
+    } else fail(`unknown option: ${a}`)
+  }
+  const rest = argv.slice(i + 1)
+  if (rest.length > 0) upstreams.push({ namespace, command: rest[0], args: rest.slice(1) })
+  if (upstreams.length === 0) fail('no upstream server: give one after --, or --server')
+  return { upstreams, approve, timeoutMs }
+}
+
+async function main() {
+  const { upstreams, approve, timeoutMs } = parse(process.argv.slice(2))
+  let Client, StdioClientTransport, StdioServerTransport
+  try {
+    ;({ Client } = require('@modelcontextprotocol/sdk/client/index.js'))
+    ;({ StdioClientTransport } = require('@modelcontextprotocol/sdk/client/stdio.js'))
+    ;({ StdioServerTransport } = require('@modelcontextprotocol/sdk/server/stdio.js'))
+  } catch {
+    fail('the MCP SDK is not installed: npm install @modelcontextprotocol/sdk')
+  }
+  const { ScriptHarness } = require('..')
+  const { mcpTools, createCodeModeServer } = require('../mcp.js')
+  const { version } = require('../package.json')
+
+  const clients = []
+  const tools = []
+  for (const u of upstreams) {
+    const client = new Client({ name: 'script-harness', version })
+    await client.connect(new StdioClientTransport({ command: u.command, args: u.args, stderr: 'inherit' }))
+    clients.push(client)
+    tools.push(...(await mcpTools(client, { namespace: u.namespace })))
+  }
+  let server
+  const harness = new ScriptHarness({
+    tools,
+    limits: timeoutMs === undefined ? undefined : { timeoutMs },
+    // Asked of the person at the client when it can elicit; otherwise the
+    // policy given on the command line (deny by default).
+    onApproval: async (req) => {
+      if (server?.getClientCapabilities()?.elicitation) {
+        const answer = await server.elicitInput({
+          message: `Allow tools.${req.toolName} with ${JSON.stringify(req.args)}?`,
+          requestedSchema: { type: 'object', properties: { approve: { type: 'boolean', title: 'Approve' } }, required: ['approve'] },
+        })
+        return answer.action === 'accept' && answer.content?.approve === true ? 'approved' : 'denied'
+      }
+      return approve ? 'approved' : 'denied'
+    },
+  })
+  server = createCodeModeServer({ harness })
+  const transport = new StdioServerTransport()
+  transport.onclose = async () => {
+    await harness.close()
+    await Promise.allSettled(clients.map((c) => c.close()))
+    process.exit(0)
+  }
+  await server.connect(transport)
+}
+
+main().catch((e) => {
+  process.stderr.write(`script-harness: ${e instanceof Error ? e.message : String(e)}\n`)
+  process.exit(1)
+})
