@@ -43,6 +43,8 @@ const { client, server } = await connect((s) => {
     }))
   s.registerTool('image', { description: 'An image', inputSchema: {}, annotations: { readOnlyHint: true } },
     async () => ({ content: [{ type: 'image', data: 'aGk=', mimeType: 'image/png' }] }))
+  s.registerTool('huge', { description: 'Too much', inputSchema: {}, annotations: { readOnlyHint: true } },
+    async () => ({ content: [{ type: 'text', text: 'x'.repeat(20 * 1024 * 1024) }] }))
 })
 
 const asked: ApprovalRequest[] = []
@@ -57,7 +59,7 @@ afterAll(async () => {
 describe('mcpTools', () => {
   it('names, descriptions, schemas and approval come from tools/list', () => {
     expect(tools.map((t) => [t.name, t.requiresApproval])).toEqual([
-      ['gh.get_issue', false], ['gh.search', false], ['gh.delete_repo', true], ['gh.fails', false], ['gh.slow', false], ['gh.image', false],
+      ['gh.get_issue', false], ['gh.search', false], ['gh.delete_repo', true], ['gh.fails', false], ['gh.slow', false], ['gh.image', false], ['gh.huge', false],
     ])
     expect(tools[0]).toMatchObject({ description: 'Fetch one issue', parameters: { type: 'object', required: ['number'] }, returns: { type: 'object' } })
     const d = h.describeTools({ context: 'none' })
@@ -74,6 +76,12 @@ describe('mcpTools', () => {
     expect(r.value).toEqual({ title: 'Issue 7', text: 'found crash\nsecond line', image: [{ type: 'image', data: 'aGk=', mimeType: 'image/png' }] })
     const bad = await h.run('return await tools.gh.get_issue({ number: 0 })')
     expect(bad.error?.code).toBe('ToolValidationError')
+  })
+
+  it('an oversized result is a ToolExecutionError (maxToolResultBytes), and the harness goes on', async () => {
+    const r = await h.run('try { await tools.gh.huge({}) } catch (e) { return [e.name, e.message] }')
+    expect(r.value).toEqual(['ToolExecutionError', expect.stringMatching(/maxToolResultBytes/)])
+    expect((await h.run('return (await tools.gh.search({ q: "x" })).length')).value).toBeGreaterThan(0)
   })
 
   it('isError results and protocol errors are ToolExecutionError with the server\'s message', async () => {
@@ -218,5 +226,54 @@ describe('the script-harness mcp command, over stdio', () => {
     }
     expect(await run([])).toEqual([42, 'ApprovalDeniedError'])
     expect(await run(['--approve'])).toEqual([42, 'wiped'])
+  }, 30_000)
+})
+
+describe('a published MCP server (@modelcontextprotocol/server-memory), over stdio', () => {
+  const serverMain = path.join(__dirname, '..', 'node_modules', '@modelcontextprotocol', 'server-memory', 'dist', 'index.js')
+  const script = `
+    await tools.memory.create_entities({ entities: [
+      { name: 'parser', entityType: 'module', observations: ['tokenizes input'] },
+      { name: 'server', entityType: 'module', observations: [] },
+    ] })
+    await tools.memory.create_relations({ relations: [{ from: 'server', to: 'parser', relationType: 'uses' }] })
+    const graph = await tools.memory.read_graph({})
+    return { entities: graph.entities.map((e) => e.name).sort(), relations: graph.relations.length }`
+
+  it('through mcpTools', async () => {
+    const { StdioClientTransport } = await import('@modelcontextprotocol/sdk/client/stdio.js')
+    const { mkdtempSync } = await import('node:fs')
+    const { tmpdir } = await import('node:os')
+    const memoryFile = path.join(mkdtempSync(path.join(tmpdir(), 'mcp-memory-')), 'memory.jsonl')
+    const c = new Client({ name: 'test', version: '1.0.0' })
+    await c.connect(new StdioClientTransport({ command: process.execPath, args: [serverMain], env: { MEMORY_FILE_PATH: memoryFile }, stderr: 'pipe' }))
+    const tools = await mcpTools(c, { namespace: 'memory', approval: () => false })
+    expect(tools.map((t) => t.name)).toContain('memory.create_entities')
+    const h4 = new ScriptHarness({ tools })
+    expect(h4.describeTools({ context: 'none' })).toContain('create_entities(args: {')
+    const r = await h4.run(script)
+    expect(r.value).toEqual({ entities: ['parser', 'server'], relations: 1 })
+    await h4.close()
+    await c.close()
+  }, 30_000)
+
+  it('through script-harness mcp', async () => {
+    const { StdioClientTransport } = await import('@modelcontextprotocol/sdk/client/stdio.js')
+    const { mkdtempSync } = await import('node:fs')
+    const { tmpdir } = await import('node:os')
+    const memoryFile = path.join(mkdtempSync(path.join(tmpdir(), 'mcp-memory-')), 'memory.jsonl')
+    const bin = path.join(__dirname, '..', 'bin', 'script-harness.js')
+    const user = new Client({ name: 'ide', version: '1.0.0' })
+    await user.connect(new StdioClientTransport({
+      command: process.execPath,
+      args: [bin, 'mcp', '--approve', '--namespace', 'memory', '--', process.execPath, serverMain],
+      env: { ...(process.env as Record<string, string>), MEMORY_FILE_PATH: memoryFile },
+      stderr: 'pipe',
+    }))
+    const { tools: listed } = await user.listTools()
+    expect(listed[0].description).toContain('create_entities(args: {')
+    const r = await user.callTool({ name: 'execute', arguments: { code: script } })
+    expect(r.structuredContent).toMatchObject({ ok: true, value: { entities: ['parser', 'server'], relations: 1 } })
+    await user.close()
   }, 30_000)
 })

@@ -67,7 +67,11 @@ async function main() {
   const tools = []
   for (const u of upstreams) {
     const client = new Client({ name: 'script-harness', version })
-    await client.connect(new StdioClientTransport({ command: u.command, args: u.args, stderr: 'inherit' }))
+    // The upstream server inherits this command's environment (the SDK
+    // would pass only a few safe variables): its configuration (API keys,
+    // paths) is set where the command is started.
+    const env = Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== undefined))
+    await client.connect(new StdioClientTransport({ command: u.command, args: u.args, env, stderr: 'inherit' }))
     clients.push(client)
     tools.push(...(await mcpTools(client, { namespace: u.namespace })))
   }
