@@ -836,4 +836,5 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.ScriptHarness = nativeBinding.ScriptHarness
+module.exports.checkToolSchema = nativeBinding.checkToolSchema
 module.exports.detectScripts = nativeBinding.detectScripts

@@ -404,6 +404,14 @@ export declare class ScriptHarness {
 }
 
 /**
+ * Whether `schemaJson` (a JSON Schema as JSON text) is one the harness
+ * accepts as a tool's `parameters` or `returns`: `null` when it is,
+ * otherwise why not. `mcpTools` uses it to leave out one bad tool rather
+ * than fail the harness.
+ */
+export declare function checkToolSchema(schemaJson: string): string | null
+
+/**
  * Split text into ordered text, script and problem segments (both the
  * `<tool-calls>` tag and the ```` ```ts tool-calls ```` fence). Offsets are
  * UTF-16 positions in `text`; the segments cover it exactly.

@@ -32,6 +32,8 @@ export interface McpToolsOptions {
   /** Told of each tool left out because its description breaks the protocol's rules (no name, an `inputSchema` or
    *  `outputSchema` that is not an object schema). Default: a process warning (`McpToolSkipped`). */
   onSkipped?: (tool: unknown, reason: string) => void
+  /** The most tools read from the server (all pages together); past it, `mcpTools` rejects. Default 1000. */
+  maxTools?: number
 }
 
 /**

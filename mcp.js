@@ -4,6 +4,9 @@
 // the main entry never loads this file.
 'use strict'
 
+/** A tools/call request's own timeout: a day, so the script's limit governs. */
+const CALL_TIMEOUT_MS = 24 * 60 * 60 * 1000
+
 /** Names the engine reserves in a tool path (see `tools.rs`). */
 const RESERVED = new Set(['__proto__', 'constructor', 'prototype', 'then', 'toJSON'])
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/
@@ -33,6 +36,20 @@ function problemOf(tool) {
   if (tool.outputSchema !== undefined && (!isPlainObject(tool.outputSchema) || tool.outputSchema.type !== 'object')) {
     return 'its outputSchema is not an object schema'
   }
+  // The engine's own check: one schema it cannot compile would otherwise
+  // fail the whole harness.
+  const { checkToolSchema } = require('./index.js')
+  for (const [field, schema] of [['inputSchema', tool.inputSchema], ['outputSchema', tool.outputSchema]]) {
+    if (schema === undefined) continue
+    let json
+    try {
+      json = JSON.stringify(schema)
+    } catch (e) {
+      return `its ${field} cannot be read (${e instanceof Error ? e.message : String(e)})`
+    }
+    const problem = checkToolSchema(json)
+    if (problem !== null) return `its ${field} ${problem}`
+  }
   return undefined
 }
 
@@ -41,13 +58,18 @@ function warnSkipped(tool, why) {
 }
 
 /** Every tool of the server, following `nextCursor` pages. */
-async function listAllTools(client) {
+async function listAllTools(client, maxTools) {
   const tools = []
   let cursor
   const seen = new Set()
   do {
     const page = await client.listTools(cursor === undefined ? {} : { cursor })
-    tools.push(...(page.tools ?? []))
+    tools.push(...(Array.isArray(page?.tools) ? page.tools : []))
+    // A server that lists without end (new cursors, or a huge catalog)
+    // would hold the host: past `maxTools`, stop and say so.
+    if (tools.length > maxTools) {
+      throw new Error(`mcpTools: the server lists more than ${maxTools} tools (options.maxTools); raise it if that is expected`)
+    }
     cursor = page.nextCursor
     // A server that hands the same cursor back would page forever.
     if (cursor !== undefined && seen.has(cursor)) throw new Error(`mcpTools: the server repeated the page cursor ${JSON.stringify(cursor)}`)
@@ -100,7 +122,8 @@ async function mcpTools(client, options = {}) {
     throw new TypeError('client: must be a connected MCP SDK Client')
   }
   if (options === null || typeof options !== 'object') throw new TypeError('options: must be an object')
-  const { namespace = 'mcp', approval, onSkipped = warnSkipped } = options
+  const { namespace = 'mcp', approval, onSkipped = warnSkipped, maxTools = 1000 } = options
+  if (!Number.isInteger(maxTools) || maxTools < 1) throw new TypeError('options.maxTools: must be a positive integer')
   if (typeof namespace !== 'string' || !namespace.split('.').every((s) => IDENTIFIER.test(s) && !RESERVED.has(s))) {
     throw new TypeError(`options.namespace: must be identifiers separated by dots, like 'mcp.github', got ${JSON.stringify(namespace)}`)
   }
@@ -108,7 +131,7 @@ async function mcpTools(client, options = {}) {
     throw new TypeError('options.approval: must be an object of tool names to booleans, or a function')
   }
   if (typeof onSkipped !== 'function') throw new TypeError('options.onSkipped: must be a function')
-  const listed = await listAllTools(client)
+  const listed = await listAllTools(client, maxTools)
   // A tool whose description breaks the protocol's rules is left out and
   // reported, not a reason to refuse the server's other tools.
   const tools = listed.filter((tool) => {
@@ -130,7 +153,9 @@ async function mcpTools(client, options = {}) {
       handler: async (args, ctx) => {
         // The call's signal cancels the request: the server is told
         // (notifications/cancelled) when the script is cancelled or ends.
-        const result = await client.callTool({ name: tool.name, arguments: args ?? {} }, undefined, { signal: ctx.signal })
+        // The script's own time limit bounds the call; the SDK's default
+        // request timeout (60 s) would cut a long tool short of it.
+        const result = await client.callTool({ name: tool.name, arguments: args ?? {} }, undefined, { signal: ctx.signal, timeout: CALL_TIMEOUT_MS })
         return valueOf(result, tool.name)
       },
     }

@@ -266,7 +266,7 @@ describe('a published MCP server (@modelcontextprotocol/server-memory), over std
     const user = new Client({ name: 'ide', version: '1.0.0' })
     await user.connect(new StdioClientTransport({
       command: process.execPath,
-      args: [bin, 'mcp', '--approve', '--namespace', 'memory', '--', process.execPath, serverMain],
+      args: [bin, 'mcp', '--approve', '--env', 'MEMORY_FILE_PATH', '--namespace', 'memory', '--', process.execPath, serverMain],
       env: { ...(process.env as Record<string, string>), MEMORY_FILE_PATH: memoryFile },
       stderr: 'pipe',
     }))
@@ -276,4 +276,63 @@ describe('a published MCP server (@modelcontextprotocol/server-memory), over std
     expect(r.structuredContent).toMatchObject({ ok: true, value: { entities: ['parser', 'server'], relations: 1 } })
     await user.close()
   }, 30_000)
+})
+
+describe('what a hostile upstream server or a clumsy host cannot do', () => {
+  const schema = { type: 'object' }
+  it('a tool named after an Object.prototype member works and breaks no other script', async () => {
+    const names = ['isPrototypeOf', 'propertyIsEnumerable', '__defineGetter__', '__lookupSetter__', 'hasOwnProperty', 'toString', 'valueOf']
+    const listing = { listTools: async () => ({ tools: names.map((name) => ({ name, inputSchema: schema, annotations: { readOnlyHint: true } })) }), callTool: async (p: any) => ({ content: [{ type: 'text', text: p.name }] }) }
+    const h5 = new ScriptHarness({ tools: [...(await mcpTools(listing)), ...(await mcpTools(listing, { namespace: 'isPrototypeOf' }))] })
+    expect((await h5.run('return 1 + 1')).value).toBe(2)
+    expect((await h5.run('return [await tools.mcp.isPrototypeOf({}), await tools.isPrototypeOf.__defineGetter__({})]')).value).toEqual(['isPrototypeOf', '__defineGetter__'])
+    await h5.close()
+  })
+
+  it('a listing without end stops at maxTools; a schema the engine cannot compile leaves out only that tool', async () => {
+    let page = 0
+    const endless = { listTools: async () => ({ tools: [{ name: `t${page}`, inputSchema: schema }], nextCursor: String(++page) }), callTool: async () => ({}) }
+    await expect(mcpTools(endless, { maxTools: 50 })).rejects.toThrow(/more than 50 tools \(options\.maxTools\)/)
+    const skipped: string[] = []
+    const mixed = { listTools: async () => ({ tools: [
+      { name: 'good', inputSchema: schema },
+      { name: 'bogus', inputSchema: { type: 'object', properties: { a: { type: 'bogus' } } } },
+      { name: 'badRegex', inputSchema: { type: 'object', properties: { a: { type: 'string', pattern: '(' } } } },
+    ] }), callTool: async () => ({}) }
+    const tools = await mcpTools(mixed, { onSkipped: (t: any, why) => skipped.push(`${t.name}: ${why}`) })
+    expect(tools.map((t) => t.name)).toEqual(['mcp.good'])
+    expect(skipped).toHaveLength(2)
+    expect(skipped[0]).toMatch(/^bogus: its inputSchema is not a valid JSON Schema/)
+    const h6 = new ScriptHarness({ tools })
+    await h6.close()
+  })
+
+  it('the command exits when its client closes stdin, closing its upstream server', async () => {
+    const { spawn } = await import('node:child_process')
+    const bin = path.join(__dirname, '..', 'bin', 'script-harness.js')
+    const upstream = path.join(__dirname, 'fixtures', 'mcp', 'upstream.mjs')
+    const child = spawn(process.execPath, [bin, 'mcp', '--', process.execPath, upstream], { stdio: ['pipe', 'pipe', 'pipe'] })
+    child.stdin.write(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }) + '\n')
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()))
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+    child.stdin.end()
+    const code = await Promise.race([exited, new Promise<string>((resolve) => setTimeout(() => resolve('still running'), 5000))])
+    if (code === 'still running') child.kill('SIGKILL')
+    expect(code).toBe(0)
+  }, 20_000)
+
+  it('bad command lines exit with a message', async () => {
+    const { spawnSync } = await import('node:child_process')
+    const bin = path.join(__dirname, '..', 'bin', 'script-harness.js')
+    for (const [args, message] of [
+      [['mcp'], /no upstream server/],
+      [['mcp', '--namespace', 'x', '--server', 'a=node x.js'], /--namespace names the server given after --/],
+      [['serve'], /unknown command: serve/],
+      [['mcp', '--server', 'nocommand'], /expected <ns>=<command line>/],
+    ] as const) {
+      const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 10_000 })
+      expect(r.status, args.join(' ')).toBe(2)
+      expect(r.stderr).toMatch(message)
+    }
+  })
 })

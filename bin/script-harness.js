@@ -13,6 +13,8 @@ options:
   --server <ns>=<cmd> an upstream server and its namespace; repeatable (the command line is split on spaces)
   --approve           approve calls that need approval when the client cannot be asked (default: deny)
   --timeout-ms <n>    a script's time limit (default: the harness's)
+  --env <NAME>        pass this environment variable to the upstream servers; repeatable (by default they get
+                      only the MCP SDK's safe set: PATH, HOME, ...)
 `
 
 function fail(message) {
@@ -24,6 +26,8 @@ function parse(argv) {
   if (argv[0] !== 'mcp') fail(argv[0] === undefined ? 'a command is needed' : `unknown command: ${argv[0]}`)
   const upstreams = []
   let namespace = 'mcp'
+  let namespaceGiven = false
+  const env = []
   let approve = false
   let timeoutMs
   let i = 1
@@ -31,7 +35,10 @@ function parse(argv) {
     const a = argv[i]
     if (a === '--') break
     if (a === '--approve') approve = true
-    else if (a === '--namespace') namespace = argv[++i] ?? fail('--namespace needs a value')
+    else if (a === '--namespace') {
+      namespace = argv[++i] ?? fail('--namespace needs a value')
+      namespaceGiven = true
+    } else if (a === '--env') env.push(argv[++i] ?? fail('--env needs a variable name'))
     else if (a === '--timeout-ms') {
       timeoutMs = Number(argv[++i])
       if (!Number.isInteger(timeoutMs) || timeoutMs < 1) fail('--timeout-ms needs a positive integer')
@@ -45,16 +52,17 @@ function parse(argv) {
   }
   const rest = argv.slice(i + 1)
   if (rest.length > 0) upstreams.push({ namespace, command: rest[0], args: rest.slice(1) })
+  else if (namespaceGiven) fail('--namespace names the server given after --, and there is none')
   if (upstreams.length === 0) fail('no upstream server: give one after --, or --server')
-  return { upstreams, approve, timeoutMs }
+  return { upstreams, approve, timeoutMs, env }
 }
 
 async function main() {
-  const { upstreams, approve, timeoutMs } = parse(process.argv.slice(2))
-  let Client, StdioClientTransport, StdioServerTransport
+  const { upstreams, approve, timeoutMs, env: passed } = parse(process.argv.slice(2))
+  let Client, StdioClientTransport, StdioServerTransport, getDefaultEnvironment
   try {
     ;({ Client } = require('@modelcontextprotocol/sdk/client/index.js'))
-    ;({ StdioClientTransport } = require('@modelcontextprotocol/sdk/client/stdio.js'))
+    ;({ StdioClientTransport, getDefaultEnvironment } = require('@modelcontextprotocol/sdk/client/stdio.js'))
     ;({ StdioServerTransport } = require('@modelcontextprotocol/sdk/server/stdio.js'))
   } catch {
     fail('the MCP SDK is not installed: npm install @modelcontextprotocol/sdk')
@@ -67,10 +75,11 @@ async function main() {
   const tools = []
   for (const u of upstreams) {
     const client = new Client({ name: 'script-harness', version })
-    // The upstream server inherits this command's environment (the SDK
-    // would pass only a few safe variables): its configuration (API keys,
-    // paths) is set where the command is started.
-    const env = Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== undefined))
+    // Only the SDK's safe variables and the ones named with --env: an
+    // upstream that echoes its environment must not hand another server's
+    // secrets to the model.
+    const env = { ...getDefaultEnvironment() }
+    for (const name of passed) if (process.env[name] !== undefined) env[name] = process.env[name]
     await client.connect(new StdioClientTransport({ command: u.command, args: u.args, env, stderr: 'inherit' }))
     clients.push(client)
     tools.push(...(await mcpTools(client, { namespace: u.namespace })))
@@ -94,11 +103,22 @@ async function main() {
   })
   server = createCodeModeServer({ harness })
   const transport = new StdioServerTransport()
-  transport.onclose = async () => {
+  // The client is gone when its end of stdin closes (the SDK's transport
+  // does not notice), or when it signals: close the harness and the
+  // upstream servers, then exit.
+  let closing = false
+  const shutdown = async () => {
+    if (closing) return
+    closing = true
     await harness.close()
     await Promise.allSettled(clients.map((c) => c.close()))
     process.exit(0)
   }
+  transport.onclose = shutdown
+  process.stdin.on('end', shutdown)
+  process.stdin.on('close', shutdown)
+  process.on('SIGTERM', shutdown)
+  process.on('SIGINT', shutdown)
   await server.connect(transport)
 }
 

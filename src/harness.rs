@@ -547,6 +547,19 @@ fn parse_json<'env>(env: &'env Env, json: String) -> Result<Unknown<'env>> {
     parse.call(json)
 }
 
+/// Whether `schemaJson` (a JSON Schema as JSON text) is one the harness
+/// accepts as a tool's `parameters` or `returns`: `null` when it is,
+/// otherwise why not. `mcpTools` uses it to leave out one bad tool rather
+/// than fail the harness.
+#[napi(catch_unwind, js_name = "checkToolSchema")]
+pub fn check_tool_schema(schema_json: String) -> Option<String> {
+    let schema: serde_json::Value = match serde_json::from_str(&schema_json) {
+        Ok(v) => v,
+        Err(e) => return Some(format!("is not JSON: {e}")),
+    };
+    script_harness_core::tools::check_schema(&schema)
+}
+
 /// Split text into ordered text, script and problem segments (both the
 /// `<tool-calls>` tag and the ```` ```ts tool-calls ```` fence). Offsets are
 /// UTF-16 positions in `text`; the segments cover it exactly.

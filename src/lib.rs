@@ -17,4 +17,4 @@ mod harness;
 mod host;
 mod options;
 
-pub use harness::{ScriptHarness, detect_scripts};
+pub use harness::{ScriptHarness, check_tool_schema, detect_scripts};

@@ -370,3 +370,21 @@ describe('terminal states', () => {
     ])
   })
 })
+
+describe('tool names the frozen realm already has', () => {
+  it('a tool or namespace named after an Object.prototype member is a tool, and every other script still runs', async () => {
+    const members = Object.getOwnPropertyNames(Object.prototype).filter((k) => /^[A-Za-z_$][\w$]*$/.test(k) && !['constructor', '__proto__'].includes(k))
+    const tools: ToolDefinition[] = [
+      ...members.map((name) => ({ name, handler: () => name })),
+      ...members.map((name) => ({ name: `ns.${name}`, handler: () => `ns.${name}` })),
+    ]
+    const h = new ScriptHarness({ tools })
+    try {
+      expect((await h.run('return 1 + 1')).value).toBe(2)
+      const r = await h.run(`return [${members.map((m) => `await tools.${m}({}), await tools.ns.${m}({})`).join(', ')}]`)
+      expect(r.value).toEqual(members.flatMap((m) => [m, `ns.${m}`]))
+    } finally {
+      await h.close()
+    }
+  })
+})

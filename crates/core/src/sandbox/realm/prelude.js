@@ -278,10 +278,12 @@
         const child = node[key];
         if (typeof child === 'number' || arrayIsArray(child)) {
           const index = typeof child === 'number' ? child : child[0];
-          // Named by the literal (`tools.exec.name` is 'exec').
-          target[key] = freeze({ [key]: (args) => callTool(index, path, args) }[key]);
+          // Named by the literal (`tools.exec.name` is 'exec'). Defined,
+          // not assigned: `target.isPrototypeOf = ...` would meet the
+          // frozen Object.prototype's read-only property and throw.
+          defineProperty(target, key, { value: freeze({ [key]: (args) => callTool(index, path, args) }[key]), enumerable: true });
         } else {
-          target[key] = namespace(child, path);
+          defineProperty(target, key, { value: namespace(child, path), enumerable: true });
         }
       }
       freeze(target);
