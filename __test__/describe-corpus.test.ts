@@ -1,12 +1,11 @@
 // describeTools() over schemas shaped like the ones tools really have: MCP
 // reference servers, OpenAPI-derived operations, pydantic (FastMCP) models.
 // The declarations are snapshot-tested, and type-check under tsc --strict.
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ScriptHarness, type ToolDefinition } from '../index.js'
-import { tscErrors } from './tools'
+import { typecheckScript } from './tools'
 
 const dir = path.join(__dirname, 'fixtures/schemas')
 const corpus = readdirSync(dir).filter((f) => f.endsWith('.json')).sort().map((f) => ({
@@ -14,12 +13,7 @@ const corpus = readdirSync(dir).filter((f) => f.endsWith('.json')).sort().map((f
   tools: (JSON.parse(readFileSync(path.join(dir, f), 'utf8')).tools as Omit<ToolDefinition, 'handler'>[]).map((t) => ({ ...t, handler: () => null })),
 }))
 
-function typecheck(source: string): string {
-  const tmp = mkdtempSync(path.join(tmpdir(), 'corpus-'))
-  const file = path.join(tmp, 'script.ts')
-  writeFileSync(file, source)
-  return tscErrors(['--noEmit', '--strict', '--target', 'es2022', '--lib', 'es2022', file], tmp)
-}
+const typecheck = typecheckScript
 
 describe('describeTools() over a corpus of real-world schemas', () => {
   for (const { file, tools } of corpus) {

@@ -1,10 +1,7 @@
 // describeTools(): declarations that type-check with tsc and describe the tools exactly.
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ScriptHarness, type ToolDefinition } from '../index.js'
-import { tscErrors } from './tools'
+import { typecheckScript } from './tools'
 
 const noop = () => null
 const fixtureTools: ToolDefinition[] = [
@@ -71,12 +68,7 @@ const fixtureTools: ToolDefinition[] = [
   { name: 'noArgs', handler: noop },
 ]
 
-function typecheck(source: string): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'describe-'))
-  const file = path.join(dir, 'script.ts')
-  writeFileSync(file, source)
-  return tscErrors(['--noEmit', '--strict', '--target', 'es2022', '--lib', 'es2022', file], dir)
-}
+const typecheck = typecheckScript
 
 describe('describeTools()', () => {
   const h = new ScriptHarness({ tools: fixtureTools })

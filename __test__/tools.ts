@@ -1,5 +1,8 @@
 // Tools the tests register: real handlers with the contract's shapes.
 import { execFileSync, spawn } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import { ScriptHarness, type ScriptHarnessOptions, type ToolDefinition } from '../index.js'
 
 export interface Recorder {
@@ -95,4 +98,12 @@ export function tscErrors(args: string[], cwd?: string): string {
   } catch (e: any) {
     return String(e.stdout)
   }
+}
+
+/** `source` as one strict TypeScript file of its own (no lib but es2022): tsc's errors, or ''. */
+export function typecheckScript(source: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'typecheck-'))
+  const file = path.join(dir, 'script.ts')
+  writeFileSync(file, source)
+  return tscErrors(['--noEmit', '--strict', '--target', 'es2022', '--lib', 'es2022', file], dir)
 }
