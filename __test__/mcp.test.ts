@@ -229,6 +229,8 @@ describe('the script-harness mcp command, over stdio', () => {
   }, 30_000)
 })
 
+// Pinned at 2026.1.26, the last release whose package declares its license
+// (MIT); later ones say "SEE LICENSE IN LICENSE" and ship none.
 describe('a published MCP server (@modelcontextprotocol/server-memory), over stdio', () => {
   const serverMain = path.join(__dirname, '..', 'node_modules', '@modelcontextprotocol', 'server-memory', 'dist', 'index.js')
   const script = `
