@@ -38,7 +38,7 @@ function problemOf(tool) {
   }
   // The engine's own check: one schema it cannot compile would otherwise
   // fail the whole harness.
-  const { checkToolSchema } = require('./index.js')
+  const { checkToolSchema } = require('./index.js') // cached after the first
   for (const [field, schema] of [['inputSchema', tool.inputSchema], ['outputSchema', tool.outputSchema]]) {
     if (schema === undefined) continue
     let json

@@ -140,11 +140,10 @@
       if (typeof r === 'string') return cut(r, MAX_MESSAGE_CHARS);
       // What abort() without a reason gives: no reason to tell.
       if (objectTag.call(r) === '[object DOMException]' && r.name === 'AbortError') return '';
-      if (r instanceof Error || objectTag.call(r) === '[object Error]' || objectTag.call(r) === '[object DOMException]') {
-        const d = Object.getOwnPropertyDescriptor(r, 'message') ?? Object.getOwnPropertyDescriptor(Object.getPrototypeOf(r), 'message');
-        const message = d !== undefined && 'value' in d && typeof d.value === 'string' ? d.value : typeof r.message === 'string' ? r.message : '';
-        return cut(message, MAX_MESSAGE_CHARS);
-      }
+      // A DOMException's message is an accessor of its prototype, which
+      // messageOf does not read; the reason is the host's own value.
+      if (objectTag.call(r) === '[object DOMException]') return typeof r.message === 'string' ? cut(r.message, MAX_MESSAGE_CHARS) : '';
+      if (r instanceof Error || objectTag.call(r) === '[object Error]') return messageOf(r);
       return render(r);
     } catch {
       return 'a reason that cannot be shown';
@@ -786,11 +785,7 @@
       function pushChat(e, out) {
         if (e.object !== 'chat.completion.chunk' || !Array.isArray(e.choices)) throw bad('not a chat.completion.chunk');
         const choice = e.choices[0];
-        const delta = choice?.delta;
-        if (!delta) {
-          if (choice?.finish_reason) finish('content', out);
-          return;
-        }
+        const delta = choice?.delta ?? {};
         if (typeof delta.content === 'string') {
           chat.content = (chat.content ?? '') + delta.content;
           feed('content', delta.content, out);
@@ -803,7 +798,7 @@
           if (tc.function?.name) call.function.name += tc.function.name;
           if (tc.function?.arguments) call.function.arguments += tc.function.arguments;
         }
-        if (choice.finish_reason) finish('content', out);
+        if (choice?.finish_reason) finish('content', out);
       }
       function pushMessages(e, out) {
         switch (e.type) {

@@ -64,10 +64,7 @@ type Runs = Arc<Mutex<HashMap<u64, (RunHandle, Arc<Engine>)>>>;
 fn misuse(env: &Env, e: HarnessError) -> Error {
     match e {
         HarnessError::InvalidOption { .. } => {
-            // A NUL in a quoted name would cut the message short in C.
-            let message = e.to_string().replace('\0', "\\u0000");
-            let _ = env.throw_type_error(&message, Some("ERR_INVALID_ARG_VALUE"));
-            Error::new(Status::PendingException, e.to_string())
+            throw_type_error(env, e.to_string(), "ERR_INVALID_ARG_VALUE")
         }
         other => Error::new(Status::GenericFailure, other.to_string()),
     }
@@ -111,6 +108,7 @@ fn choice(
             return Err(throw_type_error(
                 env,
                 "options: must be an object".to_owned(),
+                "ERR_INVALID_ARG_TYPE",
             ));
         }
     }
@@ -132,15 +130,18 @@ fn choice(
             Err(throw_type_error(
                 env,
                 format!("options.{field}: must be one of {list}"),
+                "ERR_INVALID_ARG_VALUE",
             ))
         }
     }
 }
 
-/// Throw `TypeError: <message>` and return the error that says one is pending.
-fn throw_type_error(env: &Env, message: String) -> Error {
+/// Throw `TypeError: <message>` with `code`, and return the error that says
+/// one is pending.
+fn throw_type_error(env: &Env, message: String, code: &str) -> Error {
+    // A NUL in a quoted name would cut the message short in C.
     let message = message.replace('\0', "\\u0000");
-    let _ = env.throw_type_error(&message, Some("ERR_INVALID_ARG_TYPE"));
+    let _ = env.throw_type_error(&message, Some(code));
     Error::new(Status::PendingException, message)
 }
 
@@ -415,7 +416,8 @@ impl ScriptHarness {
         ts_return_type = "ValidationReport"
     )]
     pub fn validate<'env>(&self, env: &'env Env, source: Unknown<'env>) -> Result<Unknown<'env>> {
-        let source = string_arg(env, source, "source").map_err(|m| throw_type_error(env, m))?;
+        let source = string_arg(env, source, "source")
+            .map_err(|m| throw_type_error(env, m, "ERR_INVALID_ARG_TYPE"))?;
         let report = self.report(&source);
         parse_json(env, serde_json::to_string(&report).map_err(to_napi)?)
     }
@@ -570,7 +572,8 @@ pub fn check_tool_schema(schema_json: String) -> Option<String> {
     ts_return_type = "Segment[]"
 )]
 pub fn detect_scripts<'env>(env: &'env Env, text: Unknown<'env>) -> Result<Array<'env>> {
-    let text = string_arg(env, text, "text").map_err(|m| throw_type_error(env, m))?;
+    let text = string_arg(env, text, "text")
+        .map_err(|m| throw_type_error(env, m, "ERR_INVALID_ARG_TYPE"))?;
     use script_harness_core::detect::{Form, Segment, detect};
     let segments = detect(&text);
     // Built directly rather than through JSON: a 1 MB text segment would be
