@@ -835,6 +835,9 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
-module.exports.ScriptHarness = nativeBinding.ScriptHarness
+module.exports.NativeHarness = nativeBinding.NativeHarness
+module.exports.NativeLink = nativeBinding.NativeLink
+module.exports.NativeStream = nativeBinding.NativeStream
+module.exports.NativeTurn = nativeBinding.NativeTurn
 module.exports.checkToolSchema = nativeBinding.checkToolSchema
 module.exports.detectScripts = nativeBinding.detectScripts

@@ -329,23 +329,42 @@ function anchorsOf(text: string): Set<string> {
 // ---------------------------------------------------------------------------
 // What index.d.ts exports.
 
-const exportedNames = [...indexDts.matchAll(/^export (?:declare )?(?:type|interface|class|function|const) (\w+)/gm)].map((m) => m[1])
+// Read with the TypeScript parser: index.d.ts is written by the build
+// (tsc's declaration emit), so its layout is tsc's, not a person's.
+const dtsSource = ts.createSourceFile('index.d.ts', indexDts, ts.ScriptTarget.ES2022, true)
+const isExported = (s: ts.Statement) => ts.canHaveModifiers(s) && (ts.getModifiers(s) ?? []).some((m) => m.kind === ts.SyntaxKind.ExportKeyword)
+const declarationName = (s: ts.Statement): string | undefined => {
+  if (ts.isVariableStatement(s)) return (s.declarationList.declarations[0].name as ts.Identifier).text
+  return (s as ts.DeclarationStatement).name?.getText(dtsSource)
+}
+
+const exportedNames = dtsSource.statements.filter(isExported).map(declarationName).filter((n): n is string => n !== undefined)
 
 /** Methods of the exported classes and interfaces: `ScriptHarness.run`, `ResponseStream.push`, ... */
 const exportedMethods = (() => {
   const out: Array<{ owner: string; name: string }> = []
-  const re = /^export (?:declare )?(?:class|interface) (\w+)[^{]*\{([\s\S]*?)^\}/gm
-  for (const m of indexDts.matchAll(re)) {
-    for (const mm of m[2].matchAll(/^ {2}(\w+)(?:<[^>]*>)?\(/gm)) out.push({ owner: m[1], name: mm[1] })
+  for (const s of dtsSource.statements.filter(isExported)) {
+    if (!ts.isClassDeclaration(s) && !ts.isInterfaceDeclaration(s)) continue
+    for (const m of s.members as ts.NodeArray<ts.ClassElement | ts.TypeElement>) {
+      if ((ts.isMethodDeclaration(m) || ts.isMethodSignature(m)) && m.name !== undefined) out.push({ owner: s.name!.text, name: m.name.getText(dtsSource) })
+    }
   }
   return out
 })()
 
-const errorCodes = [.../export type ErrorCode =([^]*?)\n\n/.exec(indexDts)![1].matchAll(/'(\w+)'/g)].map((m) => m[1])
+const dtsDeclaration = (name: string) => dtsSource.statements.find((s) => isExported(s) && declarationName(s) === name)!
+
+const errorCodes = (() => {
+  const alias = dtsDeclaration('ErrorCode') as ts.TypeAliasDeclaration
+  return (alias.type as ts.UnionTypeNode).types.map((t) => ((t as ts.LiteralTypeNode).literal as ts.StringLiteral).text)
+})()
 
 const limitFields = (() => {
-  const body = /export interface HarnessLimits \{([^]*?)\n\}/.exec(indexDts)![1]
-  return [...body.matchAll(/\/\*\*([^]*?)\*\/\s*(\w+): number/g)].map((m) => ({ name: m[2], dtsDefault: Number(/\[(\d+)\]/.exec(m[1])?.[1]) }))
+  const limits = dtsDeclaration('HarnessLimits') as ts.InterfaceDeclaration
+  return limits.members.filter(ts.isPropertySignature).map((m) => {
+    const doc = ts.getJSDocCommentsAndTags(m).map((d) => d.getText(dtsSource)).join('\n')
+    return { name: m.name.getText(dtsSource), dtsDefault: Number(/\[(\d+)\]/.exec(doc)?.[1]) }
+  })
 })()
 
 /** The codes errors.rs says are retryable. */
@@ -636,7 +655,8 @@ describe('docs: host code', () => {
           if (!exportedNames.includes(name)) continue
           const pairs =
             what === 'class'
-              ? [[name, `__pkg.${name}`], [`ConstructorParameters<typeof ${name}>`, `ConstructorParameters<typeof __pkg.${name}>`]]
+              ? // Public members only: the real class's #private fields make it nominal.
+                [[`Pick<${name}, keyof ${name}>`, `Pick<__pkg.${name}, keyof __pkg.${name}>`], [`ConstructorParameters<typeof ${name}>`, `ConstructorParameters<typeof __pkg.${name}>`]]
               : what === 'function' || what === 'const'
                 ? [[`typeof ${name}`, `typeof __pkg.${name}`]]
                 : generic

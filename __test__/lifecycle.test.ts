@@ -190,6 +190,37 @@ describe('closing', () => {
     expect(Date.now() - t).toBeLessThan(5000)
   })
 
+  it('a harness dropped without close() is collected, and its sandbox threads end', () => {
+    // The engine's dispatch callback must not hold the harness: napi holds
+    // that callback as long as the engine lives.
+    const script = `
+      const fs = require('node:fs')
+      const { ScriptHarness } = require(${JSON.stringify(require.resolve('../index.js'))})
+      const threads = () => process.platform === 'linux' ? fs.readdirSync('/proc/self/task').length : 0
+      const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+      let collected = false
+      const registry = new FinalizationRegistry(() => { collected = true })
+      ;(async () => {
+        const before = threads()
+        let during = 0
+        await (async () => {
+          const h = new ScriptHarness({ tools: [{ name: 'echo', handler: (a) => a }], workers: 3 })
+          await h.run('return (await tools.echo({ v: 1 })).v')
+          during = threads()
+          registry.register(h, 'h')
+        })()
+        for (let i = 0; i < 100 && !collected; i++) { globalThis.gc(); await sleep(10) }
+        for (let i = 0; i < 100 && threads() > before; i++) await sleep(10)
+        console.log(JSON.stringify({ collected, before, during, after: threads() }))
+      })()`
+    const out = JSON.parse(execFileSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8', timeout: 20_000 }))
+    expect(out.collected).toBe(true)
+    if (process.platform === 'linux') {
+      expect(out.during).toBeGreaterThanOrEqual(out.before + 3)
+      expect(out.after).toBeLessThanOrEqual(out.before)
+    }
+  })
+
   it('a pending run keeps the process alive until it settles', () => {
     const script = `
       const { ScriptHarness } = require(${JSON.stringify(require.resolve('../index.js'))})

@@ -1,10 +1,10 @@
 // The entry point (index.js) when no native binary can be loaded: the error
 // names the platform package to install, for every napi target. Each case
-// loads a copy of the package (index.js, the generated binding.js and
-// package.json, nothing else) in a child process whose platform, arch and
+// loads a copy of the package (index.js, its compiled TypeScript layer in
+// dist/js, the generated binding.js and package.json, nothing else) in a child process whose platform, arch and
 // libc are faked where the case needs it.
 import { execFileSync } from 'node:child_process'
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { readNapiConfig } from '@napi-rs/cli'
@@ -27,7 +27,9 @@ function packageCopy(extra: Record<string, string> = {}): string {
   const dir = mkdtempSync(path.join(tmp, 'app-'))
   const pkg = path.join(dir, 'node_modules', name)
   mkdirSync(pkg, { recursive: true })
-  for (const f of ['index.js', 'binding.js', 'package.json']) copyFileSync(path.join(repo, f), path.join(pkg, f))
+  const compiled = readdirSync(path.join(repo, 'dist', 'js')).filter((f) => f.endsWith('.js')).map((f) => path.join('dist', 'js', f))
+  mkdirSync(path.join(pkg, 'dist', 'js'), { recursive: true })
+  for (const f of ['index.js', 'binding.js', 'package.json', ...compiled]) copyFileSync(path.join(repo, f), path.join(pkg, f))
   for (const [file, text] of Object.entries(extra)) {
     mkdirSync(path.dirname(path.join(dir, file)), { recursive: true })
     writeFileSync(path.join(dir, file), text)

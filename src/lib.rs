@@ -1,20 +1,30 @@
-//! Node.js binding of script-harness (napi-rs). Thin by design: it turns JS
-//! options into engine configuration, engine messages into JS calls, and
-//! nothing else. The engine lives in `crates/core`.
+//! Node.js binding of script-harness (napi-rs). Thin by design: the
+//! package's TypeScript layer (`src/js/`) owns the JavaScript side (tool
+//! handlers, AbortControllers, callbacks, promises) and drives this small
+//! typed surface, whose declarations napi generates into `binding.d.ts`.
+//! The engine lives in `crates/core`.
 //!
-//! - [`harness::ScriptHarness`]: the exported class.
-//! - [`options`]: option data → engine configuration (and TypeErrors).
+//! - [`native::NativeHarness`]: one engine (start, validate, describe, close).
+//! - [`link::NativeLink`]: tool replies, admissions and cancels, held weakly.
+//! - [`turn`]: turns read and written in Rust (`NativeTurn`, `NativeStream`).
+//! - [`functions`]: `detectScripts`, `checkToolSchema`.
+//! - [`options`]: the normalized options, as napi objects.
+//! - [`host`]: the engine's `Host`, delivering batches in one thread hop.
 //! - [`contain`]: no panic unwinds into Node.
 //! - [`dry_run`]: dry-run validation on the libuv thread pool.
-//! - [`host`]: the engine's `Host`, delivering to the JS bridge in one hop.
-//! - `bridge.js`: the JS side (handlers, AbortControllers, run promises).
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod contain;
 mod dry_run;
-mod harness;
+mod functions;
 mod host;
+mod link;
+mod native;
 mod options;
+mod turn;
 
-pub use harness::{ScriptHarness, check_tool_schema, detect_scripts};
+pub use functions::{check_tool_schema, detect_scripts};
+pub use link::NativeLink;
+pub use native::NativeHarness;
+pub use turn::{NativeStream, NativeTurn};

@@ -1,50 +1,102 @@
-//! The option data the JS bridge normalized, turned into engine
-//! configuration. Semantic checks (limit ranges, tool names) happen in the
-//! engine and come back as `HarnessError::InvalidOption`.
+//! The configuration the TypeScript layer hands the engine, as napi
+//! objects (their TypeScript shapes are generated into `binding.d.ts`).
+//! Names and types are checked in TypeScript, where a `TypeError` can name
+//! the field; ranges and tool names are checked here, by the engine, and
+//! come back as `HarnessError::InvalidOption`. JSON Schemas and limit
+//! patches cross as JSON text: `JSON.stringify` refuses a cyclic value with
+//! an error, where converting it field by field would recurse without end.
 
-use serde::Deserialize;
+use napi_derive::napi;
 use serde_json::{Map, Value};
 
 use script_harness_core::{
     ApprovalRule, HarnessError, HarnessLimits, HarnessMode, Isolation, ToolSpec,
 };
 
-#[derive(Deserialize)]
-pub struct HarnessData {
-    pub tools: Vec<ToolData>,
-    pub mode: Option<HarnessMode>,
-    pub limits: Option<Value>,
-    pub context: Option<Map<String, Value>>,
-    pub workers: Option<usize>,
-    /// `'pooled'` (the default) or `'script'`; checked by the bridge.
+/// A harness's options, normalized.
+#[napi(object)]
+pub struct HarnessConfig {
+    pub tools: Vec<ToolConfig>,
+    /// `'disabled'`, `'dry-run'` or `'enabled'` (the default).
+    #[napi(ts_type = "'disabled' | 'dry-run' | 'enabled'")]
+    pub mode: Option<String>,
+    /// A `HarnessLimits` patch over the defaults, as JSON.
+    pub limits: Option<String>,
+    /// The harness-wide context seed.
+    pub context: Option<std::collections::HashMap<String, String>>,
+    pub workers: Option<u32>,
+    /// `'pooled'` (the default) or `'script'`.
+    #[napi(ts_type = "'pooled' | 'script'")]
     pub isolation: Option<String>,
+    /// Whether the host listens to events (none are built otherwise).
     pub events: bool,
 }
 
-#[derive(Deserialize)]
-pub struct ToolData {
+/// One tool, without its handler (which stays in JavaScript).
+#[napi(object)]
+pub struct ToolConfig {
     pub name: String,
     pub description: Option<String>,
-    pub parameters: Option<Value>,
-    pub returns: Option<Value>,
+    /// The argument schema (JSON Schema, as JSON).
+    pub parameters: Option<String>,
+    /// The result schema (JSON Schema, as JSON).
+    pub returns: Option<String>,
+    /// `'never'`, `'always'` or `'predicate'`.
+    #[napi(ts_type = "'never' | 'always' | 'predicate'")]
     pub approval: String,
 }
 
-#[derive(Deserialize, Default)]
-pub struct RunData {
-    pub mode: Option<HarnessMode>,
-    pub limits: Option<Value>,
-    pub context: Option<Map<String, Value>>,
+/// One run's options, normalized.
+#[napi(object)]
+pub struct RunConfig {
+    /// A `HarnessLimits` patch over the harness's limits, as JSON.
+    pub limits: Option<String>,
+    /// Context fields over the harness's seed.
+    pub context: Option<std::collections::HashMap<String, String>>,
 }
 
-impl HarnessData {
-    pub fn limits(&self) -> Result<HarnessLimits, HarnessError> {
-        match &self.limits {
-            Some(patch) => HarnessLimits::default().merged(patch, "options.limits"),
-            None => Ok(HarnessLimits::default()),
-        }
+pub fn parse_mode(mode: Option<&str>) -> HarnessMode {
+    match mode {
+        Some("disabled") => HarnessMode::Disabled,
+        Some("dry-run") => HarnessMode::DryRun,
+        _ => HarnessMode::Enabled,
     }
+}
 
+pub fn mode_name(mode: HarnessMode) -> &'static str {
+    match mode {
+        HarnessMode::Enabled => "enabled",
+        HarnessMode::DryRun => "dry-run",
+        HarnessMode::Disabled => "disabled",
+    }
+}
+
+/// `patch` (JSON text of a limits object) over `base`; the error names
+/// `options.limits.<field>`.
+pub fn merged_limits(
+    base: &HarnessLimits,
+    patch: Option<&str>,
+) -> Result<HarnessLimits, HarnessError> {
+    let Some(patch) = patch else {
+        return Ok(*base);
+    };
+    let value: Value = serde_json::from_str(&script_harness_core::text::well_formed_json(patch))
+        .map_err(|e| HarnessError::InvalidOption {
+            field: "options.limits".to_owned(),
+            message: format!("is not a limits object ({e})"),
+        })?;
+    base.merged(&value, "options.limits")
+}
+
+pub fn seed(context: Option<std::collections::HashMap<String, String>>) -> Map<String, Value> {
+    context
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect()
+}
+
+impl HarnessConfig {
     pub fn isolation(&self) -> Isolation {
         match self.isolation.as_deref() {
             Some("script") => Isolation::Script,
@@ -52,20 +104,35 @@ impl HarnessData {
         }
     }
 
-    pub fn take_tools(&mut self) -> Vec<ToolSpec> {
+    pub fn take_tools(&mut self) -> Result<Vec<ToolSpec>, HarnessError> {
         self.tools
             .drain(..)
-            .map(|t| ToolSpec {
-                name: t.name,
-                description: t.description,
-                parameters: t.parameters,
-                returns: t.returns,
-                approval: match t.approval.as_str() {
-                    "always" => ApprovalRule::Always,
-                    "predicate" => ApprovalRule::Predicate,
-                    _ => ApprovalRule::Never,
-                },
+            .enumerate()
+            .map(|(i, t)| {
+                Ok(ToolSpec {
+                    parameters: schema(t.parameters.as_deref(), i, "parameters")?,
+                    returns: schema(t.returns.as_deref(), i, "returns")?,
+                    name: t.name,
+                    description: t.description,
+                    approval: match t.approval.as_str() {
+                        "always" => ApprovalRule::Always,
+                        "predicate" => ApprovalRule::Predicate,
+                        _ => ApprovalRule::Never,
+                    },
+                })
             })
             .collect()
     }
+}
+
+fn schema(json: Option<&str>, tool: usize, field: &str) -> Result<Option<Value>, HarnessError> {
+    json.map(|j| {
+        serde_json::from_str(&script_harness_core::text::well_formed_json(j)).map_err(|e| {
+            HarnessError::InvalidOption {
+                field: format!("options.tools[{tool}].{field}"),
+                message: format!("is not JSON ({e})"),
+            }
+        })
+    })
+    .transpose()
 }

@@ -18,6 +18,7 @@ pub mod mode;
 pub mod redact;
 pub mod result;
 pub mod sandbox;
+pub mod stream;
 pub mod text;
 pub mod tools;
 pub mod turns;

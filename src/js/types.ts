@@ -1,6 +1,6 @@
-/* The public types of script-harness. This header is prepended to the
- * declarations napi-rs generates from the Rust binding (see package.json
- * `napi.dtsHeaderFile`), so index.d.ts holds the whole, documented API. */
+// The public data types of script-harness: options, results, events,
+// turns. `index.ts` re-exports them, and the build writes them, with the
+// class, into the package's one declaration file (index.d.ts).
 import type { StandardJSONSchemaV1, StandardSchemaV1 } from '@standard-schema/spec'
 
 /** `enabled` runs scripts; `dry-run` validates and runs nothing; `disabled` runs nothing. */
@@ -315,15 +315,3 @@ export interface HarnessStats {
    *  exits (see docs/security.md). 0 unless QuickJS has a loop the project's patches missed. */
   threadsParked: number
 }
-
-/** A tool whose handler's argument (and result) types come from its schemas: with zod 4,
- *  `defineTool({ name: 'read', parameters: z.object({ path: z.string() }), handler: ({ path }) => ... })`
- *  types `path` as `string` without a cast. Returns the definition unchanged. */
-export declare function defineTool<P extends ToolSchema | undefined = undefined, R extends ToolSchema | undefined = undefined>(tool: {
-  name: string
-  description?: string
-  parameters?: P
-  returns?: R
-  requiresApproval?: ToolDefinition['requiresApproval']
-  handler(args: ToolArgs<P>, ctx: ToolContext): ToolResult<R> | Promise<ToolResult<R>>
-}): ToolDefinition

@@ -1,0 +1,410 @@
+// The host side of tool calls: the engine's messages arrive here in
+// batches (one thread hop each); handlers run, approvals are asked, and
+// every call is answered through the link. Everything here runs on the
+// Node main thread. The engine's gate decides, at the moment something of
+// a call is about to start, whether its script is still live: a cancel,
+// close() or deadline wins every race with messages still on their way.
+import { detailsOf, issuesText, messageOf, reasonText } from './errors.js'
+import type { CallToken, NativeLink } from './native.js'
+import type { HarnessParts, HostTool } from './options.js'
+import type { ApprovalRequest, HarnessEvent, ScriptResult, ToolContext } from './types.js'
+
+/** The engine's messages, as `Outgoing` in crates/core/src/host.rs serializes them. */
+export type EngineMessage =
+  | CallMessage
+  | { t: 'abort'; token: CallToken; reason: string }
+  | { t: 'event'; event: HarnessEvent }
+  | { t: 'done'; run: number; result: ScriptResult }
+
+interface CallMessage {
+  t: 'call'
+  token: CallToken
+  /** Index of the tool in the harness's list. */
+  tool: number
+  toolName: string
+  scriptId: string
+  scriptHash: string
+  callId: string
+  args: unknown
+  approvalTimeoutMs: number
+  maxResultBytes: number
+  /** For tools that may need approval: `args` with secrets redacted. */
+  displayArgs?: unknown
+  line?: number
+}
+
+interface PendingRun {
+  resolve: (result: ScriptResult) => void
+  signal: AbortSignal | undefined
+  onAbort: (() => void) | undefined
+  /** The signal's own reason, once it aborted the run: its calls get it. */
+  cancelled: boolean
+  cancelReason: unknown
+}
+
+interface PendingCall {
+  /** Made when a handler first reads `ctx.signal`: most calls finish without anyone looking. */
+  controller: AbortController | undefined
+  reason: unknown
+}
+
+type Decision = 'approved' | 'denied' | 'timeout'
+
+class ApprovalTimeout extends Error {}
+
+// JSON.stringify drops functions and symbols without a word; a tool result
+// that holds one is refused instead, as arguments are.
+function strictJson(_key: string, v: unknown): unknown {
+  const t = typeof v
+  if (t === 'function' || t === 'symbol') throw new TypeError(`it holds a ${t}`)
+  return v
+}
+
+export class ToolHost {
+  readonly #link: NativeLink
+  readonly #tools: HostTool[]
+  readonly #onEvent: HarnessParts['onEvent']
+  readonly #onApproval: HarnessParts['onApproval']
+  readonly #runs = new Map<number, PendingRun>()
+  readonly #calls = new Map<string, PendingCall>()
+  #approvals = 0
+
+  constructor(link: NativeLink, parts: HarnessParts) {
+    this.#link = link
+    this.#tools = parts.tools
+    this.#onEvent = parts.onEvent
+    this.#onApproval = parts.onApproval
+  }
+
+  /** Tool calls handed to a handler or an approval whose answer is awaited. */
+  get pendingCalls(): number {
+    return this.#calls.size
+  }
+
+  /** The promise of run `run`'s result; `signal` cancels it. */
+  begin(run: number, signal: AbortSignal | undefined): Promise<ScriptResult> {
+    return new Promise((resolve) => {
+      const entry: PendingRun = { resolve, signal, onAbort: undefined, cancelled: false, cancelReason: undefined }
+      this.#runs.set(run, entry)
+      if (signal !== undefined) {
+        entry.onAbort = () => {
+          entry.cancelled = true
+          entry.cancelReason = signal.reason
+          this.#link.cancel(run, reasonText(signal.reason))
+        }
+        if (signal.aborted) entry.onAbort()
+        else signal.addEventListener('abort', entry.onAbort, { once: true })
+      }
+    })
+  }
+
+  /** Resolves once every run pending now has settled. */
+  settled(): Promise<void> {
+    return Promise.all(
+      [...this.#runs.values()].map(
+        (r) =>
+          new Promise<void>((done) => {
+            const inner = r.resolve
+            r.resolve = (v) => {
+              inner(v)
+              done()
+            }
+          }),
+      ),
+    ).then(() => undefined)
+  }
+
+  /** A batch of the engine's messages (JSON), in order. */
+  dispatch(batch: string): void {
+    for (const m of JSON.parse(batch) as EngineMessage[]) {
+      // One message that fails (host code that throws where it should not)
+      // must not drop the rest of the batch: other calls, other runs' results.
+      try {
+        switch (m.t) {
+          case 'call': this.#startCall(m); break
+          case 'abort': this.#abortCall(m.token, m.reason); break
+          case 'event': this.#emit(m.event); break
+          case 'done': this.#finish(m.run, m.result); break
+        }
+      } catch (e) {
+        if (m.t === 'call') {
+          // Its start failed here: it ends as a tool error rather than
+          // leaving its script waiting.
+          this.#calls.delete(keyOf(m.token))
+          this.#link.reject(m.token, 'ToolExecutionError', messageOf(e))
+        }
+      }
+    }
+  }
+
+  #startCall(m: CallMessage): void {
+    const { token } = m
+    const key = keyOf(token)
+    const tool = this.#tools[m.tool]
+    const call: PendingCall = { controller: undefined, reason: undefined }
+    this.#calls.set(key, call)
+    const link = this.#link
+    const signalOf = (): AbortSignal => {
+      if (call.controller === undefined) {
+        call.controller = new AbortController()
+        if (call.reason !== undefined) call.controller.abort(call.reason)
+      }
+      return call.controller.signal
+    }
+    const ctx: ToolContext = {
+      get signal() {
+        return signalOf()
+      },
+      scriptId: m.scriptId,
+      callId: m.callId,
+      toolName: m.toolName,
+    }
+    const deny = (code: string, message: string) => {
+      this.#calls.delete(key)
+      link.reject(token, code, message)
+    }
+    // Not started: the engine hears it, so a script that ended does not
+    // wait out its grace period for a call that will never answer.
+    const skip = () => {
+      this.#calls.delete(key)
+      link.skip(token)
+    }
+    const start = (args: unknown) => {
+      if (call.reason !== undefined || !link.mayRun(token)) {
+        skip()
+        return
+      }
+      let out: unknown
+      try {
+        out = tool.handler(args, ctx)
+      } catch (e) {
+        this.#calls.delete(key)
+        link.reject(token, 'ToolExecutionError', messageOf(e), detailsOf(e))
+        return
+      }
+      this.#settleCall(m, key, out)
+    }
+    // A Standard Schema's own validation runs last (the JSON Schema view
+    // was checked by the engine already): refinements, and the parsed value
+    // (defaults, transforms) is what the handler gets.
+    const runHandler = () => {
+      const std = tool.validator
+      if (std === undefined) return start(m.args)
+      const invalid = (why: string) => deny('ToolValidationError', `tools.${m.toolName}: ${why}`)
+      const checked = (r: unknown) => {
+        if (r !== null && typeof r === 'object' && Array.isArray((r as { issues?: unknown }).issues)) {
+          invalid(issuesText((r as { issues: [] }).issues))
+        } else if (r !== null && typeof r === 'object' && 'value' in r) start((r as { value: unknown }).value)
+        else invalid("its schema's validation gave no result")
+      }
+      let r: unknown
+      try {
+        r = std['~standard'].validate(m.args)
+      } catch (e) {
+        invalid(`its schema's validation threw: ${messageOf(e)}`)
+        return
+      }
+      if (r !== null && typeof r === 'object' && typeof (r as { then?: unknown }).then === 'function') {
+        Promise.resolve(r).then(checked, (e) => invalid(`its schema's validation threw: ${messageOf(e)}`))
+      } else checked(r)
+    }
+    if (tool.approval === 'never') {
+      runHandler()
+      return
+    }
+    // A stopped script's approval is never asked, nor its predicate run.
+    const stillLive = () => call.reason === undefined && link.mayAskApproval(token)
+    if (!stillLive()) {
+      skip()
+      return
+    }
+    this.#needsApproval(m, tool)
+      .then((needed) => {
+        if (!needed) return runHandler()
+        if (!stillLive()) return skip()
+        return this.#askApproval(m, signalOf(), stillLive).then((decision) => {
+          if (decision === 'approved') runHandler()
+          else if (decision === 'timeout') deny('ApprovalTimeoutError', `no answer to the approval request for tools.${m.toolName} within ${m.approvalTimeoutMs} ms`)
+          else deny('ApprovalDeniedError', `the user denied tools.${m.toolName}`)
+        })
+      })
+      .catch((e) =>
+        e instanceof ApprovalTimeout
+          ? deny('ApprovalTimeoutError', `the approval check for tools.${m.toolName} did not answer within ${m.approvalTimeoutMs} ms`)
+          : deny('ApprovalDeniedError', `the approval check for tools.${m.toolName} failed`),
+      )
+  }
+
+  // Resolves true when the call must be approved; rejects when the
+  // predicate throws or rejects, which denies the call (the contract). A
+  // predicate answer other than false asks: doubt never skips approval. The
+  // predicate gets its own copy of the arguments (the handler gets exactly
+  // what was approved) and `approvalTimeoutMs` to answer.
+  #needsApproval(m: CallMessage, tool: HostTool): Promise<boolean> {
+    if (tool.approval === 'always' || tool.predicate === undefined) return Promise.resolve(true)
+    let answer: unknown
+    try {
+      answer = tool.predicate(structuredClone(m.args))
+    } catch (e) {
+      return Promise.reject(e)
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new ApprovalTimeout()), m.approvalTimeoutMs)
+      Promise.resolve(answer).then(
+        (v) => {
+          clearTimeout(timer)
+          resolve(v !== false)
+        },
+        (e) => {
+          clearTimeout(timer)
+          reject(e)
+        },
+      )
+    })
+  }
+
+  // Resolves to 'approved', 'denied' or 'timeout'; anything but 'approved'
+  // or true from onApproval, and any throw, denies.
+  #askApproval(m: CallMessage, signal: AbortSignal, stillLive: () => boolean): Promise<Decision> {
+    const request: ApprovalRequest = {
+      requestId: `${m.callId}-a${++this.#approvals}`,
+      scriptId: m.scriptId,
+      callId: m.callId,
+      toolName: m.toolName,
+      args: m.displayArgs,
+      scriptHash: m.scriptHash,
+    }
+    if (m.line !== undefined) request.line = m.line
+    this.#emit({ type: 'approval_requested', scriptId: m.scriptId, timestamp: Date.now(), request })
+    const resolved = (decision: Decision): Decision => {
+      this.#emit({ type: 'approval_resolved', scriptId: m.scriptId, timestamp: Date.now(), requestId: request.requestId, decision })
+      return decision
+    }
+    const onApproval = this.#onApproval
+    // No one is asked for a script stopped meanwhile (onEvent may have
+    // stopped it on approval_requested).
+    if (onApproval === undefined || !stillLive()) return Promise.resolve(resolved('denied'))
+    // While a person decides, the script's clock is paused.
+    const { token } = m
+    const link = this.#link
+    link.approvalPending(token, true)
+    return new Promise((resolve) => {
+      let done = false
+      const finish = (d: Decision) => {
+        if (done) return
+        done = true
+        // Stopped while the person decided: the call is denied, and
+        // reported so, whatever the answer.
+        if (d === 'approved' && !stillLive()) d = 'denied'
+        clearTimeout(timer)
+        signal.removeEventListener('abort', onAbort)
+        link.approvalPending(token, false)
+        resolve(resolved(d))
+      }
+      const timer = setTimeout(() => finish('timeout'), m.approvalTimeoutMs)
+      const onAbort = () => finish('denied')
+      signal.addEventListener('abort', onAbort, { once: true })
+      try {
+        Promise.resolve(onApproval(request)).then(
+          (a) => finish(a === 'approved' || a === true ? 'approved' : 'denied'),
+          () => finish('denied'),
+        )
+      } catch {
+        // A throw, or an answer whose `then` or `constructor` throws.
+        finish('denied')
+      }
+    })
+  }
+
+  #settleCall(m: CallMessage, key: string, out: unknown): void {
+    const { token } = m
+    const link = this.#link
+    const reply = (value: unknown) => {
+      this.#calls.delete(key)
+      let json: string | undefined
+      try {
+        json = value === undefined ? undefined : JSON.stringify(value, strictJson)
+      } catch (e) {
+        link.reject(token, 'ToolExecutionError', `tools.${m.toolName} returned a value that is not JSON: ${messageOf(e)}`)
+        return
+      }
+      // UTF-16 units never outnumber UTF-8 bytes: longer is surely over the
+      // limit, and is refused before it crosses (the engine checks the exact
+      // byte count).
+      if (json !== undefined && json.length > m.maxResultBytes) {
+        link.reject(token, 'ToolExecutionError', `tools.${m.toolName}: the tool returned more than ${m.maxResultBytes} bytes of JSON (maxToolResultBytes)`)
+        return
+      }
+      link.resolve(token, json)
+    }
+    const fail = (e: unknown) => {
+      this.#calls.delete(key)
+      link.reject(token, 'ToolExecutionError', messageOf(e), detailsOf(e))
+    }
+    // A plain value is answered at once; a thenable when it settles.
+    let then: unknown
+    try {
+      then = out !== null && (typeof out === 'object' || typeof out === 'function') ? (out as { then?: unknown }).then : undefined
+    } catch (e) {
+      fail(e)
+      return
+    }
+    if (typeof then !== 'function') reply(out)
+    else {
+      try {
+        Promise.resolve(out).then(reply, fail)
+      } catch (e) {
+        // A promise whose `constructor` getter throws.
+        fail(e)
+      }
+    }
+  }
+
+  #abortCall(token: CallToken, why: string): void {
+    const key = keyOf(token)
+    const call = this.#calls.get(key)
+    if (call === undefined) return
+    this.#calls.delete(key)
+    // A run cancelled through its signal (or a stream's abort) hands its
+    // calls the signal's own reason; otherwise an AbortError says why.
+    const run = this.#runs.get(token.run)
+    let reason: unknown
+    if (run !== undefined && run.cancelled) reason = run.cancelReason
+    else {
+      const error = new Error(why)
+      error.name = 'AbortError'
+      reason = error
+    }
+    call.reason = reason
+    if (call.controller !== undefined) call.controller.abort(reason)
+  }
+
+  #emit(event: HarnessEvent): void {
+    const onEvent = this.#onEvent
+    if (onEvent === undefined) return
+    try {
+      const r: unknown = onEvent(event)
+      // An async callback that rejects is ignored like one that throws.
+      if (r !== null && typeof r === 'object' && typeof (r as { then?: unknown }).then === 'function') {
+        ;(r as Promise<unknown>).then(undefined, () => {})
+      }
+    } catch {
+      // An event callback that throws must not break the script.
+    }
+  }
+
+  #finish(run: number, result: ScriptResult): void {
+    const entry = this.#runs.get(run)
+    if (entry === undefined) return
+    this.#runs.delete(run)
+    try {
+      if (entry.signal !== undefined && entry.onAbort !== undefined) entry.signal.removeEventListener('abort', entry.onAbort)
+    } finally {
+      entry.resolve(result)
+    }
+  }
+}
+
+function keyOf(t: CallToken): string {
+  return `${t.worker}:${t.script}:${t.call}`
+}

@@ -1,0 +1,272 @@
+// The package's public face: `ScriptHarness` and the free functions. The
+// class is a typed wrapper over the native engine (`NativeHarness`, see
+// src/native.rs): options are checked here, tool calls are served by
+// `ToolHost`, turns are sequenced by `turns.ts`. The build writes this
+// module's declarations, with those of `types.ts`, into index.d.ts.
+import { ToolHost } from './calls.js'
+import { isObject, reasonText, typeError } from './errors.js'
+import { binding, type NativeHarness } from './native.js'
+import { normalizeOptions, normalizeRunOptions } from './options.js'
+import { TurnStream, checkFormat, checkLimitRanges, finishTurn } from './turns.js'
+import type {
+  ApiFormat,
+  HarnessStats,
+  ProcessedTurn,
+  ResponseStream,
+  RunOptions,
+  ScriptHarnessOptions,
+  ScriptResult,
+  Segment,
+  ToolArgs,
+  ToolContext,
+  ToolDefinition,
+  ToolResult,
+  ToolSchema,
+  TurnOptions,
+  ValidationReport,
+} from './types.js'
+
+export * from './types.js'
+
+/**
+ * Runs scripts written by a model in hardened QuickJS sandboxes on their own
+ * threads. Tools are your JavaScript functions; scripts call them as
+ * `await tools.<name>(args)`.
+ */
+export class ScriptHarness {
+  readonly #native: NativeHarness
+  readonly #host: ToolHost
+  readonly #turns: { native: NativeHarness; run: (source: string, options: TurnOptions | undefined) => Promise<ScriptResult> }
+
+  /**
+   * Start a harness: validates the options (a `TypeError` names the bad
+   * field) and starts `workers` sandbox threads.
+   */
+  constructor(options: ScriptHarnessOptions) {
+    const parts = normalizeOptions(options)
+    const slot = dispatchSlot()
+    this.#native = new binding.NativeHarness(parts.config, slot.dispatch)
+    this.#host = slot.attach(new ToolHost(this.#native.link(), parts))
+    this.#turns = { native: this.#native, run: (source, o) => this.run(source, o) }
+  }
+
+  /**
+   * Run one script body (TypeScript or JavaScript, no surrounding tags).
+   * Resolves with a `ScriptResult` whether the script succeeded or not;
+   * rejects only for misuse (closed harness, bad options).
+   */
+  run(source: string, options?: RunOptions): Promise<ScriptResult> {
+    const native = this.#native
+    if (typeof source !== 'string') return Promise.reject(notAString('source', source))
+    if (native.closed) return Promise.reject(new Error('the harness is closed'))
+    let parts
+    try {
+      parts = normalizeRunOptions(options)
+      // Already aborted: nothing runs (a script could otherwise finish
+      // before the abort is seen).
+      if (parts.signal?.aborted) return Promise.resolve(parseResult(native.notRun('cancelled', reasonText(parts.signal.reason))))
+      checkLimitRanges(native, parts)
+    } catch (e) {
+      return Promise.reject(e)
+    }
+    const mode = parts.mode ?? native.mode
+    if (mode === 'dry-run') return native.dryRun(source, true, parts.config.limits).then(parseResult)
+    if (mode === 'disabled') return Promise.resolve(parseResult(native.notRun('disabled')))
+    let run: number
+    try {
+      run = native.start(source, parts.config)
+    } catch (e) {
+      if (e instanceof TypeError || native.closed) return Promise.reject(e)
+      // A bug in starting the run: it still resolves, as a result.
+      return Promise.resolve(parseResult(native.internalFailure()))
+    }
+    return this.#host.begin(run, parts.signal)
+  }
+
+  /**
+   * Validate one script body without running it (what dry-run does):
+   * syntax, size, banned constructs, and the tools it references that are
+   * not registered.
+   */
+  validate(source: string): ValidationReport {
+    if (typeof source !== 'string') throw notAString('source', source)
+    return JSON.parse(this.#native.validate(source)) as ValidationReport
+  }
+
+  /**
+   * TypeScript declarations of `tools` and `context` as a script sees
+   * them, generated from the tool definitions, for a model's system prompt.
+   *
+   * `options.context`: `'full'` (the default) declares all of `context`,
+   * `'brief'` leaves out its `limits` and `tools`, `'none'` leaves it out.
+   */
+  describeTools(options?: { context?: 'full' | 'brief' | 'none' }): string {
+    const context = choice(options, 'context', ['full', 'brief', 'none'] as const) ?? 'full'
+    return this.#native.describeTools(context)
+  }
+
+  /**
+   * The text that teaches a model to use this harness, for its system
+   * prompt: how to hand a script over, the sandbox's rules and limits,
+   * and the declarations of `tools` (and `context`).
+   *
+   * `options.delivery`: `'tag'` (`<tool-calls>`, the default), `'fence'`
+   * (a ```` ```ts tool-calls ```` block) or `'argument'` (the `code`
+   * argument of a tool, as an MCP server's `execute`). `options.context`: as
+   * for `describeTools`, `'brief'` by default.
+   */
+  instructions(options?: { delivery?: 'tag' | 'fence' | 'argument'; context?: 'full' | 'brief' | 'none' }): string {
+    const delivery = choice(options, 'delivery', ['tag', 'fence', 'argument'] as const) ?? 'tag'
+    const context = choice(options, 'context', ['full', 'brief', 'none'] as const) ?? 'brief'
+    return this.#native.instructions(delivery, context)
+  }
+
+  /**
+   * Take one complete assistant turn in the native shape of `format`, find
+   * every script in it, run them in order, and return the ordered history
+   * items plus the provider-native input that reports the results back.
+   */
+  async processResponse<F extends ApiFormat>(format: F, response: unknown, options?: TurnOptions): Promise<ProcessedTurn<F>> {
+    checkFormat(format)
+    if (response === null || typeof response !== 'object') throw typeError('response', 'must be a response object or array')
+    // A bad option throws here, before anything runs.
+    const parts = normalizeRunOptions(options)
+    checkLimitRanges(this.#native, parts)
+    let json: string
+    try {
+      json = JSON.stringify(response)
+    } catch (e) {
+      throw typeError('response', `is not JSON (${e instanceof Error ? e.message : String(e)})`)
+    }
+    const mode = parts.mode ?? this.#native.mode
+    return finishTurn(this.#turns, format, json, options ?? undefined, mode, parts.stopAfterFailure, [])
+  }
+
+  /**
+   * Incremental form of `processResponse` for streamed turns: `push` each
+   * provider stream event as it arrives; the turn's scripts run in order,
+   * each once its closing tag has arrived and the previous one ended;
+   * `end()` resolves to what `processResponse` gives on the assembled turn.
+   */
+  stream<F extends ApiFormat>(format: F, options?: TurnOptions): ResponseStream<F> {
+    checkFormat(format)
+    const parts = normalizeRunOptions(options)
+    checkLimitRanges(this.#native, parts)
+    const mode = parts.mode ?? this.#native.mode
+    return new TurnStream(this.#turns, format, options ?? undefined, mode, parts.stopAfterFailure)
+  }
+
+  /**
+   * Counters for operators and leak checks: scripts active and finished,
+   * tool calls pending, sandbox heap bytes, worker restarts.
+   */
+  stats(): HarnessStats {
+    const e = this.#native.stats()
+    return {
+      workers: e.workers,
+      activeScripts: e.activeScripts,
+      scriptsFinished: e.scriptsFinished,
+      pendingToolCalls: this.#host.pendingCalls,
+      sandboxHeapBytes: e.sandboxHeapBytes,
+      workerRestarts: e.workerRestarts,
+      threadsParked: e.threadsParked,
+      realmsBuilt: e.realmsBuilt,
+      realmsReused: e.realmsReused,
+    }
+  }
+
+  /**
+   * Abort running scripts (each settles with `ScriptCancelledError`),
+   * refuse new work and let the sandbox threads end. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#native.close()
+    return this.#host.settled()
+  }
+}
+
+/**
+ * A tool whose handler's argument (and result) types come from its schemas: with zod 4,
+ * `defineTool({ name: 'read', parameters: z.object({ path: z.string() }), handler: ({ path }) => ... })`
+ * types `path` as `string` without a cast. Returns the definition unchanged.
+ */
+export function defineTool<P extends ToolSchema | undefined = undefined, R extends ToolSchema | undefined = undefined>(tool: {
+  name: string
+  description?: string
+  parameters?: P
+  returns?: R
+  requiresApproval?: ToolDefinition['requiresApproval']
+  handler(args: ToolArgs<P>, ctx: ToolContext): ToolResult<R> | Promise<ToolResult<R>>
+}): ToolDefinition {
+  return tool as ToolDefinition
+}
+
+/**
+ * Split text into ordered text, script and problem segments (both the
+ * `<tool-calls>` tag and the ```` ```ts tool-calls ```` fence). Offsets are
+ * UTF-16 positions in `text`; the segments cover it exactly.
+ */
+export function detectScripts(text: string): Segment[] {
+  if (typeof text !== 'string') throw notAString('text', text)
+  return binding.detectScripts(text) as Segment[]
+}
+
+/**
+ * Whether `schemaJson` (a JSON Schema as JSON text) is one the harness
+ * accepts as a tool's `parameters` or `returns`: `null` when it is,
+ * otherwise why not. `mcpTools` uses it to leave out one bad tool rather
+ * than fail the harness.
+ */
+export function checkToolSchema(schemaJson: string): string | null {
+  if (typeof schemaJson !== 'string') throw notAString('schemaJson', schemaJson)
+  return binding.checkToolSchema(schemaJson) ?? null
+}
+
+/**
+ * Which binding artifact the generated loader actually loaded: `'native'` for
+ * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
+ * flavor napi-rs can build is listed, because `NAPI_RS_NATIVE_LIBRARY_PATH`
+ * can point the loader at a WASI artifact this package does not build itself.
+ */
+export const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1' = binding.__napiBindingTarget
+
+// The engine's dispatch callback must not hold the harness (nor its native
+// object): napi holds it for as long as the engine lives, so a harness
+// dropped without close() would never be collected. It reaches the
+// `ToolHost`, which holds the engine only weakly (`NativeLink`).
+function dispatchSlot(): { dispatch: (batch: string) => void; attach: (host: ToolHost) => ToolHost } {
+  let host: ToolHost | undefined
+  return {
+    dispatch: (batch) => host?.dispatch(batch),
+    attach: (h) => (host = h),
+  }
+}
+
+function parseResult(json: string): ScriptResult {
+  return JSON.parse(json) as ScriptResult
+}
+
+/** `TypeError: <name>: must be a string, got <kind>`, code ERR_INVALID_ARG_TYPE. */
+function notAString(name: string, value: unknown): TypeError {
+  const got =
+    value === null ? 'null'
+    : typeof value === 'object' ? 'an object'
+    : typeof value === 'undefined' ? 'undefined'
+    : `a ${typeof value}`
+  return withCode(typeError(name, `must be a string, got ${got}`), 'ERR_INVALID_ARG_TYPE')
+}
+
+function withCode<E extends Error>(e: E, code: string): E {
+  Object.defineProperty(e, 'code', { value: code, enumerable: true, configurable: true, writable: true })
+  return e
+}
+
+/** `options[field]` when it is one of `allowed`; undefined when absent; a TypeError naming the field otherwise. */
+function choice<T extends string>(options: unknown, field: string, allowed: readonly T[]): T | undefined {
+  if (options === undefined || options === null) return undefined
+  if (typeof options !== 'object') throw withCode(typeError('options', 'must be an object'), 'ERR_INVALID_ARG_TYPE')
+  const value = isObject(options) ? options[field] : undefined
+  if (value === undefined) return undefined
+  if (allowed.includes(value as T)) return value as T
+  throw withCode(typeError(`options.${field}`, `must be one of ${allowed.map((a) => `'${a}'`).join(', ')}`), 'ERR_INVALID_ARG_VALUE')
+}

@@ -1,0 +1,182 @@
+// Options as the user gives them → the plain configuration the engine takes
+// (names and types checked here, where a TypeError can name the field;
+// ranges are checked by the engine), plus the functions that stay in
+// JavaScript.
+import type { StandardSchemaV1 } from '@standard-schema/spec'
+import { isObject, typeError } from './errors.js'
+import type { HarnessConfig, RunConfig, ToolConfig } from './native.js'
+import type { ApprovalAnswer, ApprovalRequest, HarnessEvent, HarnessMode, ToolContext } from './types.js'
+import { reasonText } from './errors.js'
+
+const SEED_FIELDS = ['conversationId', 'sessionId', 'turnId', 'workingDirectory', 'provider', 'model']
+const MODES: readonly HarnessMode[] = ['disabled', 'dry-run', 'enabled']
+
+/** What stays in JavaScript of one tool. */
+export interface HostTool {
+  handler: (args: unknown, ctx: ToolContext) => unknown
+  /** A Standard Schema's own validation, run after the engine checked its JSON Schema view. */
+  validator: StandardSchemaV1 | undefined
+  approval: 'never' | 'always' | 'predicate'
+  predicate: ((args: unknown) => unknown) | undefined
+}
+
+export interface HarnessParts {
+  config: HarnessConfig
+  tools: HostTool[]
+  onEvent: ((event: HarnessEvent) => void) | undefined
+  onApproval: ((request: ApprovalRequest) => ApprovalAnswer | Promise<ApprovalAnswer>) | undefined
+}
+
+function checkSeed(seed: unknown, field: string): Record<string, string> | undefined {
+  if (seed === undefined) return undefined
+  if (!isObject(seed)) throw typeError(field, 'must be an object')
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(seed)) {
+    if (!SEED_FIELDS.includes(k)) throw typeError(`${field}.${k}`, `is not a context field (use ${SEED_FIELDS.join(', ')})`)
+    if (v === undefined) continue
+    if (typeof v !== 'string') throw typeError(`${field}.${k}`, 'must be a string')
+    out[k] = v
+  }
+  return out
+}
+
+/** The limits patch as JSON, its fields type-checked (ranges are the engine's). */
+function checkLimits(limits: unknown, field: string): string | undefined {
+  if (limits === undefined) return undefined
+  if (!isObject(limits)) throw typeError(field, 'must be an object')
+  for (const [k, v] of Object.entries(limits)) {
+    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v))) {
+      throw typeError(`${field}.${k}`, 'must be a finite number')
+    }
+  }
+  return JSON.stringify(limits)
+}
+
+function checkMode(mode: unknown, field: string): HarnessMode | undefined {
+  if (mode === undefined) return undefined
+  if (!MODES.includes(mode as HarnessMode)) throw typeError(field, `must be one of ${MODES.map((m) => `'${m}'`).join(', ')}`)
+  return mode as HarnessMode
+}
+
+/**
+ * A tool's `parameters` or `returns`: a JSON Schema as given, or a Standard
+ * Schema with a JSON Schema view (zod 4, valibot, arktype, ...), converted
+ * once, here, by the library itself. `view` is `input` for arguments (what
+ * the script sends) and `output` for results. Anything else that is not a
+ * plain object (a zod 3 schema, a class instance) is refused: it would
+ * otherwise pass as a JSON Schema of unknown keywords that checks nothing.
+ */
+function schemaOf(value: unknown, field: string, view: 'input' | 'output'): { json: string | undefined; standard: StandardSchemaV1 | undefined } {
+  if (value === undefined) return { json: undefined, standard: undefined }
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) {
+    throw typeError(field, 'must be a JSON Schema object or a Standard Schema (zod 4, ...)')
+  }
+  const std = (value as { '~standard'?: unknown })['~standard']
+  if (std !== undefined) {
+    const props = std !== null && typeof std === 'object' ? (std as Record<string, unknown>) : {}
+    const views = props.jsonSchema as Record<string, unknown> | null | undefined
+    const convert = views != null ? views[view] : undefined
+    const vendor = typeof props.vendor === 'string' ? props.vendor : 'unknown'
+    if (typeof convert !== 'function') {
+      throw typeError(field, `is a Standard Schema (${vendor}) without a JSON Schema view: use a library version that implements Standard JSON Schema (zod 4.2 or later, ...), or pass a JSON Schema`)
+    }
+    let json: unknown
+    try {
+      json = convert.call(views, { target: 'draft-2020-12' })
+    } catch (e) {
+      throw typeError(field, `its conversion to JSON Schema failed (${vendor}): ${e instanceof Error ? e.message : String(e)}`)
+    }
+    if (!isObject(json)) throw typeError(field, `its conversion to JSON Schema (${vendor}) gave no object`)
+    return { json: stringify(json, field), standard: typeof props.validate === 'function' ? (value as StandardSchemaV1) : undefined }
+  }
+  const proto = Object.getPrototypeOf(value)
+  if (typeof value === 'function' || Array.isArray(value) || (proto !== Object.prototype && proto !== null)) {
+    throw typeError(field, 'is neither a JSON Schema (a plain object) nor a Standard Schema with a JSON Schema view (zod 4, ...)')
+  }
+  return { json: stringify(value, field), standard: undefined }
+}
+
+function stringify(schema: unknown, field: string): string {
+  try {
+    return JSON.stringify(schema)
+  } catch (e) {
+    throw typeError(field, `is not JSON (${e instanceof Error ? e.message : String(e)})`)
+  }
+}
+
+/** `ScriptHarnessOptions` → engine configuration and the host's functions. */
+export function normalizeOptions(options: unknown): HarnessParts {
+  if (!isObject(options)) throw typeError('options', 'must be an object')
+  const { tools, mode, limits, onApproval, onEvent, context, workers, isolation } = options
+  if (!Array.isArray(tools)) throw typeError('options.tools', 'must be an array of tool definitions')
+  const hostTools: HostTool[] = []
+  const specs = tools.map((t: unknown, i): ToolConfig => {
+    const field = `options.tools[${i}]`
+    if (!isObject(t)) throw typeError(field, 'must be an object')
+    if (typeof t.name !== 'string') throw typeError(`${field}.name`, 'must be a string')
+    if (typeof t.handler !== 'function') throw typeError(`${field}.handler`, 'must be a function')
+    if (t.description !== undefined && typeof t.description !== 'string') throw typeError(`${field}.description`, 'must be a string')
+    const parameters = schemaOf(t.parameters, `${field}.parameters`, 'input')
+    const returns = schemaOf(t.returns, `${field}.returns`, 'output')
+    const ra = t.requiresApproval
+    if (ra !== undefined && typeof ra !== 'boolean' && typeof ra !== 'function') {
+      throw typeError(`${field}.requiresApproval`, 'must be a boolean or a function')
+    }
+    const approval: HostTool['approval'] = typeof ra === 'function' ? 'predicate' : ra === true ? 'always' : 'never'
+    hostTools.push({
+      handler: t.handler as HostTool['handler'],
+      validator: parameters.standard,
+      approval,
+      predicate: typeof ra === 'function' ? (ra as HostTool['predicate']) : undefined,
+    })
+    return { name: t.name, description: t.description, parameters: parameters.json, returns: returns.json, approval }
+  })
+  if (onApproval !== undefined && typeof onApproval !== 'function') throw typeError('options.onApproval', 'must be a function')
+  if (onEvent !== undefined && typeof onEvent !== 'function') throw typeError('options.onEvent', 'must be a function')
+  if (workers !== undefined && (!Number.isInteger(workers) || (workers as number) < 1 || (workers as number) > 256)) {
+    throw typeError('options.workers', 'must be an integer between 1 and 256')
+  }
+  if (isolation !== undefined && isolation !== 'pooled' && isolation !== 'script') {
+    throw typeError('options.isolation', "must be 'pooled' or 'script'")
+  }
+  return {
+    config: {
+      tools: specs,
+      mode: checkMode(mode, 'options.mode'),
+      limits: checkLimits(limits, 'options.limits'),
+      context: checkSeed(context, 'options.context'),
+      workers: workers as number | undefined,
+      isolation: isolation as HarnessConfig['isolation'],
+      events: onEvent !== undefined,
+    },
+    tools: hostTools,
+    onEvent: onEvent as HarnessParts['onEvent'],
+    onApproval: onApproval as HarnessParts['onApproval'],
+  }
+}
+
+/** `RunOptions` (or `TurnOptions`), checked. */
+export interface RunParts {
+  config: RunConfig
+  mode: HarnessMode | undefined
+  signal: AbortSignal | undefined
+  stopAfterFailure: boolean
+}
+
+export function normalizeRunOptions(options: unknown): RunParts {
+  if (options === undefined || options === null) return { config: {}, mode: undefined, signal: undefined, stopAfterFailure: false }
+  if (!isObject(options)) throw typeError('options', 'must be an object')
+  const { signal, mode, limits, context, stopAfterFailure } = options
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw typeError('options.signal', 'must be an AbortSignal')
+  return {
+    config: { limits: checkLimits(limits, 'options.limits'), context: checkSeed(context, 'options.context') },
+    mode: checkMode(mode, 'options.mode'),
+    signal,
+    stopAfterFailure: stopAfterFailure === true,
+  }
+}
+
+/** The reason of an aborted signal, as text; '' when none was given. */
+export function abortReason(signal: AbortSignal): string {
+  return reasonText(signal.reason)
+}
