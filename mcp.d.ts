@@ -1,41 +1,60 @@
-/* `@codex-port/script-harness/mcp`: an MCP server's tools as script-harness tools.
- * The MCP SDK is an optional peer dependency: pass the `Client` you connected. */
-import type { ToolDefinition } from './index.js'
+// The public types of script-harness/mcp, written by scripts/build-js.mjs from
+// the declarations of its TypeScript layer (src/js/mcp.ts).
+// Do not edit: change src/js and run `npm run build`.
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { type ScriptHarness, type ToolDefinition } from './index.js';
 
 /** The part of the MCP SDK's `Client` that `mcpTools` uses. */
 export interface McpClientLike {
-  listTools(params?: { cursor?: string }): Promise<{ tools: McpToolInfo[]; nextCursor?: string }>
-  callTool(
-    params: { name: string; arguments?: Record<string, unknown> },
-    resultSchema?: undefined,
-    options?: { signal?: AbortSignal },
-  ): Promise<unknown>
+    listTools(params?: {
+        cursor?: string;
+    }): Promise<{
+        tools: McpToolInfo[];
+        nextCursor?: string;
+    }>;
+    callTool(params: {
+        name: string;
+        arguments?: Record<string, unknown>;
+    }, resultSchema?: undefined, options?: {
+        signal?: AbortSignal;
+    }): Promise<unknown>;
 }
-
 /** A tool as `tools/list` describes it. */
 export interface McpToolInfo {
-  name: string
-  title?: string
-  description?: string
-  inputSchema: object
-  outputSchema?: object
-  annotations?: { title?: string; readOnlyHint?: boolean; destructiveHint?: boolean; idempotentHint?: boolean; openWorldHint?: boolean }
+    name: string;
+    title?: string;
+    description?: string;
+    inputSchema: object;
+    outputSchema?: object;
+    annotations?: {
+        title?: string;
+        readOnlyHint?: boolean;
+        destructiveHint?: boolean;
+        idempotentHint?: boolean;
+        openWorldHint?: boolean;
+    };
 }
-
 export interface McpToolsOptions {
-  /** Where the tools go under `tools.*`: dotted identifiers. Default `'mcp'`. */
-  namespace?: string
-  /** Whether a call waits for `onApproval`, per MCP tool name, or as a function of the tool (`undefined`: use its
-   *  annotations). By default a read-only tool does not wait, and any other waits unless it is declared
-   *  `destructiveHint: false`. */
-  approval?: Record<string, boolean> | ((tool: McpToolInfo) => boolean | undefined)
-  /** Told of each tool left out because its description breaks the protocol's rules (no name, an `inputSchema` or
-   *  `outputSchema` that is not an object schema). Default: a process warning (`McpToolSkipped`). */
-  onSkipped?: (tool: unknown, reason: string) => void
-  /** The most tools read from the server (all pages together); past it, `mcpTools` rejects. Default 1000. */
-  maxTools?: number
+    /** Where the tools go under `tools.*`: dotted identifiers. Default `'mcp'`. */
+    namespace?: string;
+    /** Whether a call waits for `onApproval`, per MCP tool name, or as a function of the tool (`undefined`: use its
+     *  annotations). By default a read-only tool does not wait, and any other waits unless it is declared
+     *  `destructiveHint: false`. */
+    approval?: Record<string, boolean> | ((tool: McpToolInfo) => boolean | undefined);
+    /** Told of each tool left out because its description breaks the protocol's rules (no name, an `inputSchema` or
+     *  `outputSchema` that is not an object schema). Default: a process warning (`McpToolSkipped`). */
+    onSkipped?: (tool: unknown, reason: string) => void;
+    /** The most tools read from the server (all pages together); past it, `mcpTools` rejects. Default 1000. */
+    maxTools?: number;
 }
-
+/**
+ * The path segment an MCP tool name becomes (see `mcpTools`). MCP names may
+ * hold `-`, `.` and other characters a path segment cannot: each such
+ * character becomes `_`, a leading digit gets a `_` before it, and a
+ * reserved name gets one after it. `get-issue` → `get_issue`, `v2.search` →
+ * `v2_search`, `3d` → `_3d`.
+ */
+export declare function mcpToolSegment(name: string): string;
 /**
  * Every tool of the server `client` is connected to (all pages of `tools/list`), as a `ToolDefinition` named
  * `<namespace>.<segment>`: the MCP name with each character a path cannot hold made `_` (`get-issue` →
@@ -46,35 +65,37 @@ export interface McpToolsOptions {
  * it, else the text of an all-text result (parts joined by newlines), else the content parts; an `isError`
  * result or a protocol error is a `ToolExecutionError` with the server's message.
  */
-export declare function mcpTools(client: McpClientLike, options?: McpToolsOptions): Promise<ToolDefinition[]>
-
-/** The path segment an MCP tool name becomes (see `mcpTools`). */
-export declare function mcpToolSegment(name: string): string
-
+export declare function mcpTools(client: McpClientLike, options?: McpToolsOptions): Promise<ToolDefinition[]>;
 export interface CodeModeServerOptions {
-  /** The harness whose scripts `execute` runs (its tools are what scripts may call). */
-  harness: import('./index.js').ScriptHarness
-  /** The server's name and version in `initialize`. Default `'script-harness'` and this package's version. */
-  name?: string
-  version?: string
-  /** How much of `context` the tool's description declares (see `instructions()`). Default `'brief'`. */
-  context?: 'full' | 'brief' | 'none'
+    /** The harness whose scripts `execute` runs (its tools are what scripts may call). */
+    harness: ScriptHarness;
+    /** The server's name and version in `initialize`. Default `'script-harness'` and this package's version. */
+    name?: string;
+    version?: string;
+    /** How much of `context` the tool's description declares (see `instructions()`). Default `'brief'`. */
+    context?: 'full' | 'brief' | 'none';
 }
-
 /** What `execute` returns as `structuredContent`. */
 export interface ExecuteResult {
-  ok: boolean
-  value?: unknown
-  error?: { code: string; message: string; line?: number }
-  logs: string[]
-  toolCalls: Array<{ tool: string; status: string }>
+    ok: boolean;
+    value?: unknown;
+    error?: {
+        code: string;
+        message: string;
+        line?: number;
+    };
+    logs: string[];
+    toolCalls: Array<{
+        tool: string;
+        status: string;
+    }>;
 }
-
 /**
  * An MCP server (the SDK's `Server`, not yet connected) with one tool, `execute` (`{ code: string }`), that runs
  * the code as a script in `harness`. Its description is `harness.instructions({ delivery: 'argument' })`: the
  * sandbox's rules, its limits and the declarations of the harness's tools. It answers with the result as text and
  * as `structuredContent` (`ExecuteResult`), `isError` when the script failed; the client's cancellation cancels
- * the script. Requires `@modelcontextprotocol/sdk`.
+ * the script. Connect it to a transport: `await server.connect(new StdioServerTransport())`. Requires
+ * `@modelcontextprotocol/sdk`.
  */
-export declare function createCodeModeServer(options: CodeModeServerOptions): import('@modelcontextprotocol/sdk/server/index.js').Server
+export declare function createCodeModeServer(options: CodeModeServerOptions): Server;

@@ -1,0 +1,331 @@
+// `@codex-port/script-harness/mcp`: the tools of a connected MCP server as
+// script-harness tools, and the harness served as an MCP code-mode server.
+// It loads nothing of the MCP SDK until `createCodeModeServer` is called: it
+// works on the `Client` the host made (the SDK is an optional peer
+// dependency), and the main entry never loads this module.
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js'
+import { checkToolSchema, type ScriptHarness, type ScriptResult, type ToolDefinition } from './index.js'
+
+/** The part of the MCP SDK's `Client` that `mcpTools` uses. */
+export interface McpClientLike {
+  listTools(params?: { cursor?: string }): Promise<{ tools: McpToolInfo[]; nextCursor?: string }>
+  callTool(
+    params: { name: string; arguments?: Record<string, unknown> },
+    resultSchema?: undefined,
+    options?: { signal?: AbortSignal },
+  ): Promise<unknown>
+}
+
+/** A tool as `tools/list` describes it. */
+export interface McpToolInfo {
+  name: string
+  title?: string
+  description?: string
+  inputSchema: object
+  outputSchema?: object
+  annotations?: { title?: string; readOnlyHint?: boolean; destructiveHint?: boolean; idempotentHint?: boolean; openWorldHint?: boolean }
+}
+
+export interface McpToolsOptions {
+  /** Where the tools go under `tools.*`: dotted identifiers. Default `'mcp'`. */
+  namespace?: string
+  /** Whether a call waits for `onApproval`, per MCP tool name, or as a function of the tool (`undefined`: use its
+   *  annotations). By default a read-only tool does not wait, and any other waits unless it is declared
+   *  `destructiveHint: false`. */
+  approval?: Record<string, boolean> | ((tool: McpToolInfo) => boolean | undefined)
+  /** Told of each tool left out because its description breaks the protocol's rules (no name, an `inputSchema` or
+   *  `outputSchema` that is not an object schema). Default: a process warning (`McpToolSkipped`). */
+  onSkipped?: (tool: unknown, reason: string) => void
+  /** The most tools read from the server (all pages together); past it, `mcpTools` rejects. Default 1000. */
+  maxTools?: number
+}
+
+/** A tools/call request's own timeout: a day, so the script's limit governs. */
+const CALL_TIMEOUT_MS = 24 * 60 * 60 * 1000
+
+/** Names the engine reserves in a tool path (see `tools.rs`). */
+const RESERVED = new Set(['__proto__', 'constructor', 'prototype', 'then', 'toJSON'])
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/
+
+/**
+ * The path segment an MCP tool name becomes (see `mcpTools`). MCP names may
+ * hold `-`, `.` and other characters a path segment cannot: each such
+ * character becomes `_`, a leading digit gets a `_` before it, and a
+ * reserved name gets one after it. `get-issue` → `get_issue`, `v2.search` →
+ * `v2_search`, `3d` → `_3d`.
+ */
+export function mcpToolSegment(name: string): string {
+  let s = String(name).replace(/[^A-Za-z0-9_$]/g, '_')
+  if (!/^[A-Za-z_$]/.test(s)) s = `_${s}`
+  if (RESERVED.has(s)) s = `${s}_`
+  return s
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v)
+
+/** Why `tool` cannot be offered, or undefined. MCP requires a name and an `inputSchema` that is an object schema. */
+function problemOf(tool: unknown): string | undefined {
+  if (!isPlainObject(tool) || typeof tool.name !== 'string' || tool.name === '') return 'it has no name'
+  if (!isPlainObject(tool.inputSchema) || tool.inputSchema.type !== 'object') {
+    return `its inputSchema is not an object schema (${JSON.stringify(tool.inputSchema)?.slice(0, 200)})`
+  }
+  if (tool.outputSchema !== undefined && (!isPlainObject(tool.outputSchema) || tool.outputSchema.type !== 'object')) {
+    return 'its outputSchema is not an object schema'
+  }
+  // The engine's own check: one schema it cannot compile would otherwise
+  // fail the whole harness.
+  for (const [field, schema] of [['inputSchema', tool.inputSchema], ['outputSchema', tool.outputSchema]] as const) {
+    if (schema === undefined) continue
+    let json: string
+    try {
+      json = JSON.stringify(schema)
+    } catch (e) {
+      return `its ${field} cannot be read (${e instanceof Error ? e.message : String(e)})`
+    }
+    const problem = checkToolSchema(json)
+    if (problem !== null) return `its ${field} ${problem}`
+  }
+  return undefined
+}
+
+function warnSkipped(tool: unknown, why: string): void {
+  process.emitWarning(`mcpTools: left out the MCP tool ${JSON.stringify((tool as { name?: unknown } | null)?.name)}: ${why}`, 'McpToolSkipped')
+}
+
+/** Every tool of the server, following `nextCursor` pages. */
+async function listAllTools(client: McpClientLike, maxTools: number): Promise<unknown[]> {
+  const tools: unknown[] = []
+  let cursor: string | undefined
+  const seen = new Set<string>()
+  do {
+    const page = await client.listTools(cursor === undefined ? {} : { cursor })
+    tools.push(...(Array.isArray(page?.tools) ? page.tools : []))
+    // A server that lists without end (new cursors, or a huge catalog)
+    // would hold the host: past `maxTools`, stop and say so.
+    if (tools.length > maxTools) {
+      throw new Error(`mcpTools: the server lists more than ${maxTools} tools (options.maxTools); raise it if that is expected`)
+    }
+    cursor = page.nextCursor
+    // A server that hands the same cursor back would page forever.
+    if (cursor !== undefined && seen.has(cursor)) throw new Error(`mcpTools: the server repeated the page cursor ${JSON.stringify(cursor)}`)
+    if (cursor !== undefined) seen.add(cursor)
+  } while (cursor !== undefined)
+  return tools
+}
+
+interface CallResult {
+  content?: unknown
+  structuredContent?: unknown
+  isError?: unknown
+}
+
+/**
+ * What a script gets from a `tools/call` result: `structuredContent` when
+ * the server sent it; otherwise the text of its text parts, joined with a
+ * newline, when it has only text; otherwise the content parts as they are.
+ * A result with `isError` throws its text, so the script sees a
+ * `ToolExecutionError` with the server's message.
+ */
+function valueOf(result: CallResult | undefined, toolName: string): unknown {
+  const content: Array<{ type?: unknown; text?: unknown } | undefined> = Array.isArray(result?.content) ? result.content : []
+  const text = content.filter((c) => c?.type === 'text').map((c) => String(c?.text)).join('\n')
+  if (result?.isError === true) throw new Error(text || `the MCP tool ${toolName} reported an error`)
+  if (result?.structuredContent !== undefined) return result.structuredContent
+  if (content.every((c) => c?.type === 'text')) return text
+  return content
+}
+
+/**
+ * Whether a call of `tool` waits for `onApproval`: `options.approval`'s
+ * answer for it when given, else what its annotations say. A read-only
+ * tool does not wait; any other waits unless it is declared not
+ * destructive (MCP's defaults: `readOnlyHint: false`, `destructiveHint: true`).
+ */
+function approvalOf(tool: McpToolInfo, approval: McpToolsOptions['approval']): boolean {
+  if (typeof approval === 'function') {
+    const answer = approval(tool)
+    if (typeof answer === 'boolean') return answer
+  } else if (approval !== undefined && typeof approval === 'object' && typeof approval[tool.name] === 'boolean') {
+    return approval[tool.name]
+  }
+  const a = tool.annotations ?? {}
+  if (a.readOnlyHint === true) return false
+  return a.destructiveHint !== false
+}
+
+/**
+ * Every tool of the server `client` is connected to (all pages of `tools/list`), as a `ToolDefinition` named
+ * `<namespace>.<segment>`: the MCP name with each character a path cannot hold made `_` (`get-issue` →
+ * `get_issue`), a leading digit prefixed with `_`, and a reserved name (`then`, `constructor`, ...) suffixed
+ * with `_`. Two tools that become the same name are a `TypeError`. `inputSchema` is the tool's `parameters`
+ * (arguments are checked before the server sees them) and `outputSchema` its `returns`. The handler calls
+ * `tools/call` with the call's `AbortSignal`, and gives the script `structuredContent` when the server sent
+ * it, else the text of an all-text result (parts joined by newlines), else the content parts; an `isError`
+ * result or a protocol error is a `ToolExecutionError` with the server's message.
+ */
+export async function mcpTools(client: McpClientLike, options: McpToolsOptions = {}): Promise<ToolDefinition[]> {
+  if (client === null || typeof client !== 'object' || typeof client.listTools !== 'function' || typeof client.callTool !== 'function') {
+    throw new TypeError('client: must be a connected MCP SDK Client')
+  }
+  if (options === null || typeof options !== 'object') throw new TypeError('options: must be an object')
+  const { namespace = 'mcp', approval, onSkipped = warnSkipped, maxTools = 1000 } = options
+  if (!Number.isInteger(maxTools) || maxTools < 1) throw new TypeError('options.maxTools: must be a positive integer')
+  if (typeof namespace !== 'string' || !namespace.split('.').every((s) => IDENTIFIER.test(s) && !RESERVED.has(s))) {
+    throw new TypeError(`options.namespace: must be identifiers separated by dots, like 'mcp.github', got ${JSON.stringify(namespace)}`)
+  }
+  if (approval !== undefined && typeof approval !== 'function' && (approval === null || typeof approval !== 'object')) {
+    throw new TypeError('options.approval: must be an object of tool names to booleans, or a function')
+  }
+  if (typeof onSkipped !== 'function') throw new TypeError('options.onSkipped: must be a function')
+  const listed = await listAllTools(client, maxTools)
+  // A tool whose description breaks the protocol's rules is left out and
+  // reported, not a reason to refuse the server's other tools.
+  const tools = listed.filter((tool): tool is McpToolInfo => {
+    const why = problemOf(tool)
+    if (why !== undefined) onSkipped(tool, why)
+    return why === undefined
+  })
+  const bySegment = new Map<string, string>()
+  return tools.map((tool) => {
+    const segment = mcpToolSegment(tool.name)
+    const other = bySegment.get(segment)
+    if (other !== undefined) {
+      throw new TypeError(`mcpTools: the MCP tools ${JSON.stringify(other)} and ${JSON.stringify(tool.name)} both become ${namespace}.${segment}`)
+    }
+    bySegment.set(segment, tool.name)
+    const definition: ToolDefinition = {
+      name: `${namespace}.${segment}`,
+      requiresApproval: approvalOf(tool, approval),
+      handler: async (args, ctx) => {
+        // The call's signal cancels the request: the server is told
+        // (notifications/cancelled) when the script is cancelled or ends.
+        // The script's own time limit bounds the call; the SDK's default
+        // request timeout (60 s) would cut a long tool short of it.
+        const callOptions = { signal: ctx.signal, timeout: CALL_TIMEOUT_MS }
+        const result = await client.callTool({ name: tool.name, arguments: (args ?? {}) as Record<string, unknown> }, undefined, callOptions)
+        return valueOf(result as CallResult | undefined, tool.name)
+      },
+    }
+    const description = tool.description ?? tool.title ?? tool.annotations?.title
+    if (typeof description === 'string') definition.description = description
+    if (tool.inputSchema !== null && typeof tool.inputSchema === 'object') definition.parameters = tool.inputSchema
+    if (tool.outputSchema !== null && typeof tool.outputSchema === 'object') definition.returns = tool.outputSchema
+    return definition
+  })
+}
+
+// ---------------------------------------------------------------------------
+// The harness served as an MCP code-mode server: one tool, `execute`, whose
+// description teaches the sandbox and declares the harness's tools.
+
+export interface CodeModeServerOptions {
+  /** The harness whose scripts `execute` runs (its tools are what scripts may call). */
+  harness: ScriptHarness
+  /** The server's name and version in `initialize`. Default `'script-harness'` and this package's version. */
+  name?: string
+  version?: string
+  /** How much of `context` the tool's description declares (see `instructions()`). Default `'brief'`. */
+  context?: 'full' | 'brief' | 'none'
+}
+
+/** What `execute` returns as `structuredContent`. */
+export interface ExecuteResult {
+  ok: boolean
+  value?: unknown
+  error?: { code: string; message: string; line?: number }
+  logs: string[]
+  toolCalls: Array<{ tool: string; status: string }>
+}
+
+/** The JSON Schema of `execute`'s structured result. */
+const EXECUTE_OUTPUT_SCHEMA = {
+  type: 'object' as const,
+  properties: {
+    ok: { type: 'boolean' },
+    value: { description: 'What the script returned (absent when it returned nothing or failed).' },
+    error: {
+      type: 'object',
+      properties: { code: { type: 'string' }, message: { type: 'string' }, line: { type: 'integer' } },
+      required: ['code', 'message'],
+    },
+    logs: { type: 'array', items: { type: 'string' } },
+    toolCalls: {
+      type: 'array',
+      items: { type: 'object', properties: { tool: { type: 'string' }, status: { type: 'string' } }, required: ['tool', 'status'] },
+    },
+  },
+  required: ['ok', 'logs', 'toolCalls'],
+}
+
+/** What `execute` answers for a `ScriptResult`. */
+function executeResult(r: ScriptResult) {
+  const structured: ExecuteResult = {
+    ok: r.ok,
+    logs: r.logs.map((l) => (l.level === 'log' ? l.message : `[${l.level}] ${l.message}`)),
+    toolCalls: r.toolCalls.map((c) => ({ tool: c.toolName, status: c.status })),
+  }
+  if (r.ok && r.value !== undefined) structured.value = r.value
+  if (!r.ok && r.error !== undefined) {
+    structured.error = { code: r.error.code, message: r.error.message }
+    if (r.error.line !== undefined) structured.error.line = r.error.line
+  }
+  const head = r.ok
+    ? r.value === undefined ? 'The script returned nothing.' : JSON.stringify(r.value)
+    : `${r.error?.code}${r.error?.line !== undefined ? ` at line ${r.error.line}` : ''}: ${r.error?.message}`
+  const logs = structured.logs.length > 0 ? `\n\nconsole:\n${structured.logs.join('\n')}` : ''
+  const calls = structured.toolCalls.length > 0 ? `\n\ntool calls: ${structured.toolCalls.map((c) => `${c.tool} ${c.status}`).join(', ')}` : ''
+  return { content: [{ type: 'text' as const, text: head + logs + calls }], structuredContent: { ...structured }, isError: !r.ok }
+}
+
+/**
+ * An MCP server (the SDK's `Server`, not yet connected) with one tool, `execute` (`{ code: string }`), that runs
+ * the code as a script in `harness`. Its description is `harness.instructions({ delivery: 'argument' })`: the
+ * sandbox's rules, its limits and the declarations of the harness's tools. It answers with the result as text and
+ * as `structuredContent` (`ExecuteResult`), `isError` when the script failed; the client's cancellation cancels
+ * the script. Connect it to a transport: `await server.connect(new StdioServerTransport())`. Requires
+ * `@modelcontextprotocol/sdk`.
+ */
+export function createCodeModeServer(options: CodeModeServerOptions): Server {
+  if (options === null || typeof options !== 'object') throw new TypeError('options: must be an object')
+  const { harness, name = 'script-harness', version = packageVersion(), context = 'brief' } = options
+  if (harness === null || typeof harness !== 'object' || typeof harness.run !== 'function' || typeof harness.instructions !== 'function') {
+    throw new TypeError('options.harness: must be a ScriptHarness')
+  }
+  // Loaded here, and only here: the SDK is an optional peer dependency.
+  const { Server } = require('@modelcontextprotocol/sdk/server/index.js') as typeof import('@modelcontextprotocol/sdk/server/index.js')
+  const { CallToolRequestSchema, ListToolsRequestSchema, McpError, ErrorCode } =
+    require('@modelcontextprotocol/sdk/types.js') as typeof import('@modelcontextprotocol/sdk/types.js')
+  const description = harness.instructions({ delivery: 'argument', context })
+  const server = new Server({ name, version }, { capabilities: { tools: {} } })
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({
+    tools: [
+      {
+        name: 'execute',
+        description,
+        inputSchema: {
+          type: 'object' as const,
+          properties: { code: { type: 'string', description: 'A TypeScript script: the body of an async function (top-level await; return the result).' } },
+          required: ['code'],
+          additionalProperties: false,
+        },
+        outputSchema: EXECUTE_OUTPUT_SCHEMA,
+        annotations: { title: 'Run a script that calls the tools', openWorldHint: true },
+      },
+    ],
+  }))
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    if (request.params.name !== 'execute') throw new McpError(ErrorCode.InvalidParams, `unknown tool: ${request.params.name}`)
+    const code = request.params.arguments?.code
+    if (typeof code !== 'string') {
+      return { content: [{ type: 'text' as const, text: 'code: must be a string' }], isError: true }
+    }
+    // The client's cancellation (notifications/cancelled) aborts this
+    // signal: the script, and its calls of upstream tools, are cancelled.
+    return executeResult(await harness.run(code, { signal: extra.signal }))
+  })
+  return server
+}
+
+function packageVersion(): string {
+  return (require('../../package.json') as { version: string }).version
+}
