@@ -277,4 +277,28 @@ describe('events', () => {
     expect(started.args).toEqual({ token: '[redacted]' })
     await h.close()
   })
+  it("a run's own onEvent hears only that script's events, after the harness's listener, even when the harness has none", async () => {
+    const order: string[] = []
+    const both = harness({ onEvent: (e) => order.push(`harness ${e.type}`) })
+    const mine: HarnessEvent[] = []
+    const [r] = await Promise.all([
+      both.run("console.log('a'); return (await tools.echo({ v: 1 })).v", { onEvent: (e) => { mine.push(e); order.push(`run ${e.type}`) } }),
+      both.run("console.log('other'); return 2"),
+    ])
+    expect(mine.every((e) => e.scriptId === r.scriptId)).toBe(true)
+    expect(mine.map((e) => e.type)).toEqual(['script_started', 'console', 'tool_call_started', 'tool_call_completed', 'script_completed'])
+    const firstRun = order.indexOf('run script_started')
+    expect(order[firstRun - 1]).toBe('harness script_started')
+    await both.close()
+
+    // No harness listener: a run's onEvent still hears everything, an async
+    // one that rejects is ignored, and other runs build no listener calls.
+    const quiet = harness()
+    const heard: string[] = []
+    const q = await quiet.run("console.warn('w'); return 1", { onEvent: async (e) => { heard.push(e.type); throw new Error('listener bug') } })
+    expect(q.ok).toBe(true)
+    expect(heard).toEqual(['script_started', 'console', 'script_completed'])
+    await expect(quiet.run('return 1', { onEvent: 'yes' as any })).rejects.toThrow(/^options\.onEvent: must be a function$/)
+    await quiet.close()
+  })
 })

@@ -1,6 +1,7 @@
 // mcpTools(): an MCP server's tools as tools.*, through the official SDK
 // client and server (in-memory transport).
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js'
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js'
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import path from 'node:path'
@@ -191,6 +192,20 @@ describe('createCodeModeServer', () => {
     const ok = await user.callTool({ name: 'execute', arguments: { code: "const r = await tools.calc.add({ a: 2, b: 3 }); console.log('added'); return r.sum * 10" } })
     expect(ok).toMatchObject({ isError: false, structuredContent: { ok: true, value: 50, logs: ['added'], toolCalls: [{ tool: 'calc.add', status: 'ok' }] } })
     expect((ok.content as any)[0].text).toBe('50\n\nconsole:\nadded\n\ntool calls: calc.add ok')
+
+    // Console output arrives as log messages; progress and tool calls as
+    // progress notifications of the request that asked for them.
+    const logged: unknown[] = []
+    user.setNotificationHandler(LoggingMessageNotificationSchema, (n) => { logged.push(n.params) })
+    const steps: string[] = []
+    const withProgress = await user.callTool(
+      { name: 'execute', arguments: { code: "console.warn('careful'); context.emitProgress('half way'); return (await tools.calc.add({ a: 1, b: 1 })).sum" } },
+      undefined,
+      { onprogress: (p) => { steps.push(String(p.message)) } },
+    )
+    expect(withProgress).toMatchObject({ isError: false, structuredContent: { value: 2 } })
+    expect(steps).toEqual(['half way', 'tools.calc.add started', expect.stringMatching(/^tools\.calc\.add ok in \d+ ms$/)])
+    expect(logged).toContainEqual({ level: 'warning', logger: 'script', data: 'careful' })
 
     const bad = await user.callTool({ name: 'execute', arguments: { code: 'const x = 1\nthrow new Error("nope")' } })
     expect(bad).toMatchObject({ isError: true, structuredContent: { ok: false, error: { code: 'ScriptRuntimeError', message: 'Error: nope', line: 2 } } })

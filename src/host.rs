@@ -1,7 +1,9 @@
 //! The engine's `Host` in Node: one threadsafe function into the bridge's
 //! `dispatch`, called once per batch of messages (one thread hop).
 
-use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+
+use std::sync::Arc;
 
 use napi::threadsafe_function::ThreadsafeFunction;
 use napi::threadsafe_function::ThreadsafeFunctionCallMode;
@@ -61,7 +63,9 @@ impl KeepAlive {
 
 pub struct NapiHost {
     pub dispatch: DispatchFn,
-    pub events: bool,
+    /// Whether anyone listens to events: the harness's `onEvent`, or a run's
+    /// (set once the first run with an `onEvent` starts, and kept).
+    pub events: Arc<AtomicBool>,
 }
 
 /// A batch is cut into calls of at most this many bytes of JSON, so no
@@ -105,7 +109,7 @@ impl Host for NapiHost {
     }
 
     fn wants_events(&self) -> bool {
-        self.events
+        self.events.load(Ordering::Relaxed)
     }
 }
 

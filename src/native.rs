@@ -3,6 +3,7 @@
 //! `ScriptHarness`, which wraps it.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use napi::bindgen_prelude::{AsyncTask, Function};
@@ -60,6 +61,7 @@ pub struct EngineCounters {
 #[napi]
 pub struct NativeHarness {
     engine: Arc<Engine>,
+    events: Arc<AtomicBool>,
     keep_alive: Arc<KeepAlive>,
     runs: Runs,
     mode: HarnessMode,
@@ -83,6 +85,7 @@ impl NativeHarness {
             .map_err(|e| misuse(&env, e))?;
         let tools = config.take_tools().map_err(|e| misuse(&env, e))?;
         let runs: Runs = Arc::new(Mutex::new(HashMap::new()));
+        let events = Arc::new(AtomicBool::new(config.events));
         let keep_alive = Arc::new(KeepAlive::default());
         let alive = keep_alive.clone();
         let runs_for_done = runs.clone();
@@ -114,12 +117,13 @@ impl NativeHarness {
             seed: seed(config.context.take()),
             host: Arc::new(NapiHost {
                 dispatch,
-                events: config.events,
+                events: events.clone(),
             }),
         })
         .map_err(|e| misuse(&env, e))?;
         Ok(NativeHarness {
             engine: Arc::new(engine),
+            events,
             keep_alive,
             runs,
             mode: parse_mode(config.mode.as_deref()),
@@ -143,6 +147,13 @@ impl NativeHarness {
     #[napi(getter)]
     pub fn closed(&self) -> bool {
         self.engine.is_closed()
+    }
+
+    /// From now on the engine builds events for every script (a run with
+    /// its own `onEvent` started; the host drops what nobody listens to).
+    #[napi]
+    pub fn listen(&self) {
+        self.events.store(true, Ordering::Relaxed);
     }
 
     /// What tool replies, admissions and cancels go through. It reaches the

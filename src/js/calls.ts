@@ -13,7 +13,7 @@ import type { ApprovalRequest, HarnessEvent, ScriptResult, ToolContext } from '.
 export type EngineMessage =
   | CallMessage
   | { t: 'abort'; token: CallToken; reason: string }
-  | { t: 'event'; event: HarnessEvent }
+  | { t: 'event'; run: number; event: HarnessEvent }
   | { t: 'done'; run: number; result: ScriptResult }
 
 interface CallMessage {
@@ -36,6 +36,8 @@ interface CallMessage {
 interface PendingRun {
   resolve: (result: ScriptResult) => void
   signal: AbortSignal | undefined
+  /** The run's own listener (`RunOptions.onEvent`). */
+  onEvent: ((event: HarnessEvent) => void) | undefined
   onAbort: (() => void) | undefined
   /** The signal's own reason, once it aborted the run: its calls get it. */
   cancelled: boolean
@@ -81,10 +83,10 @@ export class ToolHost {
     return this.#calls.size
   }
 
-  /** The promise of run `run`'s result; `signal` cancels it. */
-  begin(run: number, signal: AbortSignal | undefined): Promise<ScriptResult> {
+  /** The promise of run `run`'s result; `signal` cancels it; `onEvent` hears its events. */
+  begin(run: number, signal: AbortSignal | undefined, onEvent?: (event: HarnessEvent) => void): Promise<ScriptResult> {
     return new Promise((resolve) => {
-      const entry: PendingRun = { resolve, signal, onAbort: undefined, cancelled: false, cancelReason: undefined }
+      const entry: PendingRun = { resolve, signal, onEvent, onAbort: undefined, cancelled: false, cancelReason: undefined }
       this.#runs.set(run, entry)
       if (signal !== undefined) {
         entry.onAbort = () => {
@@ -123,7 +125,7 @@ export class ToolHost {
         switch (m.t) {
           case 'call': this.#startCall(m); break
           case 'abort': this.#abortCall(m.token, m.reason); break
-          case 'event': this.#emit(m.event); break
+          case 'event': this.#emit(m.event, m.run); break
           case 'done': this.#finish(m.run, m.result); break
         }
       } catch (e) {
@@ -275,9 +277,9 @@ export class ToolHost {
       scriptHash: m.scriptHash,
     }
     if (m.line !== undefined) request.line = m.line
-    this.#emit({ type: 'approval_requested', scriptId: m.scriptId, timestamp: Date.now(), request })
+    this.#emit({ type: 'approval_requested', scriptId: m.scriptId, timestamp: Date.now(), request }, m.token.run)
     const resolved = (decision: Decision): Decision => {
-      this.#emit({ type: 'approval_resolved', scriptId: m.scriptId, timestamp: Date.now(), requestId: request.requestId, decision })
+      this.#emit({ type: 'approval_resolved', scriptId: m.scriptId, timestamp: Date.now(), requestId: request.requestId, decision }, m.token.run)
       return decision
     }
     const onApproval = this.#onApproval
@@ -379,18 +381,10 @@ export class ToolHost {
     if (call.controller !== undefined) call.controller.abort(reason)
   }
 
-  #emit(event: HarnessEvent): void {
-    const onEvent = this.#onEvent
-    if (onEvent === undefined) return
-    try {
-      const r: unknown = onEvent(event)
-      // An async callback that rejects is ignored like one that throws.
-      if (r !== null && typeof r === 'object' && typeof (r as { then?: unknown }).then === 'function') {
-        ;(r as Promise<unknown>).then(undefined, () => {})
-      }
-    } catch {
-      // An event callback that throws must not break the script.
-    }
+  /** To the harness's listener, then to run `run`'s. */
+  #emit(event: HarnessEvent, run: number): void {
+    tell(this.#onEvent, event)
+    tell(this.#runs.get(run)?.onEvent, event)
   }
 
   #finish(run: number, result: ScriptResult): void {
@@ -402,6 +396,19 @@ export class ToolHost {
     } finally {
       entry.resolve(result)
     }
+  }
+}
+
+function tell(listener: ((event: HarnessEvent) => void) | undefined, event: HarnessEvent): void {
+  if (listener === undefined) return
+  try {
+    const r: unknown = listener(event)
+    // An async callback that rejects is ignored like one that throws.
+    if (r !== null && typeof r === 'object' && typeof (r as { then?: unknown }).then === 'function') {
+      ;(r as Promise<unknown>).then(undefined, () => {})
+    }
+  } catch {
+    // An event callback that throws must not break the script.
   }
 }
 

@@ -74,13 +74,14 @@ export class ScriptHarness {
     if (mode === 'disabled') return Promise.resolve(parseResult(native.notRun('disabled')))
     let run: number
     try {
+      if (parts.onEvent !== undefined) native.listen()
       run = native.start(source, parts.config)
     } catch (e) {
       if (e instanceof TypeError || native.closed) return Promise.reject(e)
       // A bug in starting the run: it still resolves, as a result.
       return Promise.resolve(parseResult(native.internalFailure()))
     }
-    return this.#host.begin(run, parts.signal)
+    return this.#host.begin(run, parts.signal, parts.onEvent)
   }
 
   /**

@@ -4,7 +4,8 @@
 // works on the `Client` the host made (the SDK is an optional peer
 // dependency), and the main entry never loads this module.
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js'
-import { checkToolSchema, type ScriptHarness, type ScriptResult, type ToolDefinition } from './index.js'
+import type { ServerNotification } from '@modelcontextprotocol/sdk/types.js'
+import { checkToolSchema, type HarnessEvent, type ScriptHarness, type ScriptResult, type ToolDefinition } from './index.js'
 
 /** The part of the MCP SDK's `Client` that `mcpTools` uses. */
 export interface McpClientLike {
@@ -296,7 +297,7 @@ export function createCodeModeServer(options: CodeModeServerOptions): Server {
   const { CallToolRequestSchema, ListToolsRequestSchema, McpError, ErrorCode } =
     require('@modelcontextprotocol/sdk/types.js') as typeof import('@modelcontextprotocol/sdk/types.js')
   const description = harness.instructions({ delivery: 'argument', context })
-  const server = new Server({ name, version }, { capabilities: { tools: {} } })
+  const server = new Server({ name, version }, { capabilities: { tools: {}, logging: {} } })
   server.setRequestHandler(ListToolsRequestSchema, async () => ({
     tools: [
       {
@@ -321,9 +322,51 @@ export function createCodeModeServer(options: CodeModeServerOptions): Server {
     }
     // The client's cancellation (notifications/cancelled) aborts this
     // signal: the script, and its calls of upstream tools, are cancelled.
-    return executeResult(await harness.run(code, { signal: extra.signal }))
+    // Its events reach the client as it runs: console output as log
+    // messages, progress and tool calls as progress notifications (when the
+    // request asked for them with a progress token).
+    const onEvent = eventForwarder(extra.sendNotification, request.params._meta?.progressToken)
+    return executeResult(await harness.run(code, { signal: extra.signal, onEvent }))
   })
   return server
+}
+
+type Notify = (notification: ServerNotification) => Promise<void>
+
+/** Console levels as MCP logging levels (RFC 5424 names). */
+const LOG_LEVELS = { log: 'info', info: 'info', warn: 'warning', error: 'error' } as const
+
+/**
+ * A script's events as MCP notifications about its `execute` request:
+ * `console` → `notifications/message` (logger `script`); `progress`,
+ * `tool_call_started` and `tool_call_completed` → `notifications/progress`
+ * when the client sent a progress token. A notification that fails to send
+ * (the client went away) is dropped: the script goes on.
+ */
+function eventForwarder(notify: Notify, progressToken: string | number | undefined): (event: HarnessEvent) => void {
+  let progress = 0
+  const send = (notification: ServerNotification) => {
+    notify(notification).catch(() => {})
+  }
+  const step = (message: string) => {
+    if (progressToken !== undefined) send({ method: 'notifications/progress', params: { progressToken, progress: ++progress, message } })
+  }
+  return (event) => {
+    switch (event.type) {
+      case 'console':
+        send({ method: 'notifications/message', params: { level: LOG_LEVELS[event.level], logger: 'script', data: event.message } })
+        break
+      case 'progress':
+        step(event.message)
+        break
+      case 'tool_call_started':
+        step(`tools.${event.toolName} started`)
+        break
+      case 'tool_call_completed':
+        step(`tools.${event.toolName} ${event.status} in ${Math.round(event.durationMs)} ms`)
+        break
+    }
+  }
 }
 
 function packageVersion(): string {

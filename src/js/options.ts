@@ -160,18 +160,21 @@ export interface RunParts {
   config: RunConfig
   mode: HarnessMode | undefined
   signal: AbortSignal | undefined
+  onEvent: ((event: HarnessEvent) => void) | undefined
   stopAfterFailure: boolean
 }
 
 export function normalizeRunOptions(options: unknown): RunParts {
-  if (options === undefined || options === null) return { config: {}, mode: undefined, signal: undefined, stopAfterFailure: false }
+  if (options === undefined || options === null) return { config: {}, mode: undefined, signal: undefined, onEvent: undefined, stopAfterFailure: false }
   if (!isObject(options)) throw typeError('options', 'must be an object')
-  const { signal, mode, limits, context, stopAfterFailure } = options
+  const { signal, mode, limits, context, onEvent, stopAfterFailure } = options
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw typeError('options.signal', 'must be an AbortSignal')
+  if (onEvent !== undefined && typeof onEvent !== 'function') throw typeError('options.onEvent', 'must be a function')
   return {
     config: { limits: checkLimits(limits, 'options.limits'), context: checkSeed(context, 'options.context') },
     mode: checkMode(mode, 'options.mode'),
     signal,
+    onEvent: onEvent as RunParts['onEvent'],
     stopAfterFailure: stopAfterFailure === true,
   }
 }

@@ -39,6 +39,8 @@ export interface RunOptions {
   limits?: Partial<HarnessLimits>
   /** Per-call context fields, merged over the harness's. */
   context?: ContextSeed
+  /** Receives this script's events, in order, after the harness's `onEvent` got each. A throw is ignored. */
+  onEvent?: (event: HarnessEvent) => void
 }
 
 /** Options of `processResponse` and `stream`: those of `run`, for every script of the turn, plus: */

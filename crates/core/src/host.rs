@@ -55,7 +55,9 @@ pub enum Outgoing {
         token: CallToken,
         reason: String,
     },
+    /// An event of run `run`'s script (its `onEvent` gets it too).
     Event {
+        run: u64,
         event: HarnessEvent,
     },
     /// The script of run `run` ended.
@@ -86,7 +88,8 @@ pub enum ToolOutcome {
 /// Implemented by the embedder. Called from sandbox threads; must not block.
 pub trait Host: Send + Sync + 'static {
     fn deliver(&self, batch: Vec<Outgoing>);
-    /// Whether anyone listens to events; when not, none are built.
+    /// Whether anyone listens to events; when not, none are built. Read
+    /// for each event, so a host may start listening at any time.
     fn wants_events(&self) -> bool {
         true
     }

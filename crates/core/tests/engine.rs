@@ -86,7 +86,7 @@ impl Harness {
                 match m {
                     Outgoing::Done { run: r, result } if r == run => return result,
                     Outgoing::Done { .. } => {}
-                    Outgoing::Event { event } => {
+                    Outgoing::Event { event, .. } => {
                         self.events.push(serde_json::to_value(event).unwrap())
                     }
                     Outgoing::Abort { token, .. } => self.aborted.push(format!("{}", token.call)),

@@ -67,6 +67,7 @@ pub(crate) fn failure_messages(
 ) {
     if wants_events {
         out.push(Outgoing::Event {
+            run,
             event: HarnessEvent {
                 script_id: script_id.clone(),
                 timestamp: now_ms(),

@@ -144,6 +144,7 @@ impl RunState {
     pub fn emit(&self, kind: EventKind) {
         if self.shared.host.wants_events() {
             self.outbox.push(Outgoing::Event {
+                run: self.run,
                 event: HarnessEvent {
                     script_id: self.script_id.clone(),
                     timestamp: now_ms(),

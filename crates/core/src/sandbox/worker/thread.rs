@@ -359,6 +359,7 @@ impl Worker {
                 Err(e) => {
                     if self.shared.host.wants_events() {
                         self.outbox.push(Outgoing::Event {
+                            run: job.run,
                             event: HarnessEvent {
                                 script_id: job.script_id.clone(),
                                 timestamp: now_ms(),
