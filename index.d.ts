@@ -420,6 +420,17 @@ export declare class ScriptHarness {
      */
     run(source: string, options?: RunOptions): Promise<ScriptResult>;
     /**
+     * Replace the tools. Scripts started from now on (`run`, and the scripts
+     * of turns processed from now on) call `tools`; a script already started
+     * keeps the tools it started with, handlers included, to its end.
+     * `describeTools()`, `instructions()` and `validate()` describe the new
+     * tools at once. Validated as the constructor's `options.tools` (a
+     * `TypeError` names the bad tool, and nothing changes). For a tool
+     * source that changes while the harness lives: an MCP server's
+     * `tools/list_changed` (see `mcpTools`'s `onChange`).
+     */
+    setTools(tools: ToolDefinition[]): void;
+    /**
      * Validate one script body without running it (what dry-run does):
      * syntax, size, banned constructs, and the tools it references that are
      * not registered.

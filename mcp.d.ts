@@ -18,6 +18,8 @@ export interface McpClientLike {
     }, resultSchema?: undefined, options?: {
         signal?: AbortSignal;
     }): Promise<unknown>;
+    /** The SDK's; needed only for `onChange`. */
+    setNotificationHandler?(schema: unknown, handler: (notification: unknown) => void | Promise<void>): void;
 }
 /** A tool as `tools/list` describes it. */
 export interface McpToolInfo {
@@ -46,6 +48,11 @@ export interface McpToolsOptions {
     onSkipped?: (tool: unknown, reason: string) => void;
     /** The most tools read from the server (all pages together); past it, `mcpTools` rejects. Default 1000. */
     maxTools?: number;
+    /** Called with the server's tools, read again as `mcpTools` reads them, each time the server says its list changed
+     *  (`notifications/tools/list_changed`): hand them to `harness.setTools`. It becomes the client's handler of that
+     *  notification. A list that cannot be read again is reported as a process warning (`McpToolsRefreshFailed`), and
+     *  the tools stay as they were. Requires the SDK's `Client` (its `setNotificationHandler`). */
+    onChange?: (tools: ToolDefinition[]) => void;
 }
 /**
  * The path segment an MCP tool name becomes (see `mcpTools`). MCP names may
@@ -95,7 +102,8 @@ export interface ExecuteResult {
  * the code as a script in `harness`. Its description is `harness.instructions({ delivery: 'argument' })`: the
  * sandbox's rules, its limits and the declarations of the harness's tools. It answers with the result as text and
  * as `structuredContent` (`ExecuteResult`), `isError` when the script failed; the client's cancellation cancels
- * the script. Connect it to a transport: `await server.connect(new StdioServerTransport())`. Requires
- * `@modelcontextprotocol/sdk`.
+ * the script. Connect it to a transport: `await server.connect(new StdioServerTransport())`. After
+ * `harness.setTools(...)`, call `server.sendToolListChanged()`: clients list the tools again and get the new
+ * declarations. Requires `@modelcontextprotocol/sdk`.
  */
 export declare function createCodeModeServer(options: CodeModeServerOptions): Server;

@@ -190,6 +190,21 @@ describe('closing', () => {
     expect(Date.now() - t).toBeLessThan(5000)
   })
 
+  it('setTools: later scripts get the new tools and handlers, a bad list changes nothing, realms of the old tools serve no more', async () => {
+    const h = new ScriptHarness({ tools: [{ name: 'v', handler: () => 1 }], workers: 1 })
+    expect((await h.run('return await tools.v({})')).value).toBe(1)
+    const built = h.stats().realmsBuilt
+    h.setTools([{ name: 'v', handler: () => 2 }, { name: 'w', handler: () => 'w' }])
+    expect(h.describeTools()).toContain('w(args?: Record<string, unknown>): Promise<unknown>;')
+    expect((await h.run('return [await tools.v({}), await tools.w({}), context.tools]')).value).toEqual([2, 'w', ['v', 'w']])
+    expect(h.stats().realmsBuilt).toBeGreaterThan(built)
+    expect(() => h.setTools([{ name: 'a b', handler: () => 0 }])).toThrow(/^tools\[0\]\.name: 'a b' is not a valid tool name/)
+    expect(() => h.setTools([{ name: 'x' } as any])).toThrow(/^tools\[0\]\.handler: must be a function$/)
+    expect(() => h.setTools('x' as any)).toThrow(/^tools: must be an array of tool definitions$/)
+    expect((await h.run('return await tools.w({})')).value).toBe('w')
+    await h.close()
+  })
+
   it('a harness dropped without close() is collected, and its sandbox threads end', () => {
     // The engine's dispatch callback must not hold the harness: napi holds
     // that callback as long as the engine lives.

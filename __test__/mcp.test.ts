@@ -126,6 +126,53 @@ describe('mcpTools', () => {
   })
 })
 
+describe('a server whose tool list changes', () => {
+  it('onChange hands the new list to harness.setTools: later scripts call the new tools, a running one keeps its own', async () => {
+    let release = () => {}
+    const upstream = await connect((s) => {
+      s.registerTool('ping', { description: 'Ping', inputSchema: {}, annotations: { readOnlyHint: true } }, async () => ({ content: [{ type: 'text', text: 'pong' }] }))
+      s.registerTool('hold', { description: 'Waits for the test', inputSchema: {}, annotations: { readOnlyHint: true } },
+        () => new Promise((resolve) => { release = () => resolve({ content: [{ type: 'text', text: 'released' }] }) }))
+    })
+    const changes: string[][] = []
+    let harness: ScriptHarness | undefined
+    const tools = await mcpTools(upstream.client, {
+      namespace: 'live',
+      onChange: (next) => {
+        changes.push(next.map((t) => t.name))
+        harness!.setTools(next)
+      },
+    })
+    harness = new ScriptHarness({ tools })
+    expect(harness.describeTools()).not.toContain('echo(')
+    // A script that started before the change: it keeps the tools it had.
+    const before = harness.run(`const a = await tools.live.hold({})
+let e = 'none'
+try { await tools.live.echo({ text: 'x' }) } catch (x) { e = x.name }
+return [a, Object.keys(tools.live).join(','), e, await tools.live.ping({})]`)
+    for (let i = 0; i < 100 && harness.stats().pendingToolCalls === 0; i++) await new Promise((r) => setTimeout(r, 10))
+
+    upstream.server.registerTool('echo', { description: 'Echo', inputSchema: { text: z.string() }, annotations: { readOnlyHint: true } },
+      async ({ text }) => ({ content: [{ type: 'text', text }] }))
+    for (let i = 0; i < 100 && changes.length === 0; i++) await new Promise((r) => setTimeout(r, 10))
+    expect(changes.at(-1)).toEqual(['live.ping', 'live.hold', 'live.echo'])
+    expect(harness.describeTools()).toContain('echo(args: {')
+    expect(await harness.run("return await tools.live.echo({ text: 'new' })")).toMatchObject({ ok: true, value: 'new' })
+    release()
+    expect((await before).value).toEqual(['released', 'ping,hold', 'ToolNotFoundError', 'pong'])
+    expect(harness.validate('await tools.live.echo({ text: "x" })').unknownTools).toEqual([])
+
+    await harness.close()
+    await upstream.client.close()
+  })
+
+  it('onChange needs a function and a client that takes notification handlers', async () => {
+    const listing = { listTools: async () => ({ tools: [] }), callTool: async () => ({ content: [] }) }
+    await expect(mcpTools(listing as any, { onChange: 1 as any })).rejects.toThrow(/^options\.onChange: must be a function$/)
+    await expect(mcpTools(listing as any, { onChange: () => {} })).rejects.toThrow(/^options\.onChange: the client has no setNotificationHandler/)
+  })
+})
+
 describe('a server that goes away', () => {
   it('the call in flight is a ToolExecutionError, the harness goes on, and later calls say the server is gone', async () => {
     const started: string[] = []

@@ -72,7 +72,12 @@ async function main() {
   const { version } = require('../package.json')
 
   const clients = []
-  const tools = []
+  // Each upstream's tools, by namespace; a server whose list changes
+  // replaces its part, and the harness gets the whole again.
+  const parts = new Map()
+  const allTools = () => [...parts.values()].flat()
+  let harness
+  let server
   for (const u of upstreams) {
     const client = new Client({ name: 'script-harness', version })
     // Only the SDK's safe variables and the ones named with --env: an
@@ -82,11 +87,15 @@ async function main() {
     for (const name of passed) if (process.env[name] !== undefined) env[name] = process.env[name]
     await client.connect(new StdioClientTransport({ command: u.command, args: u.args, env, stderr: 'inherit' }))
     clients.push(client)
-    tools.push(...(await mcpTools(client, { namespace: u.namespace })))
+    const onChange = (tools) => {
+      parts.set(u.namespace, tools)
+      harness?.setTools(allTools())
+      server?.sendToolListChanged().catch(() => {})
+    }
+    parts.set(u.namespace, await mcpTools(client, { namespace: u.namespace, onChange }))
   }
-  let server
-  const harness = new ScriptHarness({
-    tools,
+  harness = new ScriptHarness({
+    tools: allTools(),
     limits: timeoutMs === undefined ? undefined : { timeoutMs },
     // Asked of the person at the client when it can elicit; otherwise the
     // policy given on the command line (deny by default).

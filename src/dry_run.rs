@@ -34,7 +34,7 @@ impl Task for DryRun {
                 &self.source,
                 Language::Ts,
                 self.max_source_bytes,
-                &self.shared.registry,
+                &self.shared.tools().registry,
             );
             Ok(match self.result_for.take() {
                 Some(script_id) => not_run(script_id, HarnessMode::DryRun, Some(report)).to_json(),

@@ -22,7 +22,9 @@ use crate::contain::contained;
 use crate::dry_run::{DryRun, not_run};
 use crate::host::{Batch, DispatchFn, KeepAlive, NapiHost};
 use crate::link::{NativeLink, Runs};
-use crate::options::{HarnessConfig, RunConfig, merged_limits, mode_name, parse_mode, seed};
+use crate::options::{
+    HarnessConfig, RunConfig, ToolConfig, merged_limits, mode_name, parse_mode, seed, tool_specs,
+};
 
 /// Throw `TypeError: <field>: <message>` for a bad option, `Error` for
 /// other misuse (a closed harness).
@@ -156,6 +158,15 @@ impl NativeHarness {
         self.events.store(true, Ordering::Relaxed);
     }
 
+    /// Replaces the tools for scripts started from now on (see
+    /// `ScriptHarness.setTools`). Throws a `TypeError` naming a bad tool
+    /// (`options.tools[i]...`); nothing changes then.
+    #[napi(catch_unwind)]
+    pub fn set_tools(&self, env: Env, tools: Vec<ToolConfig>) -> Result<()> {
+        let specs = tool_specs(tools).map_err(|e| misuse(&env, e))?;
+        self.engine.set_tools(specs).map_err(|e| misuse(&env, e))
+    }
+
     /// What tool replies, admissions and cancels go through. It reaches the
     /// engine weakly, and strongly only through runs still pending.
     #[napi]
@@ -246,7 +257,7 @@ impl NativeHarness {
             &source,
             Language::Ts,
             self.engine.default_limits().max_source_bytes,
-            &self.engine.shared().registry,
+            &self.engine.shared().tools().registry,
         );
         serde_json::to_string(&report).map_err(json_error)
     }
@@ -289,7 +300,7 @@ impl NativeHarness {
     ) -> String {
         use script_harness_core::describe::describe_tools_with;
         describe_tools_with(
-            &self.engine.shared().registry,
+            &self.engine.shared().tools().registry,
             context_declaration(&context),
         )
     }
@@ -308,7 +319,7 @@ impl NativeHarness {
             _ => Delivery::Tag,
         };
         instructions(
-            &self.engine.shared().registry,
+            &self.engine.shared().tools().registry,
             &self.engine.default_limits(),
             delivery,
             context_declaration(&context),

@@ -105,24 +105,30 @@ impl HarnessConfig {
     }
 
     pub fn take_tools(&mut self) -> Result<Vec<ToolSpec>, HarnessError> {
-        self.tools
-            .drain(..)
-            .enumerate()
-            .map(|(i, t)| {
-                Ok(ToolSpec {
-                    parameters: schema(t.parameters.as_deref(), i, "parameters")?,
-                    returns: schema(t.returns.as_deref(), i, "returns")?,
-                    name: t.name,
-                    description: t.description,
-                    approval: match t.approval.as_str() {
-                        "always" => ApprovalRule::Always,
-                        "predicate" => ApprovalRule::Predicate,
-                        _ => ApprovalRule::Never,
-                    },
-                })
-            })
-            .collect()
+        tool_specs(std::mem::take(&mut self.tools))
     }
+}
+
+/// Tool configurations → the engine's specs; a schema that is not JSON
+/// names its tool.
+pub fn tool_specs(tools: Vec<ToolConfig>) -> Result<Vec<ToolSpec>, HarnessError> {
+    tools
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| {
+            Ok(ToolSpec {
+                parameters: schema(t.parameters.as_deref(), i, "parameters")?,
+                returns: schema(t.returns.as_deref(), i, "returns")?,
+                name: t.name,
+                description: t.description,
+                approval: match t.approval.as_str() {
+                    "always" => ApprovalRule::Always,
+                    "predicate" => ApprovalRule::Predicate,
+                    _ => ApprovalRule::Never,
+                },
+            })
+        })
+        .collect()
 }
 
 fn schema(json: Option<&str>, tool: usize, field: &str) -> Result<Option<Value>, HarnessError> {

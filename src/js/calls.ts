@@ -35,6 +35,8 @@ interface CallMessage {
 
 interface PendingRun {
   resolve: (result: ScriptResult) => void
+  /** The tools the run was started with: its calls' indexes are into these. */
+  tools: HostTool[]
   signal: AbortSignal | undefined
   /** The run's own listener (`RunOptions.onEvent`). */
   onEvent: ((event: HarnessEvent) => void) | undefined
@@ -64,7 +66,8 @@ function strictJson(_key: string, v: unknown): unknown {
 
 export class ToolHost {
   readonly #link: NativeLink
-  readonly #tools: HostTool[]
+  /** The tools runs started from now on get. */
+  #tools: HostTool[]
   readonly #onEvent: HarnessParts['onEvent']
   readonly #onApproval: HarnessParts['onApproval']
   readonly #runs = new Map<number, PendingRun>()
@@ -83,10 +86,15 @@ export class ToolHost {
     return this.#calls.size
   }
 
+  /** Runs started from now on call `tools` (as the engine's `setTools`). */
+  setTools(tools: HostTool[]): void {
+    this.#tools = tools
+  }
+
   /** The promise of run `run`'s result; `signal` cancels it; `onEvent` hears its events. */
   begin(run: number, signal: AbortSignal | undefined, onEvent?: (event: HarnessEvent) => void): Promise<ScriptResult> {
     return new Promise((resolve) => {
-      const entry: PendingRun = { resolve, signal, onEvent, onAbort: undefined, cancelled: false, cancelReason: undefined }
+      const entry: PendingRun = { resolve, tools: this.#tools, signal, onEvent, onAbort: undefined, cancelled: false, cancelReason: undefined }
       this.#runs.set(run, entry)
       if (signal !== undefined) {
         entry.onAbort = () => {
@@ -142,10 +150,16 @@ export class ToolHost {
   #startCall(m: CallMessage): void {
     const { token } = m
     const key = keyOf(token)
-    const tool = this.#tools[m.tool]
+    const link = this.#link
+    // The tool as the run knows it: the tools may have changed since it started.
+    const tool = this.#runs.get(token.run)?.tools[m.tool]
+    if (tool === undefined) {
+      // A call of a run no longer pending (its result was delivered): nothing starts.
+      link.skip(token)
+      return
+    }
     const call: PendingCall = { controller: undefined, reason: undefined }
     this.#calls.set(key, call)
-    const link = this.#link
     const signalOf = (): AbortSignal => {
       if (call.controller === undefined) {
         call.controller = new AbortController()

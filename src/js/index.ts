@@ -6,7 +6,7 @@
 import { ToolHost } from './calls.js'
 import { isObject, reasonText, typeError } from './errors.js'
 import { binding, type NativeHarness } from './native.js'
-import { normalizeOptions, normalizeRunOptions } from './options.js'
+import { normalizeOptions, normalizeRunOptions, normalizeTools } from './options.js'
 import { TurnStream, checkFormat, checkLimitRanges, finishTurn } from './turns.js'
 import type {
   ApiFormat,
@@ -82,6 +82,22 @@ export class ScriptHarness {
       return Promise.resolve(parseResult(native.internalFailure()))
     }
     return this.#host.begin(run, parts.signal, parts.onEvent)
+  }
+
+  /**
+   * Replace the tools. Scripts started from now on (`run`, and the scripts
+   * of turns processed from now on) call `tools`; a script already started
+   * keeps the tools it started with, handlers included, to its end.
+   * `describeTools()`, `instructions()` and `validate()` describe the new
+   * tools at once. Validated as the constructor's `options.tools` (a
+   * `TypeError` names the bad tool, and nothing changes). For a tool
+   * source that changes while the harness lives: an MCP server's
+   * `tools/list_changed` (see `mcpTools`'s `onChange`).
+   */
+  setTools(tools: ToolDefinition[]): void {
+    const { specs, hostTools } = normalizeTools(tools, 'tools')
+    this.#native.setTools(specs)
+    this.#host.setTools(hostTools)
   }
 
   /**

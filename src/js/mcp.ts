@@ -15,6 +15,8 @@ export interface McpClientLike {
     resultSchema?: undefined,
     options?: { signal?: AbortSignal },
   ): Promise<unknown>
+  /** The SDK's; needed only for `onChange`. */
+  setNotificationHandler?(schema: unknown, handler: (notification: unknown) => void | Promise<void>): void
 }
 
 /** A tool as `tools/list` describes it. */
@@ -39,6 +41,11 @@ export interface McpToolsOptions {
   onSkipped?: (tool: unknown, reason: string) => void
   /** The most tools read from the server (all pages together); past it, `mcpTools` rejects. Default 1000. */
   maxTools?: number
+  /** Called with the server's tools, read again as `mcpTools` reads them, each time the server says its list changed
+   *  (`notifications/tools/list_changed`): hand them to `harness.setTools`. It becomes the client's handler of that
+   *  notification. A list that cannot be read again is reported as a process warning (`McpToolsRefreshFailed`), and
+   *  the tools stay as they were. Requires the SDK's `Client` (its `setNotificationHandler`). */
+  onChange?: (tools: ToolDefinition[]) => void
 }
 
 /** A tools/call request's own timeout: a day, so the script's limit governs. */
@@ -169,7 +176,7 @@ export async function mcpTools(client: McpClientLike, options: McpToolsOptions =
     throw new TypeError('client: must be a connected MCP SDK Client')
   }
   if (options === null || typeof options !== 'object') throw new TypeError('options: must be an object')
-  const { namespace = 'mcp', approval, onSkipped = warnSkipped, maxTools = 1000 } = options
+  const { namespace = 'mcp', approval, onSkipped = warnSkipped, maxTools = 1000, onChange } = options
   if (!Number.isInteger(maxTools) || maxTools < 1) throw new TypeError('options.maxTools: must be a positive integer')
   if (typeof namespace !== 'string' || !namespace.split('.').every((s) => IDENTIFIER.test(s) && !RESERVED.has(s))) {
     throw new TypeError(`options.namespace: must be identifiers separated by dots, like 'mcp.github', got ${JSON.stringify(namespace)}`)
@@ -178,7 +185,24 @@ export async function mcpTools(client: McpClientLike, options: McpToolsOptions =
     throw new TypeError('options.approval: must be an object of tool names to booleans, or a function')
   }
   if (typeof onSkipped !== 'function') throw new TypeError('options.onSkipped: must be a function')
-  const listed = await listAllTools(client, maxTools)
+  if (onChange !== undefined && typeof onChange !== 'function') throw new TypeError('options.onChange: must be a function')
+  if (onChange !== undefined && typeof client.setNotificationHandler !== 'function') {
+    throw new TypeError('options.onChange: the client has no setNotificationHandler (use the MCP SDK Client)')
+  }
+  const read = async () => definitionsOf(client, await listAllTools(client, maxTools), namespace, approval, onSkipped)
+  const tools = await read()
+  if (onChange !== undefined) watchToolList(client, read, onChange)
+  return tools
+}
+
+/** The tools of a listing as tool definitions (see `mcpTools`). */
+function definitionsOf(
+  client: McpClientLike,
+  listed: unknown[],
+  namespace: string,
+  approval: McpToolsOptions['approval'],
+  onSkipped: (tool: unknown, reason: string) => void,
+): ToolDefinition[] {
   // A tool whose description breaks the protocol's rules is left out and
   // reported, not a reason to refuse the server's other tools.
   const tools = listed.filter((tool): tool is McpToolInfo => {
@@ -212,6 +236,40 @@ export async function mcpTools(client: McpClientLike, options: McpToolsOptions =
     if (tool.inputSchema !== null && typeof tool.inputSchema === 'object') definition.parameters = tool.inputSchema
     if (tool.outputSchema !== null && typeof tool.outputSchema === 'object') definition.returns = tool.outputSchema
     return definition
+  })
+}
+
+/**
+ * Reads the list again on each `notifications/tools/list_changed` and hands
+ * it to `onChange`. Notifications that come while a read is under way are
+ * folded into one more read after it, so `onChange` sees the lists in
+ * order and the last one is the server's last.
+ */
+function watchToolList(client: McpClientLike, read: () => Promise<ToolDefinition[]>, onChange: (tools: ToolDefinition[]) => void): void {
+  const { ToolListChangedNotificationSchema } = require('@modelcontextprotocol/sdk/types.js') as typeof import('@modelcontextprotocol/sdk/types.js')
+  let reading = false
+  let again = false
+  const refresh = async () => {
+    if (reading) {
+      again = true
+      return
+    }
+    reading = true
+    try {
+      do {
+        again = false
+        try {
+          onChange(await read())
+        } catch (e) {
+          process.emitWarning(`mcpTools: the server's changed tool list could not be used: ${e instanceof Error ? e.message : String(e)}`, 'McpToolsRefreshFailed')
+        }
+      } while (again)
+    } finally {
+      reading = false
+    }
+  }
+  client.setNotificationHandler!(ToolListChangedNotificationSchema, () => {
+    void refresh()
   })
 }
 
@@ -283,8 +341,9 @@ function executeResult(r: ScriptResult) {
  * the code as a script in `harness`. Its description is `harness.instructions({ delivery: 'argument' })`: the
  * sandbox's rules, its limits and the declarations of the harness's tools. It answers with the result as text and
  * as `structuredContent` (`ExecuteResult`), `isError` when the script failed; the client's cancellation cancels
- * the script. Connect it to a transport: `await server.connect(new StdioServerTransport())`. Requires
- * `@modelcontextprotocol/sdk`.
+ * the script. Connect it to a transport: `await server.connect(new StdioServerTransport())`. After
+ * `harness.setTools(...)`, call `server.sendToolListChanged()`: clients list the tools again and get the new
+ * declarations. Requires `@modelcontextprotocol/sdk`.
  */
 export function createCodeModeServer(options: CodeModeServerOptions): Server {
   if (options === null || typeof options !== 'object') throw new TypeError('options: must be an object')
@@ -296,13 +355,14 @@ export function createCodeModeServer(options: CodeModeServerOptions): Server {
   const { Server } = require('@modelcontextprotocol/sdk/server/index.js') as typeof import('@modelcontextprotocol/sdk/server/index.js')
   const { CallToolRequestSchema, ListToolsRequestSchema, McpError, ErrorCode } =
     require('@modelcontextprotocol/sdk/types.js') as typeof import('@modelcontextprotocol/sdk/types.js')
-  const description = harness.instructions({ delivery: 'argument', context })
-  const server = new Server({ name, version }, { capabilities: { tools: {}, logging: {} } })
+  // The tools may change (`harness.setTools`): the description is written
+  // for each listing, and the server says when to list again.
+  const server = new Server({ name, version }, { capabilities: { tools: { listChanged: true }, logging: {} } })
   server.setRequestHandler(ListToolsRequestSchema, async () => ({
     tools: [
       {
         name: 'execute',
-        description,
+        description: harness.instructions({ delivery: 'argument', context }),
         inputSchema: {
           type: 'object' as const,
           properties: { code: { type: 'string', description: 'A TypeScript script: the body of an async function (top-level await; return the result).' } },

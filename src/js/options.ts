@@ -104,23 +104,21 @@ function stringify(schema: unknown, field: string): string {
   }
 }
 
-/** `ScriptHarnessOptions` → engine configuration and the host's functions. */
-export function normalizeOptions(options: unknown): HarnessParts {
-  if (!isObject(options)) throw typeError('options', 'must be an object')
-  const { tools, mode, limits, onApproval, onEvent, context, workers, isolation } = options
-  if (!Array.isArray(tools)) throw typeError('options.tools', 'must be an array of tool definitions')
+/** Tool definitions → the engine's configuration and the handlers that stay here; `field` names the array in errors. */
+export function normalizeTools(tools: unknown, field: string): { specs: ToolConfig[]; hostTools: HostTool[] } {
+  if (!Array.isArray(tools)) throw typeError(field, 'must be an array of tool definitions')
   const hostTools: HostTool[] = []
   const specs = tools.map((t: unknown, i): ToolConfig => {
-    const field = `options.tools[${i}]`
-    if (!isObject(t)) throw typeError(field, 'must be an object')
-    if (typeof t.name !== 'string') throw typeError(`${field}.name`, 'must be a string')
-    if (typeof t.handler !== 'function') throw typeError(`${field}.handler`, 'must be a function')
-    if (t.description !== undefined && typeof t.description !== 'string') throw typeError(`${field}.description`, 'must be a string')
-    const parameters = schemaOf(t.parameters, `${field}.parameters`, 'input')
-    const returns = schemaOf(t.returns, `${field}.returns`, 'output')
+    const at = `${field}[${i}]`
+    if (!isObject(t)) throw typeError(at, 'must be an object')
+    if (typeof t.name !== 'string') throw typeError(`${at}.name`, 'must be a string')
+    if (typeof t.handler !== 'function') throw typeError(`${at}.handler`, 'must be a function')
+    if (t.description !== undefined && typeof t.description !== 'string') throw typeError(`${at}.description`, 'must be a string')
+    const parameters = schemaOf(t.parameters, `${at}.parameters`, 'input')
+    const returns = schemaOf(t.returns, `${at}.returns`, 'output')
     const ra = t.requiresApproval
     if (ra !== undefined && typeof ra !== 'boolean' && typeof ra !== 'function') {
-      throw typeError(`${field}.requiresApproval`, 'must be a boolean or a function')
+      throw typeError(`${at}.requiresApproval`, 'must be a boolean or a function')
     }
     const approval: HostTool['approval'] = typeof ra === 'function' ? 'predicate' : ra === true ? 'always' : 'never'
     hostTools.push({
@@ -131,6 +129,14 @@ export function normalizeOptions(options: unknown): HarnessParts {
     })
     return { name: t.name, description: t.description, parameters: parameters.json, returns: returns.json, approval }
   })
+  return { specs, hostTools }
+}
+
+/** `ScriptHarnessOptions` → engine configuration and the host's functions. */
+export function normalizeOptions(options: unknown): HarnessParts {
+  if (!isObject(options)) throw typeError('options', 'must be an object')
+  const { tools, mode, limits, onApproval, onEvent, context, workers, isolation } = options
+  const { specs, hostTools } = normalizeTools(tools, 'options.tools')
   if (onApproval !== undefined && typeof onApproval !== 'function') throw typeError('options.onApproval', 'must be a function')
   if (onEvent !== undefined && typeof onEvent !== 'function') throw typeError('options.onEvent', 'must be a function')
   if (workers !== undefined && (!Number.isInteger(workers) || (workers as number) < 1 || (workers as number) > 256)) {

@@ -51,20 +51,11 @@ pub enum Outgoing {
     },
     /// Fire the `AbortSignal` of a call the script no longer waits for.
     #[serde(rename_all = "camelCase")]
-    Abort {
-        token: CallToken,
-        reason: String,
-    },
+    Abort { token: CallToken, reason: String },
     /// An event of run `run`'s script (its `onEvent` gets it too).
-    Event {
-        run: u64,
-        event: HarnessEvent,
-    },
+    Event { run: u64, event: HarnessEvent },
     /// The script of run `run` ended.
-    Done {
-        run: u64,
-        result: ScriptResult,
-    },
+    Done { run: u64, result: ScriptResult },
 }
 
 /// How a tool call ended, as the host reports it.

@@ -189,6 +189,16 @@ impl Engine {
         format!("{}_{n}", self.id_prefix)
     }
 
+    /// Replace the tools: scripts submitted from now on call `tools`;
+    /// scripts submitted before keep the tools they had, to their end.
+    /// Idle realms built for the old tools are freed as workers next look
+    /// at them. A bad definition is refused whole (nothing changes).
+    pub fn set_tools(&self, tools: Vec<crate::tools::ToolSpec>) -> Result<(), HarnessError> {
+        let registry = ToolRegistry::new(tools)?;
+        self.shared.replace_tools(registry);
+        Ok(())
+    }
+
     pub fn submit(&self, sub: Submission) -> Result<RunHandle, HarnessError> {
         let run = self.next_run.fetch_add(1, Ordering::Relaxed);
         let gate = Arc::new(Gate::default());
@@ -228,6 +238,7 @@ impl Engine {
             limits: sub.limits,
             seed: sub.seed,
             gate: gate.clone(),
+            tools: self.shared.tools(),
         };
         if worker.tx.send(Inbound::Start(Box::new(job))).is_err() {
             self.shared.retire(run);

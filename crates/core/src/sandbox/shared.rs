@@ -1,10 +1,10 @@
-//! What every worker of one engine shares and reads: the tool registry,
-//! the host, the default limits and context seed, the tool tree, the
-//! compile cache, the gates of live runs and the counters.
+//! What every worker of one engine shares and reads: the tool set, the
+//! host, the default limits and context seed, the compile cache, the gates
+//! of live runs and the counters.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Instant;
 
 use serde_json::{Map, Value};
@@ -31,15 +31,35 @@ pub enum Isolation {
     Script,
 }
 
+/// The tools scripts may call, as of the engine's start or one
+/// `Engine::set_tools`. A script keeps the set it was submitted with to its
+/// end; a realm serves only scripts of the set it was built for (its
+/// `tools` object is built from the set's tree).
+pub struct ToolSet {
+    pub registry: ToolRegistry,
+    /// JSON tree of namespaces → tool indexes, for the prelude.
+    pub tool_tree: String,
+    /// 0 at the start, one more with each change.
+    pub generation: u64,
+}
+
+impl ToolSet {
+    pub(crate) fn new(registry: ToolRegistry, generation: u64) -> ToolSet {
+        ToolSet {
+            tool_tree: tool_tree(&registry),
+            registry,
+            generation,
+        }
+    }
+}
+
 /// What every worker of one engine reads.
 pub struct EngineShared {
-    pub registry: ToolRegistry,
+    tools: RwLock<Arc<ToolSet>>,
     pub host: Arc<dyn Host>,
     pub limits: HarnessLimits,
     pub seed: Map<String, Value>,
     pub isolation: Isolation,
-    /// JSON tree of namespaces → tool indexes, for the prelude.
-    pub tool_tree: String,
     pub closing: AtomicBool,
     /// Nanoseconds after `epoch` when `close()` was called; 0 before.
     pub closed_at: AtomicU64,
@@ -72,14 +92,12 @@ impl EngineShared {
         seed: Map<String, Value>,
         isolation: Isolation,
     ) -> EngineShared {
-        let tool_tree = tool_tree(&registry);
         EngineShared {
-            registry,
+            tools: RwLock::new(Arc::new(ToolSet::new(registry, 0))),
             host,
             limits,
             seed,
             isolation,
-            tool_tree,
             closing: AtomicBool::new(false),
             closed_at: AtomicU64::new(0),
             epoch: Instant::now(),
@@ -88,6 +106,18 @@ impl EngineShared {
             gates: Mutex::new(HashMap::new()),
             given_up: Mutex::new(Vec::new()),
         }
+    }
+
+    /// The tools new scripts get.
+    pub fn tools(&self) -> Arc<ToolSet> {
+        self.tools.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Scripts submitted from now on get `registry`'s tools.
+    pub(crate) fn replace_tools(&self, registry: ToolRegistry) {
+        let mut tools = self.tools.write().unwrap_or_else(|e| e.into_inner());
+        let generation = tools.generation + 1;
+        *tools = Arc::new(ToolSet::new(registry, generation));
     }
 
     /// A thread the watchdog gave up on, asked to park.
@@ -145,6 +175,7 @@ impl EngineShared {
     /// A script's `context` object, as JSON.
     pub(crate) fn context_json(
         &self,
+        tools: &ToolSet,
         script_id: &str,
         limits: &HarnessLimits,
         seed: &Map<String, Value>,
@@ -162,7 +193,8 @@ impl EngineShared {
         ctx.insert(
             "tools".into(),
             Value::Array(
-                self.registry
+                tools
+                    .registry
                     .names()
                     .map(|n| Value::String(n.into()))
                     .collect(),

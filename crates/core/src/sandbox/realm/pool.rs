@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use super::hardened::Realm;
-use crate::sandbox::shared::{EngineShared, Isolation};
+use crate::sandbox::shared::{EngineShared, Isolation, ToolSet};
 
 /// Idle realms a worker keeps. A script that waits for tools keeps its
 /// realm, so a burst of suspended scripts builds more; past this many
@@ -14,7 +14,8 @@ use crate::sandbox::shared::{EngineShared, Isolation};
 const MAX_IDLE: usize = 4;
 
 pub(crate) struct RealmPool {
-    idle: Vec<Realm>,
+    /// Idle realms, each with the generation of the tool set it was built for.
+    idle: Vec<(u64, Realm)>,
     /// Realms that will not serve again, freed once the worker has sent
     /// what it has (freeing a big heap takes time the host need not wait).
     retired: Vec<Realm>,
@@ -30,9 +31,12 @@ impl RealmPool {
         }
     }
 
-    /// A realm for the next script: an idle one, or one built now.
-    pub fn take(&mut self) -> Result<Realm, String> {
-        match self.idle.pop() {
+    /// A realm for the next script, whose tools are `tools`: an idle one
+    /// built for them, or one built now. Idle realms of another tool set
+    /// (the tools changed since they were built) are freed.
+    pub fn take(&mut self, tools: &ToolSet) -> Result<Realm, String> {
+        self.retire_stale(tools.generation);
+        match self.idle.pop().map(|(_, realm)| realm) {
             Some(realm) => {
                 if realm.served() > 0 {
                     self.shared
@@ -42,33 +46,55 @@ impl RealmPool {
                 }
                 Ok(realm)
             }
-            None => self.build(),
+            None => self.build(tools),
         }
+    }
+
+    /// Idle realms built for another tool set than `generation` will not
+    /// serve again.
+    fn retire_stale(&mut self, generation: u64) {
+        if self.idle.iter().all(|(g, _)| *g == generation) {
+            return;
+        }
+        let (current, stale): (Vec<_>, Vec<_>) = std::mem::take(&mut self.idle)
+            .into_iter()
+            .partition(|(g, _)| *g == generation);
+        self.idle = current;
+        self.retired
+            .extend(stale.into_iter().map(|(_, realm)| realm));
     }
 
     /// Whether a realm should be built while the worker has nothing else
     /// to do.
     pub fn wants_one(&self) -> bool {
-        self.idle.is_empty()
+        let generation = self.shared.tools().generation;
+        !self.idle.iter().any(|(g, _)| *g == generation)
     }
 
-    /// Build one realm ahead of demand.
+    /// Build one realm ahead of demand, for the engine's current tools.
     pub fn build_ahead(&mut self) {
-        if let Ok(realm) = self.build() {
-            self.idle.push(realm);
+        let tools = self.shared.tools();
+        self.retire_stale(tools.generation);
+        if let Ok(realm) = self.build(&tools) {
+            self.idle.push((tools.generation, realm));
         }
     }
 
     /// The script a realm served finished. `clean` says it ended on its
     /// own, with nothing of it left running or waiting; only then, and
-    /// only in pooled isolation, may the realm serve again.
-    pub fn give_back(&mut self, realm: Realm, clean: bool) {
-        if !clean || self.shared.isolation == Isolation::Script || self.idle.len() >= MAX_IDLE {
+    /// only in pooled isolation, and while the engine's tools are still
+    /// the set it was built for (`generation`), may the realm serve again.
+    pub fn give_back(&mut self, realm: Realm, clean: bool, generation: u64) {
+        if !clean
+            || self.shared.isolation == Isolation::Script
+            || self.idle.len() >= MAX_IDLE
+            || generation != self.shared.tools().generation
+        {
             self.retired.push(realm);
             return;
         }
         if let Some(realm) = realm.recycle() {
-            self.idle.push(realm);
+            self.idle.push((generation, realm));
         }
     }
 
@@ -79,7 +105,7 @@ impl RealmPool {
 
     /// Bytes the idle realms hold.
     pub fn heap_bytes(&self) -> usize {
-        self.idle.iter().map(|r| r.wires().used()).sum()
+        self.idle.iter().map(|(_, r)| r.wires().used()).sum()
     }
 
     /// Give up the idle realms without tearing them down (after a panic,
@@ -89,10 +115,10 @@ impl RealmPool {
         std::mem::forget(std::mem::take(&mut self.retired));
     }
 
-    fn build(&self) -> Result<Realm, String> {
+    fn build(&self, tools: &ToolSet) -> Result<Realm, String> {
         let max_stack = self.shared.limits.max_stack_bytes as usize;
         let built = catch_unwind(AssertUnwindSafe(|| {
-            Realm::build(&self.shared.tool_tree, max_stack)
+            Realm::build(&tools.tool_tree, max_stack)
         }));
         match built {
             Ok(Ok(realm)) => {

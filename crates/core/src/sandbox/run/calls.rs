@@ -61,7 +61,7 @@ impl RunState {
         self.in_flight += 1;
         self.gate.set_phase(call, CallPhase::Dispatched);
         let needs_approval = self
-            .shared
+            .tools
             .registry
             .get(record.tool_index as usize)
             .is_some_and(|t| t.approval != ApprovalRule::Never);
@@ -228,13 +228,13 @@ impl ScriptCell {
         }
         let known = usize::try_from(index)
             .ok()
-            .filter(|i| *i < s.shared.registry.len());
+            .filter(|i| *i < s.tools.registry.len());
         let Some(tool_index) = known else {
-            let message = s.shared.registry.not_found_message(&path);
+            let message = s.tools.registry.not_found_message(&path);
             return Err(s.refuse(call, path, args, ErrorCode::ToolNotFoundError, message));
         };
         if let Ok(value) = serde_json::from_str::<serde_json::Value>(args.get())
-            && let Some(problem) = s.shared.registry.check_args(tool_index, &value)
+            && let Some(problem) = s.tools.registry.check_args(tool_index, &value)
         {
             let message =
                 format!("tools.{path}: the arguments do not match its schema at {problem}");

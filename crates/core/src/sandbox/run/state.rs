@@ -17,7 +17,7 @@ use crate::result::{CallStatus, LogEntry};
 use crate::sandbox::gate::Gate;
 use crate::sandbox::heap::Tripwires;
 use crate::sandbox::outbox::Outbox;
-use crate::sandbox::shared::EngineShared;
+use crate::sandbox::shared::{EngineShared, ToolSet};
 
 /// What the worker knows of a script when it starts it.
 pub(crate) struct RunStart {
@@ -28,6 +28,8 @@ pub(crate) struct RunStart {
     pub compiled: Arc<CompiledScript>,
     pub limits: HarnessLimits,
     pub gate: Arc<Gate>,
+    /// The tools it may call (the engine's when it was submitted).
+    pub tools: Arc<ToolSet>,
     pub outbox: Rc<Outbox>,
 }
 
@@ -85,6 +87,7 @@ pub(crate) type Outcome = Result<Option<Box<RawValue>>, ScriptError>;
 /// record. Present from the start until the result is built.
 pub(crate) struct RunState {
     pub shared: Arc<EngineShared>,
+    pub tools: Arc<ToolSet>,
     pub run: u64,
     pub token_base: CallToken,
     pub script_id: String,
@@ -116,6 +119,7 @@ impl RunState {
     pub fn new(start: RunStart, wires: Rc<Tripwires>, started: Instant) -> RunState {
         RunState {
             shared: start.shared,
+            tools: start.tools,
             run: start.run,
             token_base: start.token_base,
             script_id: start.script_id,

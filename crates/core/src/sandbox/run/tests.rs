@@ -66,6 +66,7 @@ impl Fixture {
         let wires = Rc::new(Tripwires::default());
         wires.set_memory_limit(1 << 20);
         let start = RunStart {
+            tools: shared.tools(),
             shared,
             run: 7,
             token_base: CallToken {

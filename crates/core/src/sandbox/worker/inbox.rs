@@ -8,6 +8,7 @@ use crate::compile::Language;
 use crate::host::ToolOutcome;
 use crate::limits::HarnessLimits;
 use crate::sandbox::gate::Gate;
+use crate::sandbox::shared::ToolSet;
 
 pub(crate) enum Inbound {
     Start(Box<Job>),
@@ -39,4 +40,6 @@ pub struct Job {
     pub seed: Map<String, Value>,
     /// Its cancel flag, clock and call phases, shared with the host.
     pub gate: Arc<Gate>,
+    /// The tools it may call: the engine's when it was submitted.
+    pub tools: Arc<ToolSet>,
 }

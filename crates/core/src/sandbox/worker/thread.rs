@@ -40,6 +40,8 @@ struct Live {
     run: u64,
     /// `timeoutMs`, for the watchdog before the script's clock starts.
     timeout: Duration,
+    /// The tool set its realm was built for.
+    generation: u64,
 }
 
 pub(crate) struct Worker {
@@ -321,7 +323,7 @@ impl Worker {
             }
             Ok(Progress::Finished) => {
                 let (realm, clean) = live.script.into_realm();
-                self.realms.give_back(realm, clean);
+                self.realms.give_back(realm, clean, live.generation);
             }
             Err(_) => {
                 let (run, script_id) = (cell.run_id(), cell.script_id());
@@ -374,7 +376,7 @@ impl Worker {
                     return;
                 }
             };
-        let realm = match self.realms.take() {
+        let realm = match self.realms.take(&job.tools) {
             Ok(realm) => realm,
             Err(why) => {
                 self.report_failure(
@@ -391,9 +393,10 @@ impl Worker {
         };
         self.next_script += 1;
         let key = self.next_script;
-        let context_json = self
-            .shared
-            .context_json(&job.script_id, &job.limits, &job.seed);
+        let context_json =
+            self.shared
+                .context_json(&job.tools, &job.script_id, &job.limits, &job.seed);
+        let generation = job.tools.generation;
         let start = RunStart {
             shared: self.shared.clone(),
             run: job.run,
@@ -407,6 +410,7 @@ impl Worker {
             compiled,
             limits: job.limits,
             gate: job.gate,
+            tools: job.tools,
             outbox: self.outbox.clone(),
         };
         let timeout = Duration::from_millis(job.limits.timeout_ms);
@@ -414,6 +418,7 @@ impl Worker {
             script: Script::new(realm, start),
             run: job.run,
             timeout,
+            generation,
         };
         self.live.insert(key, live);
         self.guarded(key, move |live| live.script.begin(&context_json));
