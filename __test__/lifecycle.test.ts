@@ -10,8 +10,10 @@ describe('construction', () => {
       [undefined, 'options'],
       [{}, 'options.tools'],
       [{ tools: [{ name: 'x' }] }, 'options.tools[0].handler'],
-      [{ tools: [{ name: 'a-b', handler() {} }] }, 'tools[0].name'],
-      [{ tools: [{ name: 'x', handler() {} }, { name: 'x', handler() {} }] }, 'tools[1].name'],
+      [{ tools: [{ name: 'a-b', handler() {} }] }, 'options.tools[0].name'],
+      [{ tools: [{ name: 'x', handler() {} }, { name: 'x', handler() {} }] }, 'options.tools[1].name'],
+      // A hole is a missing definition, not a raw conversion error.
+      [{ tools: [, { name: 'x', handler() {} }] }, 'options.tools[0]: must be an object'],
       [{ tools: [], limits: { timeoutMs: -1 } }, 'options.limits.timeoutMs'],
       [{ tools: [], limits: { memoryMb: 'big' } }, 'options.limits.memoryMb'],
       [{ tools: [], limits: { maxStackBytes: 64 * 1024 * 1024 } }, 'options.limits.maxStackBytes'],

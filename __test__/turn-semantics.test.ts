@@ -211,3 +211,129 @@ describe('the abort reason reaches the tool, the events and the error', () => {
     expect(before.error?.message).toBe('the script was cancelled before it started: too late')
   })
 })
+
+// From a review of the TypeScript layer as an attacker (hostile streams and
+// schema libraries, a clumsy host).
+describe('what a hostile stream or a clumsy host cannot do', () => {
+  const log: string[] = []
+  const mark: ToolDefinition = {
+    name: 'mark',
+    handler: async ({ name }: any) => {
+      log.push(`start ${name}`)
+      await sleep(20)
+      log.push(`end ${name}`)
+      return name
+    },
+  }
+  const responses = (type: string, extra: object) => ({ type, ...extra })
+  const script = (name: string) => `<tool-calls>\nreturn await tools.mark({ name: '${name}' })\n</tool-calls>`
+
+  it('a stream whose final output disagrees with its deltas runs each script once, never two at a time, and reports the one it ran that the turn does not hold', async () => {
+    log.length = 0
+    const h = make([mark])
+    const s = h.stream('responses')
+    const message = { type: 'message', id: 'm', role: 'assistant', status: 'in_progress', content: [] }
+    s.push(responses('response.output_item.added', { output_index: 0, item: message }))
+    s.push(responses('response.content_part.added', { output_index: 0, content_index: 0, part: { type: 'output_text', text: '' } }))
+    s.push(responses('response.output_text.delta', { output_index: 0, content_index: 0, delta: script('A') }))
+    const final = [{ ...message, status: 'completed', content: [{ type: 'output_text', text: script('B') }] }]
+    s.push(responses('response.completed', { response: { output: final } }))
+    const turn = await s.end()
+    expect(log).toEqual(['start A', 'end A', 'start B', 'end B'])
+    expect(turn.scripts.map((r) => r.value)).toEqual(['B', 'A'])
+    expect(turn.problems).toEqual([expect.objectContaining({ kind: 'unmatched', scriptId: turn.scripts[1].scriptId })])
+    // end() again: the same turn, nothing run again.
+    expect(await s.end()).toBe(turn)
+    expect(log).toHaveLength(4)
+  })
+
+  it('a delta for a part never announced still runs its script, and the turn reports it', async () => {
+    log.length = 0
+    const h = make([mark])
+    const s = h.stream('responses')
+    s.push(responses('response.output_text.delta', { output_index: 0, content_index: 0, delta: script('C') }))
+    const turn = await s.end()
+    expect(log).toEqual(['start C', 'end C'])
+    expect(turn.scripts.map((r) => r.value)).toEqual(['C'])
+    expect(turn.problems.map((p) => p.kind)).toEqual(['unmatched'])
+  })
+
+  it('a signal shared by many streams keeps none of them once they end', async () => {
+    const { getEventListeners } = await import('node:events')
+    const h = make([mark])
+    const shared = new AbortController()
+    for (let i = 0; i < 20; i++) {
+      const s = h.stream('chat', { signal: shared.signal })
+      s.push(chatChunk('hi', 'stop'))
+      await s.end()
+    }
+    expect(getEventListeners(shared.signal, 'abort')).toHaveLength(0)
+  })
+
+  it('turn options are read once: a getter that changes its answer is not read again for later scripts', async () => {
+    log.length = 0
+    const h = make([mark])
+    let reads = 0
+    const options = { get limits() { reads++; return reads > 1 ? { timeoutMs: -1 } : { timeoutMs: 5000 } } }
+    const text = `${script('D')}\n${script('E')}`
+    const turn = await h.processResponse('chat', { role: 'assistant', content: text }, options)
+    expect(turn.scripts.map((r) => r.value)).toEqual(['D', 'E'])
+    expect(reads).toBe(1)
+  })
+
+  it('a schema library whose result has a throwing getter fails the call, not the process', async () => {
+    const hostile = (kind: 'sync' | 'async', field: 'value' | 'issues') => ({
+      type: 'object',
+      '~standard': {
+        version: 1,
+        vendor: 'hostile',
+        jsonSchema: { input: () => ({ type: 'object' }), output: () => ({ type: 'object' }) },
+        validate: () => {
+          const r = { get [field]() { throw new Error(`boom ${field}`) } }
+          return kind === 'async' ? Promise.resolve(r) : r
+        },
+      },
+    })
+    const tools: ToolDefinition[] = []
+    for (const kind of ['sync', 'async'] as const) {
+      for (const field of ['value', 'issues'] as const) {
+        tools.push({ name: `${kind}_${field}`, parameters: hostile(kind, field) as any, requiresApproval: kind === 'sync', handler: () => 'ran' })
+      }
+    }
+    const h = make(tools, { onApproval: () => 'approved' })
+    for (const t of tools) {
+      const r = await h.run(`return await tools.${t.name}({})`)
+      expect(r.error?.code, t.name).toBe('ToolValidationError')
+      expect(r.error?.message, t.name).toMatch(/its schema's validation threw: boom/)
+    }
+  })
+
+  it('thousands of parts the harness does not read are reported in a hundred and one problems', async () => {
+    const h = make([mark], { mode: 'disabled' })
+    const content = Array.from({ length: 5000 }, () => ({ type: 'image_url', image_url: { url: 'x' } }))
+    const turn = await h.processResponse('chat', { role: 'assistant', content })
+    expect(turn.problems).toHaveLength(101)
+    expect(turn.problems[100]).toMatchObject({ kind: 'unread', message: 'and 4900 more parts of the response not read' })
+  })
+
+  it('a predicate whose answer has a throwing constructor denies the call and leaves no timer behind', () => {
+    const script = `
+      const { ScriptHarness } = require(${JSON.stringify(require.resolve('../index.js'))})
+      const answer = Promise.resolve(true)
+      Object.defineProperty(answer, 'constructor', { get() { throw new Error('no') } })
+      const h = new ScriptHarness({ tools: [{ name: 't', requiresApproval: () => answer, handler: () => 1 }], onApproval: () => 'approved' })
+      h.run('try { await tools.t({}) } catch (e) { return e.name }').then((r) => console.log(r.value))`
+    const t = Date.now()
+    const out = require('node:child_process').execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 })
+    expect(out.trim()).toBe('ApprovalDeniedError')
+    expect(Date.now() - t).toBeLessThan(10_000)
+  })
+
+  it('JSON nested past 128 levels is refused with a message that says so', async () => {
+    const h = make([mark])
+    let deep: unknown = 'x'
+    for (let i = 0; i < 200; i++) deep = [deep]
+    await expect(h.processResponse('chat', { role: 'assistant', content: 'hi', extra: deep })).rejects.toThrow(/^response: nests deeper than 128 levels$/)
+    expect(() => h.stream('chat').push({ ...chatChunk('hi'), extra: deep })).toThrow(/^event: nests deeper than 128 levels$/)
+  })
+})

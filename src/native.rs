@@ -111,6 +111,16 @@ impl NativeHarness {
                 Ok(json)
             })?;
         keep_alive.set_function(dispatch.raw());
+        // The registry names a tool `tools[i]`: here it is an option.
+        let as_option = |e: HarnessError| match e {
+            HarnessError::InvalidOption { field, message } if field.starts_with("tools[") => {
+                HarnessError::InvalidOption {
+                    field: format!("options.{field}"),
+                    message,
+                }
+            }
+            other => other,
+        };
         let engine = Engine::new(EngineConfig {
             tools,
             limits,
@@ -122,7 +132,7 @@ impl NativeHarness {
                 events: events.clone(),
             }),
         })
-        .map_err(|e| misuse(&env, e))?;
+        .map_err(|e| misuse(&env, as_option(e)))?;
         Ok(NativeHarness {
             engine: Arc::new(engine),
             events,

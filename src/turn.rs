@@ -24,6 +24,16 @@ fn format_of(env: &Env, format: &str) -> Result<ApiFormat> {
     })
 }
 
+/// Why JSON text from the host could not be read: its nesting past
+/// serde_json's limit (128 levels) said so, anything else as `otherwise`.
+fn unreadable(e: &serde_json::Error, otherwise: &str) -> String {
+    if e.to_string().starts_with("recursion limit exceeded") {
+        "nests deeper than 128 levels".to_owned()
+    } else {
+        otherwise.to_owned()
+    }
+}
+
 /// One assistant turn, read: its pieces in order (items, text, scripts,
 /// problems), kept here until the scripts' results come back.
 #[napi]
@@ -43,10 +53,10 @@ impl NativeTurn {
         response: String,
     ) -> Result<NativeTurn> {
         let format = format_of(&env, &format)?;
-        let response: Value = serde_json::from_str(&well_formed_json(&response)).map_err(|_| {
+        let response: Value = serde_json::from_str(&well_formed_json(&response)).map_err(|e| {
             throw_type_error(
                 &env,
-                "response: not JSON".to_owned(),
+                format!("response: {}", unreadable(&e, "not JSON")),
                 "ERR_INVALID_ARG_VALUE",
             )
         })?;
@@ -119,10 +129,10 @@ impl NativeStream {
     /// that is not of the stream's format.
     #[napi(catch_unwind)]
     pub fn push(&mut self, env: Env, event: String) -> Result<StreamRelease> {
-        let event: Value = serde_json::from_str(&well_formed_json(&event)).map_err(|_| {
+        let event: Value = serde_json::from_str(&well_formed_json(&event)).map_err(|e| {
             throw_type_error(
                 &env,
-                "event: must be an object".to_owned(),
+                format!("event: {}", unreadable(&e, "must be an object")),
                 "ERR_INVALID_ARG_VALUE",
             )
         })?;

@@ -207,10 +207,26 @@ export class ToolHost {
       const std = tool.validator
       if (std === undefined) return start(m.args)
       const invalid = (why: string) => deny('ToolValidationError', `tools.${m.toolName}: ${why}`)
+      // The result is the schema library's (or a hostile host's) object:
+      // a getter of it that throws fails the call, never the process.
       const checked = (r: unknown) => {
-        if (r !== null && typeof r === 'object' && Array.isArray((r as { issues?: unknown }).issues)) {
-          invalid(issuesText((r as { issues: [] }).issues))
-        } else if (r !== null && typeof r === 'object' && 'value' in r) start((r as { value: unknown }).value)
+        let issues: unknown
+        let value: unknown
+        let valid = false
+        try {
+          if (r !== null && typeof r === 'object') {
+            issues = (r as { issues?: unknown }).issues
+            if (!Array.isArray(issues) && 'value' in r) {
+              value = (r as { value: unknown }).value
+              valid = true
+            }
+          }
+        } catch (e) {
+          invalid(`its schema's validation threw: ${messageOf(e)}`)
+          return
+        }
+        if (Array.isArray(issues)) invalid(issuesText(issues))
+        else if (valid) start(value)
         else invalid("its schema's validation gave no result")
       }
       let r: unknown
@@ -264,9 +280,17 @@ export class ToolHost {
     } catch (e) {
       return Promise.reject(e)
     }
+    let settled: Promise<unknown>
+    try {
+      // A promise whose `constructor` getter throws: the call is denied
+      // now, with no timer left behind.
+      settled = Promise.resolve(answer)
+    } catch (e) {
+      return Promise.reject(e)
+    }
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new ApprovalTimeout()), m.approvalTimeoutMs)
-      Promise.resolve(answer).then(
+      settled.then(
         (v) => {
           clearTimeout(timer)
           resolve(v !== false)

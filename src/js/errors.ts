@@ -183,16 +183,19 @@ export function reasonText(r: unknown): string {
 }
 
 /** Standard Schema issues as the script reads them: `/path: message`, at most five. */
-export function issuesText(issues: ReadonlyArray<{ message?: unknown; path?: ReadonlyArray<unknown> }>): string {
+export function issuesText(issues: readonly unknown[]): string {
   const shown = issues.slice(0, 5).map((issue) => {
     let where = ''
+    let message = 'invalid'
+    // The issues are the schema library's objects: read defensively.
     try {
-      for (const p of issue.path ?? []) {
+      const { path, message: m } = issue as { path?: Iterable<unknown>; message?: unknown }
+      for (const p of path ?? []) {
         const k = p !== null && typeof p === 'object' ? (p as { key: unknown }).key : p
         where += `/${String(k)}`
       }
+      if (typeof m === 'string') message = cut(m, 500)
     } catch {}
-    const message = typeof issue.message === 'string' ? cut(issue.message, 500) : 'invalid'
     return `${where || '(the argument object)'}: ${message}`
   })
   if (issues.length > 5) shown.push(`and ${issues.length - 5} more`)

@@ -156,7 +156,7 @@ export class ScriptHarness {
       throw typeError('response', `is not JSON (${e instanceof Error ? e.message : String(e)})`)
     }
     const mode = parts.mode ?? this.#native.mode
-    return finishTurn(this.#turns, format, json, options ?? undefined, mode, parts.stopAfterFailure, [])
+    return finishTurn(this.#turns, format, json, parts.snapshot, mode, parts.stopAfterFailure, [])
   }
 
   /**
@@ -170,7 +170,7 @@ export class ScriptHarness {
     const parts = normalizeRunOptions(options)
     checkLimitRanges(this.#native, parts)
     const mode = parts.mode ?? this.#native.mode
-    return new TurnStream(this.#turns, format, options ?? undefined, mode, parts.stopAfterFailure)
+    return new TurnStream(this.#turns, format, parts.snapshot, mode, parts.stopAfterFailure)
   }
 
   /**

@@ -5,7 +5,7 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec'
 import { isObject, typeError } from './errors.js'
 import type { HarnessConfig, RunConfig, ToolConfig } from './native.js'
-import type { ApprovalAnswer, ApprovalRequest, HarnessEvent, HarnessMode, ToolContext } from './types.js'
+import type { ApprovalAnswer, ApprovalRequest, HarnessEvent, HarnessMode, ToolContext, TurnOptions } from './types.js'
 import { reasonText } from './errors.js'
 
 const SEED_FIELDS = ['conversationId', 'sessionId', 'turnId', 'workingDirectory', 'provider', 'model']
@@ -108,28 +108,34 @@ function stringify(schema: unknown, field: string): string {
 export function normalizeTools(tools: unknown, field: string): { specs: ToolConfig[]; hostTools: HostTool[] } {
   if (!Array.isArray(tools)) throw typeError(field, 'must be an array of tool definitions')
   const hostTools: HostTool[] = []
-  const specs = tools.map((t: unknown, i): ToolConfig => {
-    const at = `${field}[${i}]`
-    if (!isObject(t)) throw typeError(at, 'must be an object')
-    if (typeof t.name !== 'string') throw typeError(`${at}.name`, 'must be a string')
-    if (typeof t.handler !== 'function') throw typeError(`${at}.handler`, 'must be a function')
-    if (t.description !== undefined && typeof t.description !== 'string') throw typeError(`${at}.description`, 'must be a string')
-    const parameters = schemaOf(t.parameters, `${at}.parameters`, 'input')
-    const returns = schemaOf(t.returns, `${at}.returns`, 'output')
-    const ra = t.requiresApproval
-    if (ra !== undefined && typeof ra !== 'boolean' && typeof ra !== 'function') {
-      throw typeError(`${at}.requiresApproval`, 'must be a boolean or a function')
-    }
-    const approval: HostTool['approval'] = typeof ra === 'function' ? 'predicate' : ra === true ? 'always' : 'never'
-    hostTools.push({
-      handler: t.handler as HostTool['handler'],
-      validator: parameters.standard,
-      approval,
-      predicate: typeof ra === 'function' ? (ra as HostTool['predicate']) : undefined,
-    })
-    return { name: t.name, description: t.description, parameters: parameters.json, returns: returns.json, approval }
-  })
+  const specs: ToolConfig[] = []
+  // Each element read once, holes included (`map` would skip them and the
+  // engine's indexes would no longer be the handlers').
+  const count = tools.length
+  for (let i = 0; i < count; i++) specs.push(toolSpec(tools[i], `${field}[${i}]`, hostTools))
   return { specs, hostTools }
+}
+
+/** One tool definition, checked; its handler and checks go to `hostTools`. */
+function toolSpec(t: unknown, at: string, hostTools: HostTool[]): ToolConfig {
+  if (!isObject(t)) throw typeError(at, 'must be an object')
+  if (typeof t.name !== 'string') throw typeError(`${at}.name`, 'must be a string')
+  if (typeof t.handler !== 'function') throw typeError(`${at}.handler`, 'must be a function')
+  if (t.description !== undefined && typeof t.description !== 'string') throw typeError(`${at}.description`, 'must be a string')
+  const parameters = schemaOf(t.parameters, `${at}.parameters`, 'input')
+  const returns = schemaOf(t.returns, `${at}.returns`, 'output')
+  const ra = t.requiresApproval
+  if (ra !== undefined && typeof ra !== 'boolean' && typeof ra !== 'function') {
+    throw typeError(`${at}.requiresApproval`, 'must be a boolean or a function')
+  }
+  const approval: HostTool['approval'] = typeof ra === 'function' ? 'predicate' : ra === true ? 'always' : 'never'
+  hostTools.push({
+    handler: t.handler as HostTool['handler'],
+    validator: parameters.standard,
+    approval,
+    predicate: typeof ra === 'function' ? (ra as HostTool['predicate']) : undefined,
+  })
+  return { name: t.name, description: t.description, parameters: parameters.json, returns: returns.json, approval }
 }
 
 /** `ScriptHarnessOptions` → engine configuration and the host's functions. */
@@ -163,6 +169,8 @@ export function normalizeOptions(options: unknown): HarnessParts {
 
 /** `RunOptions` (or `TurnOptions`), checked. */
 export interface RunParts {
+  /** The options as read, once: what a turn hands each of its scripts (a getter is not read again). */
+  snapshot: TurnOptions
   config: RunConfig
   mode: HarnessMode | undefined
   signal: AbortSignal | undefined
@@ -171,18 +179,29 @@ export interface RunParts {
 }
 
 export function normalizeRunOptions(options: unknown): RunParts {
-  if (options === undefined || options === null) return { config: {}, mode: undefined, signal: undefined, onEvent: undefined, stopAfterFailure: false }
+  if (options === undefined || options === null) {
+    return { snapshot: {}, config: {}, mode: undefined, signal: undefined, onEvent: undefined, stopAfterFailure: false }
+  }
   if (!isObject(options)) throw typeError('options', 'must be an object')
   const { signal, mode, limits, context, onEvent, stopAfterFailure } = options
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw typeError('options.signal', 'must be an AbortSignal')
   if (onEvent !== undefined && typeof onEvent !== 'function') throw typeError('options.onEvent', 'must be a function')
-  return {
+  const parts: RunParts = {
+    snapshot: {},
     config: { limits: checkLimits(limits, 'options.limits'), context: checkSeed(context, 'options.context') },
     mode: checkMode(mode, 'options.mode'),
     signal,
     onEvent: onEvent as RunParts['onEvent'],
     stopAfterFailure: stopAfterFailure === true,
   }
+  const snapshot = parts.snapshot
+  if (parts.signal !== undefined) snapshot.signal = parts.signal
+  if (parts.mode !== undefined) snapshot.mode = parts.mode
+  if (parts.config.limits !== undefined) snapshot.limits = JSON.parse(parts.config.limits) as TurnOptions['limits']
+  if (parts.config.context !== undefined) snapshot.context = parts.config.context
+  if (parts.onEvent !== undefined) snapshot.onEvent = parts.onEvent
+  if (parts.stopAfterFailure) snapshot.stopAfterFailure = true
+  return parts
 }
 
 /** The reason of an aborted signal, as text; '' when none was given. */

@@ -70,12 +70,19 @@ export async function finishTurn<F extends ApiFormat>(
   const turn = binding.NativeTurn.read(format, responseJson)
   const results: Array<ScriptResult | ValidationReport> = []
   const reports: ValidationReport[] = []
-  let early = 0
+  // What a stream started, not yet matched to a script of the turn. A
+  // script is never run twice: one the stream ran gives its result, by
+  // source, in order. The turn's other scripts (a stream whose events
+  // disagree: text deltas against the final output) run only once every
+  // started script has ended, so scripts never overlap.
+  const unmatched = [...started]
+  const allStartedEnded = () => Promise.allSettled(started.map((s) => s.result))
   let failed = false
   for (const source of turn.scripts) {
     let result: ScriptResult | ValidationReport
-    if (mode === 'enabled' && early < started.length && started[early].source === source) {
-      result = await started[early++].result
+    const k = mode === 'enabled' ? unmatched.findIndex((s) => s.source === source) : -1
+    if (k >= 0) {
+      result = await unmatched.splice(k, 1)[0].result
     } else if (mode === 'enabled' && failed && stopAfterFailure) {
       result = JSON.parse(native.notRun('skipped')) as ScriptResult
     } else if (mode === 'dry-run') {
@@ -83,11 +90,16 @@ export async function finishTurn<F extends ApiFormat>(
       reports.push(report)
       result = report
     } else {
+      await allStartedEnded()
       result = await host.run(source, mode === 'disabled' ? { mode: 'disabled' } : options)
     }
     if (mode === 'enabled' && !result.ok) failed = true
     results.push(result)
   }
+  // Scripts that ran from the stream's text but are not in the assembled
+  // turn: their results are reported after the turn's own, and said so.
+  const extra: ScriptResult[] = []
+  for (const s of unmatched) extra.push(await s.result)
   const out = JSON.parse(turn.finish(JSON.stringify(results.map(reported)), mode === 'dry-run', native.maxReturnBytes)) as Pick<
     ProcessedTurn<F>,
     'items' | 'continuation' | 'problems'
@@ -95,8 +107,15 @@ export async function finishTurn<F extends ApiFormat>(
   const processed: ProcessedTurn<F> = {
     items: out.items,
     continuation: out.continuation,
-    scripts: mode === 'dry-run' ? [] : (results as ScriptResult[]),
-    problems: out.problems,
+    scripts: mode === 'dry-run' ? [] : [...(results as ScriptResult[]), ...extra],
+    problems: [
+      ...out.problems,
+      ...extra.map((r) => ({
+        kind: 'unmatched' as const,
+        message: `script ${r.scriptId} ran from the stream's text, but the assembled turn does not hold it (the stream's events disagree); its result is in scripts, after the turn's own`,
+        scriptId: r.scriptId,
+      })),
+    ],
   }
   if (mode === 'dry-run') processed.reports = reports
   return processed
@@ -115,6 +134,9 @@ export class TurnStream<F extends ApiFormat> implements ResponseStream<F> {
   /** Settles false once a script failed and the host asked to stop. */
   #goOn: Promise<boolean> = Promise.resolve(true)
   #ended = false
+  #turn: Promise<ProcessedTurn<F>> | undefined
+  /** Removes the listener on the host's signal, once the turn is done. */
+  #unlisten: () => void = () => {}
 
   constructor(host: TurnHost, format: F, options: TurnOptions | undefined, mode: HarnessMode, stopAfterFailure: boolean) {
     this.#host = host
@@ -125,7 +147,12 @@ export class TurnStream<F extends ApiFormat> implements ResponseStream<F> {
     const userSignal = options?.signal
     if (userSignal) {
       if (userSignal.aborted) this.#controller.abort(userSignal.reason)
-      else userSignal.addEventListener('abort', () => this.#controller.abort(userSignal.reason), { once: true })
+      else {
+        const onAbort = () => this.#controller.abort(userSignal.reason)
+        userSignal.addEventListener('abort', onAbort, { once: true })
+        // A signal shared by many streams must not keep each of them.
+        this.#unlisten = () => userSignal.removeEventListener('abort', onAbort)
+      }
     }
     this.#runOptions = { ...(options ?? {}), signal: this.#controller.signal }
   }
@@ -144,12 +171,21 @@ export class TurnStream<F extends ApiFormat> implements ResponseStream<F> {
     return released.text
   }
 
-  async end(): Promise<ProcessedTurn<F>> {
-    if (!this.#ended) {
+  end(): Promise<ProcessedTurn<F>> {
+    // Once: a second end() gets the same turn, and runs nothing again.
+    if (this.#turn === undefined) {
       this.#ended = true
-      this.#startScripts(this.#assembler.finish().scripts)
+      try {
+        this.#startScripts(this.#assembler.finish().scripts)
+        const response = this.#assembler.response()
+        this.#turn = finishTurn(this.#host, this.#format, response, this.#runOptions, this.#mode, this.#stopAfterFailure, this.#started)
+      } catch (e) {
+        this.#turn = Promise.reject(e)
+      }
+      const unlisten = () => this.#unlisten()
+      this.#turn.then(unlisten, unlisten)
     }
-    return finishTurn(this.#host, this.#format, this.#assembler.response(), this.#runOptions, this.#mode, this.#stopAfterFailure, this.#started)
+    return this.#turn
   }
 
   abort(reason?: string): void {

@@ -243,6 +243,10 @@ export type Segment =
 export type ScriptProblem =
   | { kind: 'nested' | 'unclosed' | 'stray'; message: string; line: number; text: string }
   | { kind: 'unread'; message: string; field: string }
+  /** A streamed turn only: a script that ran from the stream's text deltas, but that the assembled turn does not
+   *  hold (the stream's events disagree, e.g. a final output unlike its deltas). Its result is in `scripts`, after
+   *  the turn's own. Reported to the host only. */
+  | { kind: 'unmatched'; message: string; scriptId: string }
 
 /** What the host appends after the assistant turn to report script results, in that API's input shape. */
 export type ContinuationOf<F extends ApiFormat> =

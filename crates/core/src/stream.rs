@@ -10,8 +10,8 @@
 //! dropped that way: a text delta is shown and scanned for scripts whatever
 //! its indexes. An index that is an integer but above [`MAX_INDEX`] is
 //! refused, so that what one event can make the assembler hold stays
-//! bounded (items, blocks and tool calls are kept sparse; only a content
-//! part past the parts so far pads with `null`, as JavaScript's holes do).
+//! bounded (items, blocks, content parts and tool calls are kept sparse;
+//! holes never reach the response).
 //! An event refused changes nothing.
 
 use std::collections::{BTreeMap, HashMap};
@@ -90,6 +90,12 @@ pub struct TurnAssembler {
     /// Responses: output items by index (sparse: holes never reach the
     /// response), and the final output a completed event carried.
     items: BTreeMap<usize, Value>,
+    /// Responses: content parts announced by `content_part.added`, by
+    /// (output index, content index), kept apart from their items until the
+    /// response is built: sparse, so an index far ahead costs one entry
+    /// (padding each item's array up to it let 60 KB of events take
+    /// gigabytes).
+    parts: BTreeMap<(usize, usize), Value>,
     final_output: Option<Vec<Value>>,
     chat: Chat,
     /// Messages: content blocks by index (sparse, as items).
@@ -103,6 +109,7 @@ impl TurnAssembler {
             detectors: HashMap::new(),
             opened: 0,
             items: BTreeMap::new(),
+            parts: BTreeMap::new(),
             final_output: None,
             chat: Chat::default(),
             blocks: BTreeMap::new(),
@@ -154,7 +161,12 @@ impl TurnAssembler {
         match self.format {
             ApiFormat::Responses => match &self.final_output {
                 Some(output) => Value::Array(output.clone()),
-                None => Value::Array(self.items.values().cloned().collect()),
+                None => Value::Array(
+                    self.items
+                        .iter()
+                        .map(|(&i, item)| self.with_parts(i, item))
+                        .collect(),
+                ),
             },
             ApiFormat::Chat => self.chat_message(),
             ApiFormat::Messages => Value::Array(
@@ -170,6 +182,30 @@ impl TurnAssembler {
                     .collect(),
             ),
         }
+    }
+
+    /// Item `i` with the parts announced for it in place: its own content
+    /// entries and the announced parts by index, holes left out.
+    fn with_parts(&self, i: usize, item: &Value) -> Value {
+        let mut announced = self.parts.range((i, 0)..=(i, usize::MAX)).peekable();
+        if announced.peek().is_none() {
+            return item.clone();
+        }
+        let mut item = item.clone();
+        let mut content: BTreeMap<usize, Value> = match item.get("content") {
+            Some(Value::Array(own)) => own.iter().cloned().enumerate().collect(),
+            _ => BTreeMap::new(),
+        };
+        for (&(_, ci), part) in announced {
+            content.insert(ci, part.clone());
+        }
+        if let Value::Object(fields) = &mut item {
+            fields.insert(
+                "content".into(),
+                Value::Array(content.into_values().collect()),
+            );
+        }
+        item
     }
 
     fn feed(&mut self, key: String, text: &str, out: &mut Released) {
@@ -211,6 +247,16 @@ impl TurnAssembler {
         match kind {
             "response.output_item.added" | "response.output_item.done" => {
                 if let Some(i) = index(e, "output_index")? {
+                    // The item arrives whole: its own content replaces the
+                    // parts announced before.
+                    let announced: Vec<_> = self
+                        .parts
+                        .range((i, 0)..=(i, usize::MAX))
+                        .map(|(k, _)| *k)
+                        .collect();
+                    for k in announced {
+                        self.parts.remove(&k);
+                    }
                     // An event without its item leaves a hole, as assigning
                     // `undefined` did.
                     match e.get("item") {
@@ -222,20 +268,10 @@ impl TurnAssembler {
             "response.content_part.added" => {
                 let (oi, ci) = (index(e, "output_index")?, index(e, "content_index")?);
                 if let (Some(oi), Some(ci)) = (oi, ci)
-                    && let Some(Value::Object(item)) = self.items.get_mut(&oi)
+                    && let Some(Value::Object(_)) = self.items.get(&oi)
                 {
-                    let content = item.entry("content").or_insert(Value::Null);
-                    if content.is_null() {
-                        *content = json!([]);
-                    }
-                    // Holes before the part become `null`, as
-                    // JSON.stringify writes a sparse array's holes.
-                    if let Value::Array(parts) = content {
-                        if parts.len() <= ci {
-                            parts.resize(ci + 1, Value::Null);
-                        }
-                        parts[ci] = e.get("part").cloned().unwrap_or(Value::Null);
-                    }
+                    let part = e.get("part").cloned().unwrap_or(Value::Null);
+                    self.parts.insert((oi, ci), part);
                 }
             }
             "response.output_text.delta" => {
@@ -243,15 +279,19 @@ impl TurnAssembler {
                 let Some(Value::String(delta)) = e.get("delta") else {
                     return Err("response.output_text.delta without a string `delta`".into());
                 };
-                if let (Some(oi), Some(ci)) = (oi, ci)
-                    && let Some(Value::Object(part)) = self
-                        .items
-                        .get_mut(&oi)
-                        .and_then(|item| item.get_mut("content"))
-                        .and_then(|content| content.get_mut(ci))
-                {
-                    let text = appended(part.get("text"), delta);
-                    part.insert("text".into(), Value::String(text));
+                if let (Some(oi), Some(ci)) = (oi, ci) {
+                    let part = match self.parts.get_mut(&(oi, ci)) {
+                        Some(announced) => Some(announced),
+                        None => self
+                            .items
+                            .get_mut(&oi)
+                            .and_then(|item| item.get_mut("content"))
+                            .and_then(|content| content.get_mut(ci)),
+                    };
+                    if let Some(Value::Object(part)) = part {
+                        let text = appended(part.get("text"), delta);
+                        part.insert("text".into(), Value::String(text));
+                    }
                 }
                 let key = part_key(e, oi, ci);
                 self.feed(key, delta, out);
@@ -810,8 +850,8 @@ mod tests {
             released("Hello ", &[])
         );
         push_ok(&mut a, responses_delta(1, 0, "there."));
-        // A part added past a hole: the hole is `null`, as JSON.stringify
-        // writes it.
+        // A part added past a hole: the hole is left out (padding it let a
+        // few bytes of events hold gigabytes).
         push_ok(
             &mut a,
             json!({ "type": "response.content_part.added", "output_index": 1, "content_index": 2, "part": { "type": "output_text", "text": "" } }),
@@ -828,7 +868,6 @@ mod tests {
         );
         let message = json!({ "type": "message", "id": "m", "role": "assistant", "status": "in_progress", "content": [
             { "type": "output_text", "annotations": [], "text": "Hello there." },
-            null,
             { "type": "output_text", "text": "! <" },
         ] });
         assert_eq!(
@@ -1113,6 +1152,26 @@ mod tests {
             ),
         );
         assert!(a.response().get("tool_calls").is_none());
+    }
+
+    #[test]
+    fn parts_far_ahead_cost_one_entry_each() {
+        // 60 KB of events once held gigabytes: every part padded its item
+        // up to its index.
+        let mut a = TurnAssembler::new(ApiFormat::Responses);
+        for i in 0..3000 {
+            let item = json!({ "type": "message", "role": "assistant", "content": [] });
+            push_ok(
+                &mut a,
+                json!({ "type": "response.output_item.added", "output_index": i, "item": item }),
+            );
+            push_ok(
+                &mut a,
+                json!({ "type": "response.content_part.added", "output_index": i, "content_index": MAX_INDEX, "part": { "type": "output_text", "text": "" } }),
+            );
+        }
+        let response = a.response().to_string();
+        assert!(response.len() < 400_000, "{} bytes", response.len());
     }
 
     #[test]

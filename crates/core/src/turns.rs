@@ -515,6 +515,10 @@ pub fn plan_json(format: ApiFormat, response: &Value) -> Result<Value, String> {
     ))
 }
 
+/// The most `unread` problems a turn reports one by one; the rest are one
+/// problem that counts them.
+const MAX_UNREAD_REPORTED: usize = 100;
+
 /// Items, continuation and problems of a planned turn, given one result per
 /// script in order (`ScriptResult` JSON; in dry-run, the validation report).
 pub fn finish_json(
@@ -527,6 +531,7 @@ pub fn finish_json(
     let mut items: Vec<Value> = Vec::new();
     let mut blocks: Vec<String> = Vec::new();
     let mut problems: Vec<Value> = Vec::new();
+    let (mut unread, mut unread_skipped) = (0usize, 0usize);
     let mut results = results.iter();
     let mut script_index = 0;
     for piece in plan {
@@ -610,12 +615,17 @@ pub fn finish_json(
                 items.push(output);
                 blocks.push(summary);
             }
-            // Reported to the host only: the model wrote nothing wrong.
-            Some("unread") => problems.push(json!({
-                "kind": "unread",
-                "message": piece["message"],
-                "field": piece["field"],
-            })),
+            // Reported to the host only: the model wrote nothing wrong. A
+            // response of thousands of unread parts is reported in a few.
+            Some("unread") if unread < MAX_UNREAD_REPORTED => {
+                unread += 1;
+                problems.push(json!({
+                    "kind": "unread",
+                    "message": piece["message"],
+                    "field": piece["field"],
+                }));
+            }
+            Some("unread") => unread_skipped += 1,
             Some("problem") => {
                 let kind = piece["problem"].as_str().unwrap_or("unclosed");
                 let text = piece["text"].as_str().unwrap_or_default();
@@ -643,6 +653,13 @@ pub fn finish_json(
         }
     }
     let continuation: Vec<Value> = continuation(format, &blocks).into_iter().collect();
+    if unread_skipped > 0 {
+        problems.push(json!({
+            "kind": "unread",
+            "message": format!("and {unread_skipped} more parts of the response not read"),
+            "field": "",
+        }));
+    }
     json!({ "items": items, "continuation": continuation, "problems": problems })
 }
 
