@@ -226,7 +226,7 @@ export { script, wrong }
   })
 
   it('a returns schema that is not JSON Schema is a TypeError at construction', () => {
-    expect(() => new ScriptHarness({ tools: [{ name: 'a', returns: { type: 'no-such-type' }, handler: noop }] })).toThrow(/^tools\[0\]\.returns: is not a valid JSON Schema/)
+    expect(() => new ScriptHarness({ tools: [{ name: 'a', returns: { type: 'no-such-type' }, handler: noop }] })).toThrow(/^options\.tools\[0\]\.returns: is not a valid JSON Schema/)
     expect(() => new ScriptHarness({ tools: [{ name: 'a', returns: 'string' as any, handler: noop }] })).toThrow(/^options\.tools\[0\]\.returns: must be a JSON Schema object or a Standard Schema/)
   })
 })

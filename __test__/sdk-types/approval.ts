@@ -16,6 +16,6 @@ export function nativeCalls(turn: ProcessedTurn): string[] {
     else if (item.type === 'other') out.push(JSON.stringify(item.raw))
     else if (item.type === 'message') out.push(item.content[0].text)
   }
-  for (const p of turn.problems) out.push(p.kind === 'unread' ? p.field : `${p.line}`)
+  for (const p of turn.problems) out.push(p.kind === 'unread' ? p.field : p.kind === 'unmatched' ? p.scriptId : `${p.line}`)
   return out
 }

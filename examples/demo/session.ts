@@ -121,6 +121,7 @@ function showTurn<F extends ApiFormat>(ui: Terminal, api: F, turn: ProcessedTurn
   }
   for (const p of turn.problems) {
     if (p.kind === 'unread') ui.line(c.yellow(`  ⚠ not read: ${p.message}`))
+    else if (p.kind === 'unmatched') ui.line(c.yellow(`  ⚠ ${p.message}`))
     else ui.line(c.yellow(`  ⚠ ${p.kind} block at line ${p.line}: ${p.message}`))
   }
   ui.line(c.dim(`  history: ${turn.items.map((i) => i.type).join(' · ')}`))
