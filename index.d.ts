@@ -115,6 +115,11 @@ export interface ToolDefinition {
     /** Runs on the Node main thread; gets the script's arguments as JSON values. Its value must be JSON. */
     handler(args: unknown, ctx: ToolContext): unknown | Promise<unknown>;
 }
+/** A tool as `harness.listTools()` gives it: what a search over a large catalog reads. */
+export interface ToolSummary {
+    readonly name: string;
+    readonly description?: string;
+}
 export interface ToolContext {
     /** Aborted when the call is orphaned, loses a race, times out or is cancelled. */
     signal: AbortSignal;
@@ -439,6 +444,14 @@ export declare class ScriptHarness {
      */
     setTools(tools: ToolDefinition[]): void;
     /**
+     * The tools scripts can call now, in order: each one's name and
+     * description. The array and its entries are frozen, and the same array
+     * is returned until `setTools` changes the tools (a cache may key on it).
+     * For a search over a catalog too large to declare in a prompt (the MCP
+     * code-mode server's `search_tools`).
+     */
+    listTools(): readonly ToolSummary[];
+    /**
      * Validate one script body without running it (what dry-run does):
      * syntax, size, banned constructs, and the tools it references that are
      * not registered.
@@ -450,9 +463,13 @@ export declare class ScriptHarness {
      *
      * `options.context`: `'full'` (the default) declares all of `context`,
      * `'brief'` leaves out its `limits` and `tools`, `'none'` leaves it out.
+     * `options.tools`: declare only these tools; each entry is a tool's name
+     * or a namespace (`'gh'` is every `gh.*` tool). An entry that names
+     * nothing is a `TypeError` that quotes it.
      */
     describeTools(options?: {
         context?: 'full' | 'brief' | 'none';
+        tools?: readonly string[];
     }): string;
     /**
      * The text that teaches a model to use this harness, for its system
@@ -462,11 +479,16 @@ export declare class ScriptHarness {
      * `options.delivery`: `'tag'` (`<tool-calls>`, the default), `'fence'`
      * (a ```` ```ts tool-calls ```` block) or `'argument'` (the `code`
      * argument of a tool, as an MCP server's `execute`). `options.context`: as
-     * for `describeTools`, `'brief'` by default.
+     * for `describeTools`, `'brief'` by default. `options.catalog`:
+     * `'declared'` (the default) declares every tool; `'searched'` declares
+     * none, names the namespaces and their sizes, and tells the model to find
+     * tools with a `search_tools` tool and read their declarations with
+     * `describe_tools`, tools you offer it (`createCodeModeServer` does).
      */
     instructions(options?: {
         delivery?: 'tag' | 'fence' | 'argument';
         context?: 'full' | 'brief' | 'none';
+        catalog?: 'declared' | 'searched';
     }): string;
     /**
      * Take one complete assistant turn in the native shape of `format`, find

@@ -81,7 +81,13 @@ export interface CodeModeServerOptions {
     version?: string;
     /** How much of `context` the tool's description declares (see `instructions()`). Default `'brief'`. */
     context?: 'full' | 'brief' | 'none';
+    /** Whether `execute`'s description declares every tool (`'declared'`), or the server offers `search_tools` and
+     *  `describe_tools` for the model to find tools and read their declarations (`'searched'`). Default `'auto'`:
+     *  searched when the declarations of all the tools would exceed 32 KB (`SEARCHED_CATALOG_BYTES`). */
+    catalog?: 'declared' | 'searched' | 'auto';
 }
+/** Past this size of the tools' declarations, an `'auto'` catalog is searched. About 8,000 tokens. */
+export declare const SEARCHED_CATALOG_BYTES: number;
 /** What `execute` returns as `structuredContent`. */
 export interface ExecuteResult {
     ok: boolean;

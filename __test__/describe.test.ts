@@ -230,3 +230,59 @@ export { script, wrong }
     expect(() => new ScriptHarness({ tools: [{ name: 'a', returns: 'string' as any, handler: noop }] })).toThrow(/^options\.tools\[0\]\.returns: must be a JSON Schema object or a Standard Schema/)
   })
 })
+
+describe('chosen tools and the catalog (for catalogs too large to declare)', () => {
+  const tools: ToolDefinition[] = [
+    { name: 'gh.issues.list', description: 'List issues.', handler: noop },
+    { name: 'gh.issuesArchive', handler: noop },
+    { name: 'fs.read', description: 'Read a file.', parameters: { type: 'object', properties: { path: { type: 'string' } }, required: ['path'] }, handler: noop },
+  ]
+
+  it('describeTools({ tools }) declares the tools named, or under a namespace, and type-checks', () => {
+    const h = new ScriptHarness({ tools })
+    const one = h.describeTools({ tools: ['fs.read'], context: 'none' })
+    expect(one).toContain('read(args: {')
+    expect(one).not.toContain('gh')
+    const ns = h.describeTools({ tools: ['gh.issues'] })
+    expect(ns).toContain('List issues.')
+    expect(ns).not.toContain('issuesArchive')
+    expect(ns).toContain('declare const context')
+    expect(typecheckScript(`${h.describeTools({ tools: ['gh', 'fs.read'] })}\nasync function script() { await tools.fs.read({ path: 'a' }); await tools.gh.issues.list() }\n`)).toBe('')
+    expect(h.describeTools({ tools: [], context: 'none' })).toContain('declare const tools: {\n};')
+    h.close()
+  })
+
+  it('a name that names nothing, or a bad tools option, is a TypeError that quotes it', () => {
+    const h = new ScriptHarness({ tools })
+    expect(() => h.describeTools({ tools: ['fs.read', 'gh.issues', 'fs'] })).not.toThrow()
+    expect(() => h.describeTools({ tools: ['gh.iss', 'nope'] })).toThrow(TypeError)
+    expect(() => h.describeTools({ tools: ['gh.iss', 'nope'] })).toThrow(/^options\.tools: no tool or namespace is named "gh\.iss", "nope"$/)
+    expect(() => h.describeTools({ tools: 'fs' as any })).toThrow(/^options\.tools: must be an array of tool names or namespaces$/)
+    expect(() => h.describeTools({ tools: ['fs', 3] as any })).toThrow(/^options\.tools\[1\]: must be a string$/)
+    h.close()
+  })
+
+  it('listTools() gives names and descriptions, frozen, the same array until setTools', () => {
+    const h = new ScriptHarness({ tools })
+    const listed = h.listTools()
+    expect(listed).toEqual([{ name: 'gh.issues.list', description: 'List issues.' }, { name: 'gh.issuesArchive' }, { name: 'fs.read', description: 'Read a file.' }])
+    expect(Object.isFrozen(listed) && Object.isFrozen(listed[0])).toBe(true)
+    expect(h.listTools()).toBe(listed)
+    h.setTools(tools.slice(2))
+    expect(h.listTools()).not.toBe(listed)
+    expect(h.listTools()).toEqual([{ name: 'fs.read', description: 'Read a file.' }])
+    h.close()
+  })
+
+  it("instructions({ catalog: 'searched' }) declares no tool and sends the model to search_tools", () => {
+    const h = new ScriptHarness({ tools })
+    const text = h.instructions({ delivery: 'argument', catalog: 'searched' })
+    expect(text).toContain('3 tools, not declared here')
+    expect(text).toContain('In this catalog: tools.gh (2 tools), tools.fs (1 tool).')
+    expect(text).toContain('`tools.*` (find them with the `search_tools` tool and read their declarations with `describe_tools`)')
+    expect(text).not.toContain('List issues.')
+    expect(h.instructions({ catalog: 'declared' })).toContain('List issues.')
+    expect(() => h.instructions({ catalog: 'all' as any })).toThrow(/^options\.catalog: must be one of 'declared', 'searched'$/)
+    h.close()
+  })
+})

@@ -273,6 +273,123 @@ describe('createCodeModeServer', () => {
   })
 })
 
+describe('a catalog too large to declare: search_tools and describe_tools', () => {
+  // A GitHub-like server: 20 resources × 6 verbs, each with documented arguments.
+  const resources = ['issue', 'pull_request', 'repository', 'branch', 'release', 'comment', 'label', 'milestone', 'workflow', 'gist',
+    'team', 'project', 'deployment', 'secret', 'webhook', 'discussion', 'package', 'tag', 'commit', 'check_run']
+  const verbs = ['create', 'get', 'list', 'update', 'delete', 'search']
+  const catalog = resources.flatMap((resource) => verbs.map((verb) => ({
+    name: `gh.${verb}_${resource}`,
+    description: `${verb[0].toUpperCase()}${verb.slice(1)} ${verb === 'list' || verb === 'search' ? `the ${resource.replace('_', ' ')}s` : `a ${resource.replace('_', ' ')}`} of a GitHub repository.`,
+    parameters: {
+      type: 'object',
+      properties: {
+        owner: { type: 'string', description: 'The account that owns the repository.' },
+        repo: { type: 'string', description: 'The name of the repository, without its owner.' },
+        id: { type: 'integer', description: `The ${resource}'s number or id.` },
+        body: { type: 'string', description: 'Markdown text of the change.' },
+        perPage: { type: 'integer', minimum: 1, maximum: 100, description: 'How many results per page.' },
+      },
+      required: ['owner', 'repo'],
+    },
+    handler: (args: unknown) => ({ tool: `${verb}_${resource}`, args }),
+  })))
+
+  async function serve(harness: ScriptHarness, catalog?: 'declared' | 'searched' | 'auto') {
+    const { createCodeModeServer } = await import('../mcp.js')
+    const server = createCodeModeServer(catalog === undefined ? { harness } : { harness, catalog })
+    const [a, b] = InMemoryTransport.createLinkedPair()
+    const user = new Client({ name: 'ide', version: '1.0.0' })
+    await Promise.all([server.connect(b), user.connect(a)])
+    const text = (r: any) => (r.content as any)[0].text as string
+    return { server, user, text }
+  }
+
+  it('auto: a large catalog is searched; the model finds a tool, reads its declaration and calls it', async () => {
+    const harness = new ScriptHarness({ tools: catalog })
+    expect(harness.describeTools({ context: 'none' }).length).toBeGreaterThan(32 * 1024)
+    const { user, text } = await serve(harness)
+    const { tools: listed } = await user.listTools()
+    expect(listed.map((t) => t.name)).toEqual(['execute', 'search_tools', 'describe_tools'])
+    expect(listed[0].description).toContain('120 tools, not declared here')
+    expect(listed[0].description).toContain('In this catalog: tools.gh (120 tools).')
+    expect(listed[0].description).not.toContain('create_issue')
+
+    const found = await user.callTool({ name: 'search_tools', arguments: { query: 'create an issue' } })
+    expect((found.structuredContent as any).tools[0]).toEqual({ name: 'gh.create_issue', description: 'Create a issue of a GitHub repository.' })
+    expect((found.structuredContent as any).tools).toHaveLength(10)
+    expect(text(found)).toMatch(/^tools\.gh\.create_issue: Create a issue/)
+    // Words of camelCase and snake_case names, a typo, a limit.
+    const typo = await user.callTool({ name: 'search_tools', arguments: { query: 'delete pull requst', limit: 3 } })
+    expect((typo.structuredContent as any).tools.map((t: any) => t.name)).toEqual(['gh.delete_pull_request', expect.any(String), expect.any(String)])
+    const none = await user.callTool({ name: 'search_tools', arguments: { query: 'zzzz qqqq' } })
+    expect(none).toMatchObject({ structuredContent: { tools: [] } })
+    expect(text(none)).toContain('No tool matches "zzzz qqqq"')
+
+    const declared = await user.callTool({ name: 'describe_tools', arguments: { tools: ['tools.gh.create_issue'] } })
+    expect(declared.isError).toBeFalsy()
+    expect(text(declared)).toContain('create_issue(args: {')
+    expect(text(declared)).toContain('The account that owns the repository.')
+    expect(text(declared)).not.toContain('delete_issue')
+    expect(text(declared)).not.toContain('declare const context')
+
+    const ran = await user.callTool({ name: 'execute', arguments: { code: "return await tools.gh.create_issue({ owner: 'o', repo: 'r', body: 'hi' })" } })
+    expect(ran).toMatchObject({ isError: false, structuredContent: { value: { tool: 'create_issue', args: { owner: 'o', repo: 'r', body: 'hi' } } } })
+    await user.close()
+    await harness.close()
+  })
+
+  it('bad searches and unknown names are errors the model can read; a small catalog declares its tools and serves no search', async () => {
+    const harness = new ScriptHarness({ tools: catalog })
+    const { user, text } = await serve(harness, 'searched')
+    const unknown = await user.callTool({ name: 'describe_tools', arguments: { tools: ['gh.create_issue', 'gh.nope', 'jira'] } })
+    expect(unknown.isError).toBe(true)
+    expect(text(unknown)).toBe('no tool or namespace is named "gh.nope", "jira": find tools with search_tools')
+    for (const args of [{ tools: [] }, { tools: 'gh' }, { tools: [1] }, {}]) {
+      expect(await user.callTool({ name: 'describe_tools', arguments: args as any })).toMatchObject({ isError: true })
+    }
+    for (const args of [{ query: 1 }, { query: 'x', limit: 0 }, { query: 'x', limit: 51 }, { query: 'x', limit: 1.5 }, { query: 'issue '.repeat(200) }]) {
+      expect(await user.callTool({ name: 'search_tools', arguments: args as any })).toMatchObject({ isError: true })
+    }
+    await user.close()
+
+    const small = new ScriptHarness({ tools: catalog.slice(0, 3) })
+    const auto = await serve(small)
+    const { tools: listed } = await auto.user.listTools()
+    expect(listed.map((t) => t.name)).toEqual(['execute'])
+    expect(listed[0].description).toContain('create_issue(args: {')
+    await expect(auto.user.callTool({ name: 'search_tools', arguments: { query: 'issue' } })).rejects.toThrow(/unknown tool: search_tools/)
+    // Forced either way.
+    const searched = await serve(small, 'searched')
+    expect((await searched.user.listTools()).tools.map((t) => t.name)).toEqual(['execute', 'search_tools', 'describe_tools'])
+    const declared = await serve(harness, 'declared')
+    expect((await declared.user.listTools()).tools.map((t) => t.name)).toEqual(['execute'])
+    const { createCodeModeServer } = await import('../mcp.js')
+    expect(() => createCodeModeServer({ harness, catalog: 'some' as any })).toThrow(/^options\.catalog: must be one of 'declared', 'searched', 'auto'$/)
+    await Promise.all([auto.user.close(), searched.user.close(), declared.user.close()])
+    await small.close()
+    await harness.close()
+  })
+
+  it('after setTools, the listing and the search follow the new tools', async () => {
+    const harness = new ScriptHarness({ tools: catalog })
+    const { server, user } = await serve(harness)
+    const names = async (query: string) =>
+      ((await user.callTool({ name: 'search_tools', arguments: { query, limit: 1 } })).structuredContent as any).tools.map((t: any) => t.name)
+    expect(await names('create an issue')).toEqual(['gh.create_issue'])
+    harness.setTools([...catalog, { name: 'jira.file_ticket', description: 'File a ticket in Jira.', handler: () => 'filed' }])
+    await server.sendToolListChanged()
+    expect(await names('jira ticket')).toEqual(['jira.file_ticket'])
+    expect((await user.listTools()).tools[0].description).toContain('In this catalog: tools.gh (120 tools), tools.jira (1 tool).')
+    // Shrunk below the threshold: declared again, and no search.
+    harness.setTools(catalog.slice(0, 2))
+    expect((await user.listTools()).tools.map((t) => t.name)).toEqual(['execute'])
+    await expect(user.callTool({ name: 'search_tools', arguments: { query: 'issue' } })).rejects.toThrow(/unknown tool/)
+    await user.close()
+    await harness.close()
+  })
+})
+
 describe('the script-harness mcp command, over stdio', () => {
   it('serves execute in front of an upstream stdio server; approvals are denied unless --approve', async () => {
     const { StdioClientTransport } = await import('@modelcontextprotocol/sdk/client/stdio.js')
@@ -281,13 +398,14 @@ describe('the script-harness mcp command, over stdio', () => {
     const run = async (extra: string[]) => {
       const user = new Client({ name: 'cli-test', version: '1.0.0' })
       await user.connect(new StdioClientTransport({ command: process.execPath, args: [bin, 'mcp', '--namespace', 'calc', ...extra, '--', process.execPath, upstream], stderr: 'pipe' }))
+      const listed = (await user.listTools()).tools.map((t) => t.name)
       const sum = await user.callTool({ name: 'execute', arguments: { code: 'return (await tools.calc.add({ a: 20, b: 22 })).sum' } })
       const wipe = await user.callTool({ name: 'execute', arguments: { code: 'try { return await tools.calc.wipe({}) } catch (e) { return e.name }' } })
       await user.close()
-      return [(sum.structuredContent as any).value, (wipe.structuredContent as any).value]
+      return [listed.join(' '), (sum.structuredContent as any).value, (wipe.structuredContent as any).value]
     }
-    expect(await run([])).toEqual([42, 'ApprovalDeniedError'])
-    expect(await run(['--approve'])).toEqual([42, 'wiped'])
+    expect(await run([])).toEqual(['execute', 42, 'ApprovalDeniedError'])
+    expect(await run(['--approve', '--catalog', 'searched'])).toEqual(['execute search_tools describe_tools', 42, 'wiped'])
   }, 30_000)
 })
 
@@ -393,6 +511,7 @@ describe('what a hostile upstream server or a clumsy host cannot do', () => {
       [['mcp', '--namespace', 'x', '--server', 'a=node x.js'], /--namespace names the server given after --/],
       [['serve'], /unknown command: serve/],
       [['mcp', '--server', 'nocommand'], /expected <ns>=<command line>/],
+      [['mcp', '--catalog', 'all', '--', 'node', 'x.js'], /--catalog is one of declared, searched, auto/],
     ] as const) {
       const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 10_000 })
       expect(r.status, args.join(' ')).toBe(2)

@@ -13,6 +13,8 @@ options:
   --server <ns>=<cmd> an upstream server and its namespace; repeatable (the command line is split on spaces)
   --approve           approve calls that need approval when the client cannot be asked (default: deny)
   --timeout-ms <n>    a script's time limit (default: the harness's)
+  --catalog <how>     declared: execute declares every tool; searched: search_tools and describe_tools find
+                      and declare them; auto (the default): searched when the declarations exceed 32 KB
   --env <NAME>        pass this environment variable to the upstream servers; repeatable (by default they get
                       only the MCP SDK's safe set: PATH, HOME, ...)
 `
@@ -30,6 +32,7 @@ function parse(argv) {
   const env = []
   let approve = false
   let timeoutMs
+  let catalog = 'auto'
   let i = 1
   for (; i < argv.length; i++) {
     const a = argv[i]
@@ -42,6 +45,9 @@ function parse(argv) {
     else if (a === '--timeout-ms') {
       timeoutMs = Number(argv[++i])
       if (!Number.isInteger(timeoutMs) || timeoutMs < 1) fail('--timeout-ms needs a positive integer')
+    } else if (a === '--catalog') {
+      catalog = argv[++i] ?? fail('--catalog needs a value')
+      if (!['declared', 'searched', 'auto'].includes(catalog)) fail('--catalog is one of declared, searched, auto')
     } else if (a === '--server') {
       const spec = argv[++i] ?? fail('--server needs <ns>=<command line>')
       const eq = spec.indexOf('=')
@@ -54,11 +60,11 @@ function parse(argv) {
   if (rest.length > 0) upstreams.push({ namespace, command: rest[0], args: rest.slice(1) })
   else if (namespaceGiven) fail('--namespace names the server given after --, and there is none')
   if (upstreams.length === 0) fail('no upstream server: give one after --, or --server')
-  return { upstreams, approve, timeoutMs, env }
+  return { upstreams, approve, timeoutMs, env, catalog }
 }
 
 async function main() {
-  const { upstreams, approve, timeoutMs, env: passed } = parse(process.argv.slice(2))
+  const { upstreams, approve, timeoutMs, env: passed, catalog } = parse(process.argv.slice(2))
   let Client, StdioClientTransport, StdioServerTransport, getDefaultEnvironment
   try {
     ;({ Client } = require('@modelcontextprotocol/sdk/client/index.js'))
@@ -110,7 +116,7 @@ async function main() {
       return approve ? 'approved' : 'denied'
     },
   })
-  server = createCodeModeServer({ harness })
+  server = createCodeModeServer({ harness, catalog })
   const transport = new StdioServerTransport()
   // The client is gone when its end of stdin closes (the SDK's transport
   // does not notice), or when it signals: close the harness and the

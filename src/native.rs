@@ -302,37 +302,60 @@ impl NativeHarness {
             .map(|e| e.to_string())
     }
 
-    /// `describeTools`: `context` is `'full'`, `'brief'` or `'none'`.
+    /// `describeTools`: `context` is `'full'`, `'brief'` or `'none'`;
+    /// `names`, when given, chooses the tools (names or namespaces), and a
+    /// name that chooses nothing is a `TypeError` naming it.
     #[napi(catch_unwind)]
     pub fn describe_tools(
         &self,
+        env: Env,
         #[napi(ts_arg_type = "'full' | 'brief' | 'none'")] context: String,
-    ) -> String {
-        use script_harness_core::describe::describe_tools_with;
-        describe_tools_with(
-            &self.engine.shared().tools().registry,
-            context_declaration(&context),
-        )
+        names: Option<Vec<String>>,
+    ) -> Result<String> {
+        use script_harness_core::describe::{describe_chosen_tools, describe_tools_with};
+        let registry = &self.engine.shared().tools().registry;
+        let context = context_declaration(&context);
+        match names {
+            None => Ok(describe_tools_with(registry, context)),
+            Some(names) => describe_chosen_tools(registry, context, &names).map_err(|unknown| {
+                let quoted: Vec<String> = unknown.iter().map(|n| format!("{n:?}")).collect();
+                throw_type_error(
+                    &env,
+                    format!(
+                        "options.tools: no tool or namespace is named {}",
+                        quoted.join(", ")
+                    ),
+                    "ERR_INVALID_ARG_VALUE",
+                )
+            }),
+        }
     }
 
-    /// `instructions`: `delivery` is `'tag'`, `'fence'` or `'argument'`.
+    /// `instructions`: `delivery` is `'tag'`, `'fence'` or `'argument'`;
+    /// `catalog` is `'declared'` or `'searched'`.
     #[napi(catch_unwind)]
     pub fn instructions(
         &self,
         #[napi(ts_arg_type = "'tag' | 'fence' | 'argument'")] delivery: String,
         #[napi(ts_arg_type = "'full' | 'brief' | 'none'")] context: String,
+        #[napi(ts_arg_type = "'declared' | 'searched'")] catalog: String,
     ) -> String {
-        use script_harness_core::instructions::{Delivery, instructions};
+        use script_harness_core::instructions::{Catalog, Delivery, instructions};
         let delivery = match delivery.as_str() {
             "fence" => Delivery::Fence,
             "argument" => Delivery::Argument,
             _ => Delivery::Tag,
+        };
+        let catalog = match catalog.as_str() {
+            "searched" => Catalog::Searched,
+            _ => Catalog::Declared,
         };
         instructions(
             &self.engine.shared().tools().registry,
             &self.engine.default_limits(),
             delivery,
             context_declaration(&context),
+            catalog,
         )
     }
 

@@ -22,6 +22,7 @@ import type {
   ToolDefinition,
   ToolResult,
   ToolSchema,
+  ToolSummary,
   TurnOptions,
   ValidationReport,
 } from './types.js'
@@ -37,6 +38,7 @@ export class ScriptHarness {
   readonly #native: NativeHarness
   readonly #host: ToolHost
   readonly #turns: { native: NativeHarness; run: (source: string, options: TurnOptions | undefined) => Promise<ScriptResult> }
+  #catalog: readonly ToolSummary[]
 
   /**
    * Start a harness: validates the options (a `TypeError` names the bad
@@ -48,6 +50,7 @@ export class ScriptHarness {
     this.#native = new binding.NativeHarness(parts.config, slot.dispatch)
     this.#host = slot.attach(new ToolHost(this.#native.link(), parts))
     this.#turns = { native: this.#native, run: (source, o) => this.run(source, o) }
+    this.#catalog = summaries(parts.config.tools)
   }
 
   /**
@@ -98,6 +101,18 @@ export class ScriptHarness {
     const { specs, hostTools } = normalizeTools(tools, 'tools')
     this.#native.setTools(specs)
     this.#host.setTools(hostTools)
+    this.#catalog = summaries(specs)
+  }
+
+  /**
+   * The tools scripts can call now, in order: each one's name and
+   * description. The array and its entries are frozen, and the same array
+   * is returned until `setTools` changes the tools (a cache may key on it).
+   * For a search over a catalog too large to declare in a prompt (the MCP
+   * code-mode server's `search_tools`).
+   */
+  listTools(): readonly ToolSummary[] {
+    return this.#catalog
   }
 
   /**
@@ -116,10 +131,14 @@ export class ScriptHarness {
    *
    * `options.context`: `'full'` (the default) declares all of `context`,
    * `'brief'` leaves out its `limits` and `tools`, `'none'` leaves it out.
+   * `options.tools`: declare only these tools; each entry is a tool's name
+   * or a namespace (`'gh'` is every `gh.*` tool). An entry that names
+   * nothing is a `TypeError` that quotes it.
    */
-  describeTools(options?: { context?: 'full' | 'brief' | 'none' }): string {
+  describeTools(options?: { context?: 'full' | 'brief' | 'none'; tools?: readonly string[] }): string {
     const context = choice(options, 'context', ['full', 'brief', 'none'] as const) ?? 'full'
-    return this.#native.describeTools(context)
+    const tools = toolNames(options)
+    return tools === undefined ? this.#native.describeTools(context) : this.#native.describeTools(context, tools)
   }
 
   /**
@@ -130,12 +149,21 @@ export class ScriptHarness {
    * `options.delivery`: `'tag'` (`<tool-calls>`, the default), `'fence'`
    * (a ```` ```ts tool-calls ```` block) or `'argument'` (the `code`
    * argument of a tool, as an MCP server's `execute`). `options.context`: as
-   * for `describeTools`, `'brief'` by default.
+   * for `describeTools`, `'brief'` by default. `options.catalog`:
+   * `'declared'` (the default) declares every tool; `'searched'` declares
+   * none, names the namespaces and their sizes, and tells the model to find
+   * tools with a `search_tools` tool and read their declarations with
+   * `describe_tools`, tools you offer it (`createCodeModeServer` does).
    */
-  instructions(options?: { delivery?: 'tag' | 'fence' | 'argument'; context?: 'full' | 'brief' | 'none' }): string {
+  instructions(options?: {
+    delivery?: 'tag' | 'fence' | 'argument'
+    context?: 'full' | 'brief' | 'none'
+    catalog?: 'declared' | 'searched'
+  }): string {
     const delivery = choice(options, 'delivery', ['tag', 'fence', 'argument'] as const) ?? 'tag'
     const context = choice(options, 'context', ['full', 'brief', 'none'] as const) ?? 'brief'
-    return this.#native.instructions(delivery, context)
+    const catalog = choice(options, 'catalog', ['declared', 'searched'] as const) ?? 'declared'
+    return this.#native.instructions(delivery, context, catalog)
   }
 
   /**
@@ -279,6 +307,27 @@ function withCode<E extends Error>(e: E, code: string): E {
 }
 
 /** `options[field]` when it is one of `allowed`; undefined when absent; a TypeError naming the field otherwise. */
+/** The frozen `listTools()` of a harness's tool configurations. */
+function summaries(specs: ReadonlyArray<{ name: string; description?: string | null }>): readonly ToolSummary[] {
+  return Object.freeze(
+    specs.map((t) => Object.freeze(typeof t.description === 'string' ? { name: t.name, description: t.description } : { name: t.name })),
+  )
+}
+
+/** `options.tools` of `describeTools`: an array of strings, or undefined. */
+function toolNames(options: unknown): string[] | undefined {
+  const value = isObject(options) ? options.tools : undefined
+  if (value === undefined) return undefined
+  if (!Array.isArray(value)) throw withCode(typeError('options.tools', 'must be an array of tool names or namespaces'), 'ERR_INVALID_ARG_TYPE')
+  const names: string[] = []
+  for (let i = 0; i < value.length; i++) {
+    const name: unknown = value[i]
+    if (typeof name !== 'string') throw withCode(typeError(`options.tools[${i}]`, 'must be a string'), 'ERR_INVALID_ARG_TYPE')
+    names.push(name)
+  }
+  return names
+}
+
 function choice<T extends string>(options: unknown, field: string, allowed: readonly T[]): T | undefined {
   if (options === undefined || options === null) return undefined
   if (typeof options !== 'object') throw withCode(typeError('options', 'must be an object'), 'ERR_INVALID_ARG_TYPE')

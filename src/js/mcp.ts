@@ -5,7 +5,8 @@
 // dependency), and the main entry never loads this module.
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js'
 import type { ServerNotification } from '@modelcontextprotocol/sdk/types.js'
-import { checkToolSchema, type HarnessEvent, type ScriptHarness, type ScriptResult, type ToolDefinition } from './index.js'
+import { checkToolSchema, type HarnessEvent, type ScriptHarness, type ScriptResult, type ToolDefinition, type ToolSummary } from './index.js'
+import { ToolSearch } from './search.js'
 
 /** The part of the MCP SDK's `Client` that `mcpTools` uses. */
 export interface McpClientLike {
@@ -285,7 +286,24 @@ export interface CodeModeServerOptions {
   version?: string
   /** How much of `context` the tool's description declares (see `instructions()`). Default `'brief'`. */
   context?: 'full' | 'brief' | 'none'
+  /** Whether `execute`'s description declares every tool (`'declared'`), or the server offers `search_tools` and
+   *  `describe_tools` for the model to find tools and read their declarations (`'searched'`). Default `'auto'`:
+   *  searched when the declarations of all the tools would exceed 32 KB (`SEARCHED_CATALOG_BYTES`). */
+  catalog?: 'declared' | 'searched' | 'auto'
 }
+
+/** Past this size of the tools' declarations, an `'auto'` catalog is searched. About 8,000 tokens. */
+export const SEARCHED_CATALOG_BYTES = 32 * 1024
+
+/** The most tools one `search_tools` answer lists, and its default. */
+const MAX_SEARCH_RESULTS = 50
+const DEFAULT_SEARCH_RESULTS = 10
+/** The most names one `describe_tools` call may ask for. */
+const MAX_DESCRIBED = 50
+/** The longest query `search_tools` takes, in characters: a search is words, not a document. */
+const MAX_QUERY_CHARS = 1000
+/** A description longer than this is cut in a search answer (`describe_tools` gives it whole). */
+const SEARCH_DESCRIPTION_CHARS = 300
 
 /** What `execute` returns as `structuredContent`. */
 export interface ExecuteResult {
@@ -347,10 +365,12 @@ function executeResult(r: ScriptResult) {
  */
 export function createCodeModeServer(options: CodeModeServerOptions): Server {
   if (options === null || typeof options !== 'object') throw new TypeError('options: must be an object')
-  const { harness, name = 'script-harness', version = packageVersion(), context = 'brief' } = options
+  const { harness, name = 'script-harness', version = packageVersion(), context = 'brief', catalog = 'auto' } = options
   if (harness === null || typeof harness !== 'object' || typeof harness.run !== 'function' || typeof harness.instructions !== 'function') {
     throw new TypeError('options.harness: must be a ScriptHarness')
   }
+  if (!['full', 'brief', 'none'].includes(context)) throw new TypeError("options.context: must be one of 'full', 'brief', 'none'")
+  if (!['declared', 'searched', 'auto'].includes(catalog)) throw new TypeError("options.catalog: must be one of 'declared', 'searched', 'auto'")
   // Loaded here, and only here: the SDK is an optional peer dependency.
   const { Server } = require('@modelcontextprotocol/sdk/server/index.js') as typeof import('@modelcontextprotocol/sdk/server/index.js')
   const { CallToolRequestSchema, ListToolsRequestSchema, McpError, ErrorCode } =
@@ -358,37 +378,161 @@ export function createCodeModeServer(options: CodeModeServerOptions): Server {
   // The tools may change (`harness.setTools`): the description is written
   // for each listing, and the server says when to list again.
   const server = new Server({ name, version }, { capabilities: { tools: { listChanged: true }, logging: {} } })
-  server.setRequestHandler(ListToolsRequestSchema, async () => ({
-    tools: [
-      {
-        name: 'execute',
-        description: harness.instructions({ delivery: 'argument', context }),
-        inputSchema: {
-          type: 'object' as const,
-          properties: { code: { type: 'string', description: 'A TypeScript script: the body of an async function (top-level await; return the result).' } },
-          required: ['code'],
-          additionalProperties: false,
-        },
-        outputSchema: EXECUTE_OUTPUT_SCHEMA,
-        annotations: { title: 'Run a script that calls the tools', openWorldHint: true },
+  const catalogs = catalogView(harness, catalog)
+  server.setRequestHandler(ListToolsRequestSchema, async () => {
+    const searched = catalogs.current().searched
+    const execute = {
+      name: 'execute',
+      description: harness.instructions({ delivery: 'argument', context, catalog: searched ? 'searched' : 'declared' }),
+      inputSchema: {
+        type: 'object' as const,
+        properties: { code: { type: 'string', description: 'A TypeScript script: the body of an async function (top-level await; return the result).' } },
+        required: ['code'],
+        additionalProperties: false,
       },
-    ],
-  }))
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
-    if (request.params.name !== 'execute') throw new McpError(ErrorCode.InvalidParams, `unknown tool: ${request.params.name}`)
-    const code = request.params.arguments?.code
-    if (typeof code !== 'string') {
-      return { content: [{ type: 'text' as const, text: 'code: must be a string' }], isError: true }
+      outputSchema: EXECUTE_OUTPUT_SCHEMA,
+      annotations: { title: 'Run a script that calls the tools', openWorldHint: true },
     }
-    // The client's cancellation (notifications/cancelled) aborts this
-    // signal: the script, and its calls of upstream tools, are cancelled.
-    // Its events reach the client as it runs: console output as log
-    // messages, progress and tool calls as progress notifications (when the
-    // request asked for them with a progress token).
-    const onEvent = eventForwarder(extra.sendNotification, request.params._meta?.progressToken)
-    return executeResult(await harness.run(code, { signal: extra.signal, onEvent }))
+    return { tools: searched ? [execute, SEARCH_TOOLS, DESCRIBE_TOOLS] : [execute] }
+  })
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    const args = request.params.arguments ?? {}
+    switch (request.params.name) {
+      case 'execute': {
+        const code = args.code
+        if (typeof code !== 'string') return textResult('code: must be a string', true)
+        // The client's cancellation (notifications/cancelled) aborts this
+        // signal: the script, and its calls of upstream tools, are cancelled.
+        // Its events reach the client as it runs: console output as log
+        // messages, progress and tool calls as progress notifications (when the
+        // request asked for them with a progress token).
+        const onEvent = eventForwarder(extra.sendNotification, request.params._meta?.progressToken)
+        return executeResult(await harness.run(code, { signal: extra.signal, onEvent }))
+      }
+      case 'search_tools': {
+        const view = catalogs.current()
+        if (!view.searched) break
+        return searchResult(view, args)
+      }
+      case 'describe_tools': {
+        if (!catalogs.current().searched) break
+        return describeResult(harness, args)
+      }
+    }
+    throw new McpError(ErrorCode.InvalidParams, `unknown tool: ${request.params.name}`)
   })
   return server
+}
+
+/** What a listing or a search works from: the harness's tools as they are now. */
+interface CatalogView {
+  tools: readonly ToolSummary[]
+  searched: boolean
+  search: ToolSearch | undefined
+}
+
+/**
+ * The harness's catalog, and whether it is searched, worked out again only
+ * when the tools changed (`listTools()` returns a new array then). The
+ * search index is built on the first search of each catalog.
+ */
+function catalogView(harness: ScriptHarness, catalog: 'declared' | 'searched' | 'auto'): { current(): CatalogView & { index(): ToolSearch } } {
+  let view: CatalogView | undefined
+  return {
+    current() {
+      const tools = harness.listTools()
+      if (view?.tools !== tools) {
+        const searched =
+          catalog === 'searched' || (catalog === 'auto' && Buffer.byteLength(harness.describeTools({ context: 'none' })) > SEARCHED_CATALOG_BYTES)
+        view = { tools, searched, search: undefined }
+      }
+      const v = view
+      return { ...v, index: () => (v.search ??= new ToolSearch(v.tools)) }
+    },
+  }
+}
+
+const SEARCH_TOOLS = {
+  name: 'search_tools',
+  description:
+    'Find the tools a script can call, by what they do: a ranked search over their names and descriptions. ' +
+    'Then read the declarations of the ones you need with describe_tools, and call them from execute as tools.<name>(args).',
+  inputSchema: {
+    type: 'object' as const,
+    properties: {
+      query: { type: 'string', maxLength: MAX_QUERY_CHARS, description: 'Words about the task or the tool: "create issue", "read file".' },
+      limit: { type: 'integer', minimum: 1, maximum: MAX_SEARCH_RESULTS, description: `The most tools to list (default ${DEFAULT_SEARCH_RESULTS}).` },
+    },
+    required: ['query'],
+    additionalProperties: false,
+  },
+  outputSchema: {
+    type: 'object' as const,
+    properties: {
+      tools: {
+        type: 'array',
+        items: { type: 'object', properties: { name: { type: 'string' }, description: { type: 'string' } }, required: ['name'] },
+      },
+    },
+    required: ['tools'],
+  },
+  annotations: { title: 'Search the tools', readOnlyHint: true },
+}
+
+const DESCRIBE_TOOLS = {
+  name: 'describe_tools',
+  description:
+    'The TypeScript declarations of chosen tools: their arguments, result types and documentation, as a script calls them ' +
+    '(tools.<name>(args)). Give tool names as search_tools lists them, or a namespace for all of its tools.',
+  inputSchema: {
+    type: 'object' as const,
+    properties: {
+      tools: { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: MAX_DESCRIBED, description: 'Tool names or namespaces: "gh.create_issue", "gh".' },
+    },
+    required: ['tools'],
+    additionalProperties: false,
+  },
+  annotations: { title: 'Declare tools', readOnlyHint: true },
+}
+
+function textResult(text: string, isError = false) {
+  return isError ? { content: [{ type: 'text' as const, text }], isError: true } : { content: [{ type: 'text' as const, text }] }
+}
+
+/** `search_tools`: the ranked tools as text (one per line) and as `structuredContent`. */
+function searchResult(view: CatalogView & { index(): ToolSearch }, args: Record<string, unknown>) {
+  const { query, limit = DEFAULT_SEARCH_RESULTS } = args
+  if (typeof query !== 'string') return textResult('query: must be a string', true)
+  if (query.length > MAX_QUERY_CHARS) return textResult(`query: must be at most ${MAX_QUERY_CHARS} characters`, true)
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MAX_SEARCH_RESULTS) {
+    return textResult(`limit: must be an integer from 1 to ${MAX_SEARCH_RESULTS}`, true)
+  }
+  const tools = view.index().search(query, limit).map((t) =>
+    t.description !== undefined && t.description.length > SEARCH_DESCRIPTION_CHARS
+      ? { name: t.name, description: `${t.description.slice(0, SEARCH_DESCRIPTION_CHARS)}…` }
+      : t,
+  )
+  const text =
+    tools.length === 0
+      ? `No tool matches ${JSON.stringify(query)}. Try other words; the catalog holds ${view.tools.length} tools.`
+      : tools.map((t) => `tools.${t.name}${t.description !== undefined ? `: ${t.description}` : ''}`).join('\n') +
+        '\n\nRead their declarations with describe_tools before calling them.'
+  return { content: [{ type: 'text' as const, text }], structuredContent: { tools } }
+}
+
+/** `describe_tools`: the declarations of the chosen tools, or an error that names what names nothing. */
+function describeResult(harness: ScriptHarness, args: Record<string, unknown>) {
+  const { tools } = args
+  if (!Array.isArray(tools) || tools.length === 0 || tools.length > MAX_DESCRIBED || !tools.every((t) => typeof t === 'string')) {
+    return textResult(`tools: must be an array of 1 to ${MAX_DESCRIBED} tool names or namespaces`, true)
+  }
+  // `tools.gh.create_issue` is how a script writes it: accept that too.
+  const names = (tools as string[]).map((t) => (t.startsWith('tools.') ? t.slice('tools.'.length) : t))
+  try {
+    return textResult(harness.describeTools({ context: 'none', tools: names }))
+  } catch (e) {
+    return textResult(`${e instanceof Error ? e.message.replace(/^options\.tools: /, '') : String(e)}: find tools with search_tools`, true)
+  }
 }
 
 type Notify = (notification: ServerNotification) => Promise<void>

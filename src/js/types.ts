@@ -125,6 +125,12 @@ export interface ToolDefinition {
   handler(args: unknown, ctx: ToolContext): unknown | Promise<unknown>
 }
 
+/** A tool as `harness.listTools()` gives it: what a search over a large catalog reads. */
+export interface ToolSummary {
+  readonly name: string
+  readonly description?: string
+}
+
 export interface ToolContext {
   /** Aborted when the call is orphaned, loses a race, times out or is cancelled. */
   signal: AbortSignal

@@ -601,11 +601,47 @@ pub fn describe_tools(registry: &ToolRegistry) -> String {
 }
 
 pub fn describe_tools_with(registry: &ToolRegistry, context: ContextDeclaration) -> String {
+    declare(registry, context, |_| true)
+}
+
+/// The declarations of some tools only: each of `names` is a tool's name or
+/// a namespace (`gh` selects every `gh.*` tool). For a catalog too large to
+/// declare at once, where the model asks for the tools it found. Every name
+/// that selects nothing is returned as the error, in the order given.
+pub fn describe_chosen_tools(
+    registry: &ToolRegistry,
+    context: ContextDeclaration,
+    names: &[String],
+) -> Result<String, Vec<String>> {
+    let selects = |tool: &str, name: &str| {
+        tool == name || (tool.starts_with(name) && tool.as_bytes().get(name.len()) == Some(&b'.'))
+    };
+    let unknown: Vec<String> = names
+        .iter()
+        .filter(|n| !registry.names().any(|tool| selects(tool, n)))
+        .cloned()
+        .collect();
+    if !unknown.is_empty() {
+        return Err(unknown);
+    }
+    Ok(declare(registry, context, |tool| {
+        names.iter().any(|n| selects(tool, n))
+    }))
+}
+
+fn declare(
+    registry: &ToolRegistry,
+    context: ContextDeclaration,
+    chosen: impl Fn(&str) -> bool,
+) -> String {
     let mut roots: Vec<Node> = Vec::new();
     for i in 0..registry.len() {
         let Some(spec) = registry.get(i) else {
             continue;
         };
+        if !chosen(&spec.name) {
+            continue;
+        }
         let path: Vec<&str> = spec.name.split('.').collect();
         let tool = Tool {
             description: spec.description.as_deref(),
@@ -628,6 +664,13 @@ pub fn describe_tools_with(registry: &ToolRegistry, context: ContextDeclaration)
     out.push_str("declare const tools: {\n");
     out.push_str(&body);
     out.push_str("};\n");
+    out.push_str(&declare_context(context));
+    out
+}
+
+/// The declaration of `context` (with a blank line before it), or nothing.
+pub(crate) fn declare_context(context: ContextDeclaration) -> String {
+    let mut out = String::new();
     match context {
         ContextDeclaration::Full => {
             out.push('\n');
@@ -806,5 +849,35 @@ mod tests {
             "{brief}"
         );
         assert!(!describe_tools_with(&registry, ContextDeclaration::None).contains("context"));
+    }
+
+    #[test]
+    fn chosen_tools_by_name_or_namespace_and_unknown_names_are_the_error() {
+        let registry = ToolRegistry::new(vec![
+            tool("gh.issues.list", None, None),
+            tool("gh.issuesx", None, None),
+            tool("fs.read", None, None),
+            tool("exec", None, None),
+        ])
+        .unwrap();
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let one = describe_chosen_tools(&registry, ContextDeclaration::None, &names(&["fs.read"]))
+            .unwrap();
+        assert!(
+            one.contains("read(args?") && !one.contains("exec(") && !one.contains("gh"),
+            "{one}"
+        );
+        // A namespace selects what is under it, and no tool whose name only starts the same.
+        let ns = describe_chosen_tools(&registry, ContextDeclaration::None, &names(&["gh.issues"]))
+            .unwrap();
+        assert!(ns.contains("list(args?") && !ns.contains("issuesx"), "{ns}");
+        assert_eq!(
+            describe_chosen_tools(
+                &registry,
+                ContextDeclaration::None,
+                &names(&["gh.iss", "exec", "nope"])
+            ),
+            Err(names(&["gh.iss", "nope"]))
+        );
     }
 }
