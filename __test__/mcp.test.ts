@@ -424,7 +424,7 @@ describe('a published MCP server (@modelcontextprotocol/server-memory), over std
 
   it('through mcpTools', async () => {
     const { StdioClientTransport } = await import('@modelcontextprotocol/sdk/client/stdio.js')
-    const { mkdtempSync } = await import('node:fs')
+    const { mkdtempSync, rmSync } = await import('node:fs')
     const { tmpdir } = await import('node:os')
     const memoryFile = path.join(mkdtempSync(path.join(tmpdir(), 'mcp-memory-')), 'memory.jsonl')
     const c = new Client({ name: 'test', version: '1.0.0' })
@@ -437,11 +437,12 @@ describe('a published MCP server (@modelcontextprotocol/server-memory), over std
     expect(r.value).toEqual({ entities: ['parser', 'server'], relations: 1 })
     await h4.close()
     await c.close()
+    rmSync(path.dirname(memoryFile), { recursive: true, force: true })
   }, 30_000)
 
   it('through script-harness mcp', async () => {
     const { StdioClientTransport } = await import('@modelcontextprotocol/sdk/client/stdio.js')
-    const { mkdtempSync } = await import('node:fs')
+    const { mkdtempSync, rmSync } = await import('node:fs')
     const { tmpdir } = await import('node:os')
     const memoryFile = path.join(mkdtempSync(path.join(tmpdir(), 'mcp-memory-')), 'memory.jsonl')
     const bin = path.join(__dirname, '..', 'bin', 'script-harness.js')
@@ -457,6 +458,7 @@ describe('a published MCP server (@modelcontextprotocol/server-memory), over std
     const r = await user.callTool({ name: 'execute', arguments: { code: script } })
     expect(r.structuredContent).toMatchObject({ ok: true, value: { entities: ['parser', 'server'], relations: 1 } })
     await user.close()
+    rmSync(path.dirname(memoryFile), { recursive: true, force: true })
   }, 30_000)
 })
 

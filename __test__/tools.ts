@@ -1,6 +1,6 @@
 // Tools the tests register: real handlers with the contract's shapes.
 import { execFileSync, spawn } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { ScriptHarness, type ScriptHarnessOptions, type ToolDefinition } from '../index.js'
@@ -103,7 +103,11 @@ export function tscErrors(args: string[], cwd?: string): string {
 /** `source` as one strict TypeScript file of its own (no lib but es2022): tsc's errors, or ''. */
 export function typecheckScript(source: string): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'typecheck-'))
-  const file = path.join(dir, 'script.ts')
-  writeFileSync(file, source)
-  return tscErrors(['--noEmit', '--strict', '--target', 'es2022', '--lib', 'es2022', file], dir)
+  try {
+    const file = path.join(dir, 'script.ts')
+    writeFileSync(file, source)
+    return tscErrors(['--noEmit', '--strict', '--target', 'es2022', '--lib', 'es2022', file], dir)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 }
