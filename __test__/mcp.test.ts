@@ -464,6 +464,42 @@ describe('a published MCP server (@modelcontextprotocol/server-memory), over std
 
 describe('what a hostile upstream server or a clumsy host cannot do', () => {
   const schema = { type: 'object' }
+  it('a listing of empty pages without end is stopped; so is a cursor that is not a short string', async () => {
+    let pages = 0
+    const endless = { listTools: async () => ({ tools: [], nextCursor: `c${++pages}` }), callTool: async () => ({ content: [] }) }
+    await expect(mcpTools(endless)).rejects.toThrow(/the server's listing goes on past 1000 pages/)
+    expect(pages).toBe(1000)
+    const long = { listTools: async () => ({ tools: [], nextCursor: 'c'.repeat(5000) }), callTool: async () => ({ content: [] }) }
+    await expect(mcpTools(long)).rejects.toThrow(/page cursor is not a string of at most 4096 characters/)
+  })
+
+  it('search_tools: a long run of capitals is indexed in one pass; a query of repeated words is searched once per word; no half surrogate', async () => {
+    const { createCodeModeServer } = await import('../mcp.js')
+    const tools = [
+      { name: 'doc.parseHTMLDoc', description: 'A'.repeat(200_000), handler: () => null },
+      { name: 'doc.emoji', description: `${'x'.repeat(299)}😀 and more`, handler: () => null },
+      ...Array.from({ length: 50 }, (_, i) => ({ name: `doc.t${i}`, description: `tool number ${i}`, handler: () => null })),
+    ]
+    const harness = new ScriptHarness({ tools })
+    const server = createCodeModeServer({ harness, catalog: 'searched' })
+    const [a, b] = InMemoryTransport.createLinkedPair()
+    const user = new Client({ name: 'ide', version: '1.0.0' })
+    await Promise.all([server.connect(b), user.connect(a)])
+    const names = async (query: string, limit = 1) =>
+      ((await user.callTool({ name: 'search_tools', arguments: { query, limit } })).structuredContent as any).tools as { name: string; description?: string }[]
+    expect((await names('html doc')).map((t) => t.name)).toEqual(['doc.parseHTMLDoc'])
+    expect((await names('number 7 '.repeat(100), 50)).map((t) => t.name)[0]).toBe('doc.t7')
+    const [emoji] = await names('emoji')
+    expect(emoji.description).toBe(`${'x'.repeat(299)}…`)
+    expect(emoji.description!.isWellFormed()).toBe(true)
+    const unknown = await user.callTool({ name: 'describe_tools', arguments: { tools: ['n'.repeat(300)] } })
+    expect(unknown).toMatchObject({ isError: true, content: [{ text: 'tools[0]: a tool name is at most 256 characters' }] })
+    await harness.close()
+    // A closed harness: execute says so as an error result.
+    expect(await user.callTool({ name: 'execute', arguments: { code: 'return 1' } })).toMatchObject({ isError: true, content: [{ text: expect.stringMatching(/closed/) }] })
+    await user.close()
+  })
+
   it('a tool named after an Object.prototype member works and breaks no other script', async () => {
     const names = ['isPrototypeOf', 'propertyIsEnumerable', '__defineGetter__', '__lookupSetter__', 'hasOwnProperty', 'toString', 'valueOf']
     const listing = { listTools: async () => ({ tools: names.map((name) => ({ name, inputSchema: schema, annotations: { readOnlyHint: true } })) }), callTool: async (p: any) => ({ content: [{ type: 'text', text: p.name }] }) }
@@ -505,6 +541,30 @@ describe('what a hostile upstream server or a clumsy host cannot do', () => {
     expect(code).toBe(0)
   }, 20_000)
 
+  it("a refresh the harness refuses leaves that server's tools as they were, and other servers' refreshes still land", async () => {
+    const { StdioClientTransport } = await import('@modelcontextprotocol/sdk/client/stdio.js')
+    const bin = path.join(__dirname, '..', 'bin', 'script-harness.js')
+    const growing = path.join(__dirname, 'fixtures', 'mcp', 'growing.mjs')
+    const user = new Client({ name: 'cli-test', version: '1.0.0' })
+    // Server a's new tool `x` would collide with server a.x's namespace.
+    await user.connect(new StdioClientTransport({
+      command: process.execPath,
+      args: [bin, 'mcp', '--catalog', 'declared', '--server', `a=${process.execPath} ${growing} z,grow x`, '--server', `a.x=${process.execPath} ${growing} y,grow_b y2`],
+      stderr: 'pipe',
+    }))
+    const run = async (code: string) => ((await user.callTool({ name: 'execute', arguments: { code } })).structuredContent as any).value
+    expect(await run('return context.tools')).toEqual(['a.z', 'a.grow', 'a.x.y', 'a.x.grow_b'])
+    await run('return await tools.a.grow()')
+    await run('return await tools.a.x.grow_b()')
+    let tools: string[] = []
+    for (let i = 0; i < 100 && !tools.includes('a.x.y2'); i++) {
+      await new Promise((r) => setTimeout(r, 50))
+      tools = await run('return context.tools')
+    }
+    expect(tools).toEqual(['a.z', 'a.grow', 'a.x.y', 'a.x.grow_b', 'a.x.y2'])
+    await user.close()
+  }, 30_000)
+
   it('bad command lines exit with a message', async () => {
     const { spawnSync } = await import('node:child_process')
     const bin = path.join(__dirname, '..', 'bin', 'script-harness.js')
@@ -514,6 +574,8 @@ describe('what a hostile upstream server or a clumsy host cannot do', () => {
       [['serve'], /unknown command: serve/],
       [['mcp', '--server', 'nocommand'], /expected <ns>=<command line>/],
       [['mcp', '--catalog', 'all', '--', 'node', 'x.js'], /--catalog is one of declared, searched, auto/],
+      [['mcp', '--server', 'a=node x.js', '--server', 'a=node y.js'], /--server a: the namespace is given twice/],
+      [['mcp', '--server', 'mcp=node x.js', '--', 'node', 'y.js'], /--namespace mcp: the namespace of a --server too/],
     ] as const) {
       const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 10_000 })
       expect(r.status, args.join(' ')).toBe(2)

@@ -160,6 +160,8 @@ describe('turns', () => {
     await expect(h.processResponse('gemini' as any, [])).rejects.toThrow(/format: must be one of/)
     await expect(h.processResponse('chat', 'hello' as any)).rejects.toThrow(TypeError)
     await expect(h.processResponse('responses', { id: 'x' })).rejects.toThrow(/output/)
+    // A toJSON that gives undefined serializes to nothing.
+    await expect(h.processResponse('chat', { toJSON: () => undefined })).rejects.toThrow(/^response: is not JSON \(it serializes to nothing\)$/)
     await h.close()
   })
 })
@@ -202,6 +204,7 @@ describe('streaming', () => {
     const s = h.stream('messages')
     expect(() => s.push({ object: 'chat.completion.chunk', choices: [] })).toThrow(TypeError)
     expect(() => s.push('text')).toThrow(TypeError)
+    expect(() => s.push({ toJSON: () => undefined })).toThrow(/^event: is not JSON \(it serializes to nothing\)$/)
     s.push({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } })
     s.push({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'kept' } })
     const turn = await s.end()

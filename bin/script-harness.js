@@ -53,11 +53,16 @@ function parse(argv) {
       const eq = spec.indexOf('=')
       const words = spec.slice(eq + 1).split(/\s+/).filter(Boolean)
       if (eq < 1 || words.length === 0) fail(`--server ${spec}: expected <ns>=<command line>`)
-      upstreams.push({ namespace: spec.slice(0, eq), command: words[0], args: words.slice(1) })
+      const ns = spec.slice(0, eq)
+      if (upstreams.some((u) => u.namespace === ns)) fail(`--server ${ns}: the namespace is given twice`)
+      upstreams.push({ namespace: ns, command: words[0], args: words.slice(1) })
     } else fail(`unknown option: ${a}`)
   }
   const rest = argv.slice(i + 1)
-  if (rest.length > 0) upstreams.push({ namespace, command: rest[0], args: rest.slice(1) })
+  if (rest.length > 0) {
+    if (upstreams.some((u) => u.namespace === namespace)) fail(`--namespace ${namespace}: the namespace of a --server too`)
+    upstreams.push({ namespace, command: rest[0], args: rest.slice(1) })
+  }
   else if (namespaceGiven) fail('--namespace names the server given after --, and there is none')
   if (upstreams.length === 0) fail('no upstream server: give one after --, or --server')
   return { upstreams, approve, timeoutMs, env, catalog }
@@ -93,9 +98,18 @@ async function main() {
     for (const name of passed) if (process.env[name] !== undefined) env[name] = process.env[name]
     await client.connect(new StdioClientTransport({ command: u.command, args: u.args, env, stderr: 'inherit' }))
     clients.push(client)
+    // A new list the harness refuses (it collides with another server's
+    // names) leaves this server's tools as they were: one bad refresh must
+    // not block every other server's.
     const onChange = (tools) => {
+      const before = parts.get(u.namespace)
       parts.set(u.namespace, tools)
-      harness?.setTools(allTools())
+      try {
+        harness?.setTools(allTools())
+      } catch (e) {
+        parts.set(u.namespace, before)
+        throw e
+      }
       server?.sendToolListChanged().catch(() => {})
     }
     parts.set(u.namespace, await mcpTools(client, { namespace: u.namespace, onChange }))

@@ -183,6 +183,7 @@ export class ScriptHarness {
     } catch (e) {
       throw typeError('response', `is not JSON (${e instanceof Error ? e.message : String(e)})`)
     }
+    if (typeof json !== 'string') throw typeError('response', 'is not JSON (it serializes to nothing)')
     const mode = parts.mode ?? this.#native.mode
     return finishTurn(this.#turns, format, json, parts.snapshot, mode, parts.stopAfterFailure, [])
   }

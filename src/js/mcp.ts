@@ -101,12 +101,19 @@ function warnSkipped(tool: unknown, why: string): void {
   process.emitWarning(`mcpTools: left out the MCP tool ${JSON.stringify((tool as { name?: unknown } | null)?.name)}: ${why}`, 'McpToolSkipped')
 }
 
+/** The most pages one listing follows: a server that pages empty lists without end is stopped here. */
+const MAX_LIST_PAGES = 1000
+/** The longest page cursor taken. */
+const MAX_CURSOR_CHARS = 4096
+
 /** Every tool of the server, following `nextCursor` pages. */
 async function listAllTools(client: McpClientLike, maxTools: number): Promise<unknown[]> {
   const tools: unknown[] = []
   let cursor: string | undefined
   const seen = new Set<string>()
+  let pages = 0
   do {
+    if (++pages > MAX_LIST_PAGES) throw new Error(`mcpTools: the server's listing goes on past ${MAX_LIST_PAGES} pages`)
     const page = await client.listTools(cursor === undefined ? {} : { cursor })
     tools.push(...(Array.isArray(page?.tools) ? page.tools : []))
     // A server that lists without end (new cursors, or a huge catalog)
@@ -115,6 +122,9 @@ async function listAllTools(client: McpClientLike, maxTools: number): Promise<un
       throw new Error(`mcpTools: the server lists more than ${maxTools} tools (options.maxTools); raise it if that is expected`)
     }
     cursor = page.nextCursor
+    if (cursor !== undefined && (typeof cursor !== 'string' || cursor.length > MAX_CURSOR_CHARS)) {
+      throw new Error(`mcpTools: the server's page cursor is not a string of at most ${MAX_CURSOR_CHARS} characters`)
+    }
     // A server that hands the same cursor back would page forever.
     if (cursor !== undefined && seen.has(cursor)) throw new Error(`mcpTools: the server repeated the page cursor ${JSON.stringify(cursor)}`)
     if (cursor !== undefined) seen.add(cursor)
@@ -300,6 +310,8 @@ const MAX_SEARCH_RESULTS = 50
 const DEFAULT_SEARCH_RESULTS = 10
 /** The most names one `describe_tools` call may ask for. */
 const MAX_DESCRIBED = 50
+/** The longest name `describe_tools` takes (an unknown one is quoted back). */
+const MAX_NAME_CHARS = 256
 /** The longest query `search_tools` takes, in characters: a search is words, not a document. */
 const MAX_QUERY_CHARS = 1000
 /** A description longer than this is cut in a search answer (`describe_tools` gives it whole). */
@@ -407,7 +419,14 @@ export function createCodeModeServer(options: CodeModeServerOptions): Server {
         // messages, progress and tool calls as progress notifications (when the
         // request asked for them with a progress token).
         const onEvent = eventForwarder(extra.sendNotification, request.params._meta?.progressToken)
-        return executeResult(await harness.run(code, { signal: extra.signal, onEvent }))
+        let result: ScriptResult
+        try {
+          result = await harness.run(code, { signal: extra.signal, onEvent })
+        } catch (e) {
+          // The harness is closed: the model reads why, as from any failed script.
+          return textResult(e instanceof Error ? e.message : String(e), true)
+        }
+        return executeResult(result)
       }
       case 'search_tools': {
         const view = catalogs.current()
@@ -495,6 +514,12 @@ const DESCRIBE_TOOLS = {
   annotations: { title: 'Declare tools', readOnlyHint: true },
 }
 
+/** `text`'s first `n` UTF-16 units, never half of a surrogate pair. */
+function cut(text: string, n: number): string {
+  const code = text.charCodeAt(n - 1)
+  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? n - 1 : n)
+}
+
 function textResult(text: string, isError = false) {
   return isError ? { content: [{ type: 'text' as const, text }], isError: true } : { content: [{ type: 'text' as const, text }] }
 }
@@ -509,7 +534,7 @@ function searchResult(view: CatalogView & { index(): ToolSearch }, args: Record<
   }
   const tools = view.index().search(query, limit).map((t) =>
     t.description !== undefined && t.description.length > SEARCH_DESCRIPTION_CHARS
-      ? { name: t.name, description: `${t.description.slice(0, SEARCH_DESCRIPTION_CHARS)}…` }
+      ? { name: t.name, description: `${cut(t.description, SEARCH_DESCRIPTION_CHARS)}…` }
       : t,
   )
   const text =
@@ -526,6 +551,8 @@ function describeResult(harness: ScriptHarness, args: Record<string, unknown>) {
   if (!Array.isArray(tools) || tools.length === 0 || tools.length > MAX_DESCRIBED || !tools.every((t) => typeof t === 'string')) {
     return textResult(`tools: must be an array of 1 to ${MAX_DESCRIBED} tool names or namespaces`, true)
   }
+  const long = (tools as string[]).findIndex((t) => t.length > MAX_NAME_CHARS)
+  if (long >= 0) return textResult(`tools[${long}]: a tool name is at most ${MAX_NAME_CHARS} characters`, true)
   // `tools.gh.create_issue` is how a script writes it: accept that too.
   const names = (tools as string[]).map((t) => (t.startsWith('tools.') ? t.slice('tools.'.length) : t))
   try {

@@ -12,13 +12,38 @@ export interface ToolMatch {
   description?: string
 }
 
-/** The words of a tool name: `gh.createIssue` and `gh.create_issue` → `gh create issue`. */
+/** The most characters of a description the index reads; the rest is not searched. */
+const INDEXED_DESCRIPTION_CHARS = 2000
+/** The most distinct words of a query searched for (a search is words, and each costs a pass over the index). */
+const MAX_QUERY_WORDS = 16
+
+const isUpper = (c: string | undefined) => c !== undefined && c >= 'A' && c <= 'Z'
+const isLower = (c: string | undefined) => c !== undefined && c >= 'a' && c <= 'z'
+const isDigit = (c: string | undefined) => c !== undefined && c >= '0' && c <= '9'
+
+/**
+ * The words of a tool name: `gh.createIssue`, `gh.create_issue` → `gh create
+ * issue`; `parseHTMLDoc` → `parse HTML Doc`. One pass over the characters (a
+ * backtracking pattern over a long run of capitals is quadratic).
+ */
 function nameWords(name: string): string {
-  return name
-    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
-    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
-    .replace(/[._\-$]+/g, ' ')
+  let out = ''
+  for (let i = 0; i < name.length; i++) {
+    const c = name[i]!
+    if (c === '.' || c === '_' || c === '-' || c === '$') {
+      out += ' '
+      continue
+    }
+    const prev = name[i - 1]
+    // A capital starts a word after a lower-case letter or a digit, and
+    // ends a run of capitals when a lower-case letter follows it.
+    if (isUpper(c) && (isLower(prev) || isDigit(prev) || (isUpper(prev) && isLower(name[i + 1])))) out += ' '
+    out += c
+  }
+  return out
 }
+
+const tokenize = (text: string): string[] => nameWords(text).split(/[^\p{L}\p{N}]+/u).filter((t) => t.length > 0)
 
 interface Entry {
   id: number
@@ -39,16 +64,21 @@ export class ToolSearch {
       // Words split out of camelCase too, so `createIssue` in a
       // description finds `create issue`.
       processTerm: (term) => term.toLowerCase(),
-      tokenize: (text) => nameWords(text).split(/[^\p{L}\p{N}]+/u).filter((t) => t.length > 0),
+      tokenize,
       searchOptions: { boost: { words: 2 }, prefix: true, fuzzy: 0.2, combineWith: 'OR' },
     })
-    this.#index.addAll(catalog.map((t, id) => ({ id, name: t.name, words: nameWords(t.name), description: t.description ?? '' })))
+    this.#index.addAll(
+      catalog.map((t, id) => ({ id, name: t.name, words: nameWords(t.name), description: (t.description ?? '').slice(0, INDEXED_DESCRIPTION_CHARS) })),
+    )
   }
 
   /** The tools for `query`, best first, at most `limit` of them; none for a query without words. */
   search(query: string, limit: number): ToolMatch[] {
+    // Each word once, the first few: a repeated word adds nothing to the ranking.
+    const words = [...new Set(tokenize(query).map((w) => w.toLowerCase()))].slice(0, MAX_QUERY_WORDS)
+    if (words.length === 0) return []
     return this.#index
-      .search(query)
+      .search(words.join(' '))
       .slice(0, limit)
       .map((hit) => {
         const tool = this.#catalog[hit.id as number]!

@@ -166,6 +166,8 @@ export class TurnStream<F extends ApiFormat> implements ResponseStream<F> {
     } catch (e) {
       throw typeError('event', `is not JSON (${e instanceof Error ? e.message : String(e)})`)
     }
+    // A `toJSON` that returns undefined (or a function) serializes to nothing.
+    if (typeof json !== 'string') throw typeError('event', 'is not JSON (it serializes to nothing)')
     const released = this.#assembler.push(json)
     this.#startScripts(released.scripts)
     return released.text
