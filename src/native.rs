@@ -13,6 +13,7 @@ use napi_derive::napi;
 
 use script_harness_core::compile::validate;
 use script_harness_core::errors::Phase;
+use script_harness_core::replay::{ClockRun, Determinism, MAX_CLOCK_RUNS};
 use script_harness_core::{
     Engine, EngineConfig, ErrorCode, HarnessError, HarnessMode, Language, ScriptError,
     ScriptResult, Submission,
@@ -23,7 +24,8 @@ use crate::dry_run::{DryRun, not_run};
 use crate::host::{Batch, DispatchFn, KeepAlive, NapiHost};
 use crate::link::{NativeLink, Runs};
 use crate::options::{
-    HarnessConfig, RunConfig, ToolConfig, merged_limits, mode_name, parse_mode, seed, tool_specs,
+    HarnessConfig, ReplayConfig, RunConfig, ToolConfig, merged_limits, mode_name, parse_mode, seed,
+    tool_specs,
 };
 
 /// Throw `TypeError: <field>: <message>` for a bad option, `Error` for
@@ -192,10 +194,12 @@ impl NativeHarness {
         if self.engine.is_closed() {
             return Err(misuse(&env, HarnessError::Closed));
         }
-        let (limits, context) = match options {
-            Some(o) => (o.limits, o.context),
-            None => (None, None),
+        let (limits, context, replay) = match options {
+            Some(o) => (o.limits, o.context, o.replay),
+            None => (None, None, None),
         };
+        let determinism = determinism(replay)
+            .map_err(|why| Error::new(Status::InvalidArg, format!("options.replay: {why}")))?;
         let limits = merged_limits(&self.engine.default_limits(), limits.as_deref())
             .map_err(|e| misuse(&env, e))?;
         let handle = self
@@ -205,6 +209,7 @@ impl NativeHarness {
                 language: Language::Ts,
                 limits,
                 seed: seed(context),
+                determinism,
             })
             .map_err(|e| misuse(&env, e))?;
         let run = handle.run;
@@ -395,4 +400,44 @@ fn context_declaration(context: &str) -> script_harness_core::describe::ContextD
 
 pub fn json_error(e: serde_json::Error) -> Error {
     Error::new(Status::GenericFailure, format!("JSON: {e}"))
+}
+
+/// A run's replay options, checked: the package's own code makes them
+/// from a snapshot it verified, so a bad one is a bug, not a user's input.
+fn determinism(replay: Option<ReplayConfig>) -> std::result::Result<Determinism, String> {
+    let Some(r) = replay else {
+        return Ok(Determinism::default());
+    };
+    let seed = match r.seed {
+        Some(text) => Some(
+            text.parse::<u64>()
+                .map_err(|_| format!("seed {text:?} is not a 64-bit number"))?,
+        ),
+        None => None,
+    };
+    let mut clock = Vec::new();
+    for pair in r.clock.unwrap_or_default() {
+        match pair[..] {
+            [ms, count]
+                if ms.is_finite()
+                    && count >= 1.0
+                    && count <= u32::MAX as f64
+                    && count.fract() == 0.0 =>
+            {
+                clock.push(ClockRun {
+                    ms,
+                    count: count as u32,
+                })
+            }
+            _ => return Err("clock: each reading is [ms, count]".to_owned()),
+        }
+    }
+    if clock.len() > MAX_CLOCK_RUNS {
+        return Err(format!("clock: more than {MAX_CLOCK_RUNS} readings"));
+    }
+    Ok(Determinism {
+        seed,
+        clock,
+        record: r.record,
+    })
 }

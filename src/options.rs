@@ -53,6 +53,19 @@ pub struct RunConfig {
     pub limits: Option<String>,
     /// Context fields over the harness's seed.
     pub context: Option<std::collections::HashMap<String, String>>,
+    /// A run that may be suspended, or one resumed: its nondeterminism.
+    pub replay: Option<ReplayConfig>,
+}
+
+/// `Math.random`'s seed and the clock readings of a run to repeat, and
+/// whether to report them in the result's `replay`.
+#[napi(object)]
+pub struct ReplayConfig {
+    /// The seed, as decimal text (64 bits); a fresh one when absent.
+    pub seed: Option<String>,
+    /// Clock readings to give back first: `[ms, count]` pairs, in order.
+    pub clock: Option<Vec<Vec<f64>>>,
+    pub record: bool,
 }
 
 pub fn parse_mode(mode: Option<&str>) -> HarnessMode {

@@ -16,6 +16,7 @@ pub mod instructions;
 pub mod limits;
 pub mod mode;
 pub mod redact;
+pub mod replay;
 pub mod result;
 pub mod sandbox;
 pub mod stream;

@@ -77,6 +77,10 @@ pub struct ScriptResult {
     pub logs: Vec<LogEntry>,
     pub tool_calls: Vec<ToolCallRecord>,
     pub metadata: ResultMetadata,
+    /// For a run submitted with `Determinism::record`: its seed and clock
+    /// readings. The package's JavaScript layer takes it off the result.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replay: Option<crate::replay::ReplayRecord>,
 }
 
 impl ScriptResult {
@@ -90,6 +94,7 @@ impl ScriptResult {
             error: Some(error),
             logs: Vec::new(),
             tool_calls: Vec::new(),
+            replay: None,
             metadata: ResultMetadata {
                 duration_ms: 0.0,
                 tool_calls_made: 0,

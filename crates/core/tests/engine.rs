@@ -4,6 +4,7 @@ use std::sync::mpsc::{Receiver, channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use script_harness_core::replay::{ClockRun, Determinism};
 use script_harness_core::{
     ApprovalRule, Engine, EngineConfig, ErrorCode, HarnessLimits, Language, Outgoing, ScriptResult,
     Submission, ToolOutcome, ToolSpec,
@@ -70,6 +71,7 @@ impl Harness {
                 language: Language::Ts,
                 limits,
                 seed: Map::new(),
+                determinism: Default::default(),
             })
             .unwrap();
         self.wait(handle.run)
@@ -316,6 +318,7 @@ fn cancel_stops_cpu_loops_and_waits() {
                 language: Language::Ts,
                 limits,
                 seed: Map::new(),
+                determinism: Default::default(),
             })
             .unwrap();
         std::thread::sleep(Duration::from_millis(50));
@@ -412,4 +415,74 @@ fn events_come_in_order() {
             "script_completed"
         ]
     );
+}
+
+impl Harness {
+    fn run_determined(&mut self, source: &str, determinism: Determinism) -> ScriptResult {
+        let limits = self.engine.default_limits();
+        let handle = self
+            .engine
+            .submit(Submission {
+                source: source.into(),
+                language: Language::Ts,
+                limits,
+                seed: Map::new(),
+                determinism,
+            })
+            .unwrap();
+        self.wait(handle.run)
+    }
+}
+
+#[test]
+fn a_recorded_run_replays_its_random_draws_and_clock_readings_exactly() {
+    let mut h = harness();
+    // Every way a script reads the clock or the generator, a tool call between.
+    let src = "const a = [Math.random(), Date.now(), new Date().getTime()]; \
+               await tools.echo({}); \
+               const b = [Math.random(), Date.now(), Date.now(), typeof Date(), new Date(5).getTime()]; \
+               return [a, b, new Date() instanceof Date, Date.prototype.constructor === Date, Date.length, Date.name]";
+    let first = h.run_determined(
+        src,
+        Determinism {
+            record: true,
+            ..Default::default()
+        },
+    );
+    assert!(first.ok, "{:?}", first.error);
+    let record = first
+        .replay
+        .clone()
+        .expect("a recording run reports its replay");
+    let clock = record.clock.clone().expect("a few readings are kept");
+    // Date.now(), new Date(), Date.now() ×2, Date(), new Date(): six readings.
+    assert_eq!(clock.iter().map(|r| r.count).sum::<u32>(), 6);
+    std::thread::sleep(Duration::from_millis(20));
+    let again = h.run_determined(
+        src,
+        Determinism {
+            seed: Some(record.seed.parse().unwrap()),
+            clock,
+            record: false,
+        },
+    );
+    assert_eq!(value(&again), value(&first));
+    assert!(again.replay.is_none());
+    let tail = value(&again);
+    assert_eq!(tail[2], json!(true));
+    assert_eq!(tail[3], json!(true));
+    assert_eq!(tail[4], json!(7));
+    assert_eq!(tail[5], json!("Date"));
+    // Without a seed, two runs draw differently; past the replayed readings the clock is real.
+    let fresh = h.run_determined(src, Determinism::default());
+    assert_ne!(value(&fresh)[0][0], value(&first)[0][0]);
+    let later = h.run_determined(
+        "return [Date.now(), Date.now()]",
+        Determinism {
+            clock: vec![ClockRun { ms: 5.0, count: 1 }],
+            ..Default::default()
+        },
+    );
+    assert_eq!(value(&later)[0], json!(5));
+    assert!(value(&later)[1].as_f64().unwrap() > 1.7e12);
 }

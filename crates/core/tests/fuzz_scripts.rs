@@ -157,6 +157,7 @@ fn run(
         language: Language::Ts,
         limits,
         seed: Map::new(),
+        determinism: Default::default(),
     };
     let run = engine.submit(sub).unwrap().run;
     wait(engine, rx, run)

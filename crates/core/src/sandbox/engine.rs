@@ -97,6 +97,9 @@ pub struct Submission {
     pub language: Language,
     pub limits: HarnessLimits,
     pub seed: Map<String, Value>,
+    /// `Math.random`'s seed and clock readings to replay, and whether the
+    /// result reports them (a run that may be suspended and resumed).
+    pub determinism: crate::replay::Determinism,
 }
 
 pub struct Engine {
@@ -239,6 +242,7 @@ impl Engine {
             seed: sub.seed,
             gate: gate.clone(),
             tools: self.shared.tools(),
+            determinism: sub.determinism,
         };
         if worker.tx.send(Inbound::Start(Box::new(job))).is_err() {
             self.shared.retire(run);

@@ -61,6 +61,7 @@ fn submit_with(engine: &Engine, source: &str, limits: HarnessLimits) -> u64 {
         language: Language::Ts,
         limits,
         seed: Map::new(),
+        determinism: Default::default(),
     };
     engine.submit(sub).unwrap().run
 }

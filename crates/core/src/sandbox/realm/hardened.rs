@@ -110,7 +110,8 @@ impl Realm {
         super::patched::set_stack_overflow_handler(context.get_runtime_ptr(), &on_overflow);
         let random = Rc::new(Cell::new(fresh_seed()));
         let api = context.with(|ctx| -> Result<Persistent<Object<'static>>, BuildError> {
-            let host = realm_natives(&ctx, &random).map_err(|e| fail("natives", e.to_string()))?;
+            let host = realm_natives(&ctx, &random, &current)
+                .map_err(|e| fail("natives", e.to_string()))?;
             // Test builds only: a native that never returns, standing in for
             // a built-in loop QuickJS's patches missed. Like most native
             // loops it calls back into the harness now and then (here as an
@@ -185,7 +186,7 @@ impl Realm {
         // otherwise decide when this script's garbage is collected (and so
         // whether it fits its budget). Every script starts as in a fresh realm.
         self.runtime.set_gc_threshold(GC_THRESHOLD_BYTES);
-        self.random.set(fresh_seed());
+        self.random.set(cell.seed());
         *self.current.borrow_mut() = Some(cell);
     }
 

@@ -10,6 +10,6 @@ mod patched;
 mod pool;
 
 pub(crate) use hardened::{Realm, describe_exception};
-pub(crate) use natives::script_natives;
+pub(crate) use natives::{fresh_seed, script_natives};
 pub(crate) use patched::{InterruptTarget, is_uncatchable};
 pub(crate) use pool::RealmPool;

@@ -1,12 +1,12 @@
 //! The native functions a realm's prelude is given.
 //!
-//! The realm's own (`harden`, `random`) are made once per realm. A
+//! The realm's own (`harden`, `random`, `now`) are made once per realm. A
 //! script's (`call`, `log`, `abort`, `progress`) are made for each script
 //! and carry that script's [`ScriptCell`]: a function kept past its
 //! script's end records into a finished cell and starts nothing, whatever
 //! script runs in the realm then.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use rquickjs::{Array, Ctx, Function, Object, Value};
@@ -19,6 +19,7 @@ use crate::sandbox::run::ScriptCell;
 pub(super) fn realm_natives<'js>(
     ctx: &Ctx<'js>,
     random: &Rc<Cell<u64>>,
+    current: &Rc<RefCell<Option<Rc<ScriptCell>>>>,
 ) -> rquickjs::Result<Object<'js>> {
     let host = Object::new(ctx.clone())?;
     host.set("harden", Function::new(ctx.clone(), freeze_reachable)?)?;
@@ -27,6 +28,21 @@ pub(super) fn realm_natives<'js>(
     host.set(
         "random",
         Function::new(ctx.clone(), move || next_random(&state))?.with_name("random")?,
+    )?;
+    // The clock of the script the realm serves: replayed readings first
+    // (a resumed script), recorded when its run asked. A realm serves one
+    // script at a time; outside a script (the prelude) it is the real clock.
+    let current = current.clone();
+    host.set(
+        "now",
+        Function::new(ctx.clone(), move || {
+            let cell = current.try_borrow().ok().and_then(|c| c.clone());
+            match cell {
+                Some(cell) => cell.now(),
+                None => crate::replay::ScriptClock::default().now(),
+            }
+        })?
+        .with_name("now")?,
     )?;
     Ok(host)
 }
@@ -45,7 +61,7 @@ fn next_random(state: &Cell<u64>) -> f64 {
 }
 
 /// A seed no script can predict: SipHash under the process's random keys.
-pub(super) fn fresh_seed() -> u64 {
+pub(crate) fn fresh_seed() -> u64 {
     use std::hash::BuildHasher;
     let seed = std::hash::RandomState::new().hash_one(std::time::Instant::now());
     if seed == 0 {

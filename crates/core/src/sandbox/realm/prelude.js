@@ -305,6 +305,33 @@
   // recover from a few outputs and so predict the next script's draws.
   defineProperty(Math, 'random', { value: host.random, writable: true, enumerable: false, configurable: true });
 
+  // The clock a script reads is the engine's (host.now): the real clock,
+  // or, in a resumed script, the readings of its first run again, so that
+  // it takes the same path. `Date.now()`, `new Date()` and `Date()` read
+  // it; a date made from arguments is the intrinsic Date's own. Subclasses
+  // and `instanceof` work as before: the prototype is the intrinsic one.
+  {
+    const IntrinsicDate = G.Date;
+    const now = host.now;
+    const construct = Reflect.construct;
+    const dateToString = IntrinsicDate.prototype.toString;
+    // Seven parameters: Date.length is 7.
+    // eslint-disable-next-line no-unused-vars
+    const ScriptDate = function Date(year, month, day, hours, minutes, seconds, ms) {
+      if (new.target === undefined) return apply(dateToString, construct(IntrinsicDate, [now()]), []);
+      return arguments.length === 0
+        ? construct(IntrinsicDate, [now()], new.target)
+        : construct(IntrinsicDate, arguments, new.target);
+    };
+    defineProperty(ScriptDate, 'prototype', { value: IntrinsicDate.prototype, writable: false, enumerable: false, configurable: false });
+    for (const key of ['UTC', 'parse']) {
+      defineProperty(ScriptDate, key, { value: IntrinsicDate[key], writable: true, enumerable: false, configurable: true });
+    }
+    defineProperty(ScriptDate, 'now', { value: now, writable: true, enumerable: false, configurable: true });
+    defineProperty(IntrinsicDate.prototype, 'constructor', { value: ScriptDate, writable: true, enumerable: false, configurable: true });
+    defineProperty(G, 'Date', { value: ScriptDate, writable: true, enumerable: false, configurable: true });
+  }
+
   // Freeze every intrinsic reachable from the global object or from values
   // the language makes without naming their constructors (iterators,
   // generators, async functions, typed arrays), and the global object

@@ -12,6 +12,7 @@ use super::state::{RunStart, RunState};
 use crate::errors::ScriptError;
 use crate::events::EventKind;
 use crate::limits::HarnessLimits;
+use crate::replay::{ReplayRecord, ScriptClock};
 use crate::sandbox::gate::Gate;
 use crate::sandbox::heap::Tripwires;
 use crate::sandbox::outcome::Terminal;
@@ -34,16 +35,23 @@ pub(crate) struct ScriptCell {
     /// The heap of the realm the script runs in.
     wires: Rc<Tripwires>,
     limits: HarnessLimits,
+    /// `Math.random`'s seed for this script, and its clock (replayed
+    /// readings first; recorded when the run asked).
+    seed: u64,
+    record: bool,
+    clock: RefCell<ScriptClock>,
     pub(super) state: RefCell<Option<RunState>>,
 }
 
 impl ScriptCell {
     /// A script starts now: its clock runs from here and `script_started`
     /// is queued.
-    pub fn start(start: RunStart, wires: Rc<Tripwires>) -> Rc<ScriptCell> {
+    pub fn start(mut start: RunStart, wires: Rc<Tripwires>) -> Rc<ScriptCell> {
         let now = Instant::now();
         let limits = start.limits;
         let gate = start.gate.clone();
+        let (seed, record) = (start.seed, start.record);
+        let clock = ScriptClock::new(std::mem::take(&mut start.clock), record);
         gate.start_clock(now, std::time::Duration::from_millis(limits.timeout_ms));
         let language = start.compiled.language.as_str();
         let state = RunState::new(start, wires.clone(), now);
@@ -60,7 +68,33 @@ impl ScriptCell {
             quiet: Cell::new(false),
             wires,
             limits,
+            seed,
+            record,
+            clock: RefCell::new(clock),
             state: RefCell::new(Some(state)),
+        })
+    }
+
+    /// `Math.random`'s seed for this script.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The script reads the clock (`Date.now()`, `new Date()`).
+    pub fn now(&self) -> f64 {
+        match self.clock.try_borrow_mut() {
+            Ok(mut clock) => clock.now(),
+            // Unreachable (the clock calls no script code); the real clock
+            // rather than a panic if it ever were.
+            Err(_) => ScriptClock::default().now(),
+        }
+    }
+
+    /// What the result reports for a run that asked to record.
+    pub(super) fn replay_record(&self) -> Option<ReplayRecord> {
+        self.record.then(|| ReplayRecord {
+            seed: self.seed.to_string(),
+            clock: self.clock.borrow_mut().take_recorded(),
         })
     }
 

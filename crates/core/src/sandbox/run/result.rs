@@ -172,6 +172,7 @@ impl ScriptCell {
             error: error.clone(),
             logs: std::mem::take(&mut s.logs),
             tool_calls,
+            replay: self.replay_record(),
             metadata: ResultMetadata {
                 duration_ms,
                 tool_calls_made,

@@ -31,6 +31,10 @@ pub(crate) struct RunStart {
     /// The tools it may call (the engine's when it was submitted).
     pub tools: Arc<ToolSet>,
     pub outbox: Rc<Outbox>,
+    /// `Math.random`'s seed (chosen already) and the clock to replay.
+    pub seed: u64,
+    pub clock: Vec<crate::replay::ClockRun>,
+    pub record: bool,
 }
 
 /// One tool call the script made, from the moment it is made (or

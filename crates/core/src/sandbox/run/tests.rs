@@ -80,6 +80,9 @@ impl Fixture {
             limits,
             gate: gate.clone(),
             outbox: outbox.clone(),
+            seed: 1,
+            clock: Vec::new(),
+            record: false,
         };
         Fixture {
             cell: ScriptCell::start(start, wires),

@@ -42,4 +42,6 @@ pub struct Job {
     pub gate: Arc<Gate>,
     /// The tools it may call: the engine's when it was submitted.
     pub tools: Arc<ToolSet>,
+    /// Its seed and clock to replay, and whether to record them.
+    pub determinism: crate::replay::Determinism,
 }

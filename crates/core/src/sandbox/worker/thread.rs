@@ -16,7 +16,7 @@ use crate::events::{EventKind, HarnessEvent, now_ms};
 use crate::host::{CallToken, Outgoing};
 use crate::sandbox::outbox::Outbox;
 use crate::sandbox::outcome::{failure_messages, internal_panic, thread_replaced};
-use crate::sandbox::realm::RealmPool;
+use crate::sandbox::realm::{RealmPool, fresh_seed};
 use crate::sandbox::run::{Progress, RunStart};
 use crate::sandbox::script::Script;
 use crate::sandbox::shared::EngineShared;
@@ -412,6 +412,9 @@ impl Worker {
             gate: job.gate,
             tools: job.tools,
             outbox: self.outbox.clone(),
+            seed: job.determinism.seed.unwrap_or_else(fresh_seed),
+            clock: job.determinism.clock,
+            record: job.determinism.record,
         };
         let timeout = Duration::from_millis(job.limits.timeout_ms);
         let live = Live {
