@@ -841,3 +841,5 @@ module.exports.NativeStream = nativeBinding.NativeStream
 module.exports.NativeTurn = nativeBinding.NativeTurn
 module.exports.checkToolSchema = nativeBinding.checkToolSchema
 module.exports.detectScripts = nativeBinding.detectScripts
+module.exports.openSnapshot = nativeBinding.openSnapshot
+module.exports.sealSnapshot = nativeBinding.sealSnapshot

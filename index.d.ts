@@ -27,6 +27,10 @@ export interface ScriptHarnessOptions {
      *  `'script'`: a fresh realm for every script, freed when it ends; about twenty times the engine's CPU per script.
      *  See docs/security.md, "Realms and isolation". */
     isolation?: 'pooled' | 'script';
+    /** Makes scripts durable: `onApproval` may answer `'suspend'`, and `run()` then resolves with a `snapshot`
+     *  sealed (HMAC-SHA256) under this key, which `resume()` on any harness with the same key and tools runs on
+     *  from. At least 16 bytes (as UTF-8 text, or bytes); use 32 random ones, kept secret. See docs/durable.md. */
+    snapshotKey?: string | Uint8Array;
 }
 export interface RunOptions {
     /** Cancels the script (`ScriptCancelledError`) and aborts its tool calls. */
@@ -139,8 +143,8 @@ export interface ApprovalRequest {
     /** Line of the call in the script, where known. */
     line?: number;
 }
-/** Only `'approved'` or `true` approves. */
-export type ApprovalDecision = 'approved' | 'denied' | boolean;
+/** Only `'approved'` or `true` approves. `'suspend'` (with a `snapshotKey`) suspends the script until `resume()`. */
+export type ApprovalDecision = 'approved' | 'denied' | 'suspend' | boolean;
 /** What `onApproval` returns: a decision, or any other string, which denies. Wider than `ApprovalDecision` so
  *  that `async () => 'approved'` type-checks without `as const` (TypeScript infers `Promise<string>` for it). */
 export type ApprovalAnswer = ApprovalDecision | (string & {});
@@ -162,6 +166,12 @@ export interface ScriptResult {
         toolCallsMade: number;
         memoryUsedMb?: number;
     };
+    /** The script was suspended waiting for approval (`error.code` is `'ScriptSuspendedError'`): `snapshot`
+     *  resumes it, with `harness.resume(snapshot, decision)`. */
+    suspended?: true;
+    /** A suspended script, sealed under the harness's `snapshotKey`: store it anywhere. It holds the script's
+     *  source, and the arguments and results of its finished tool calls, in readable form. */
+    snapshot?: string;
 }
 export interface ToolCallRecord {
     callId: string;
@@ -187,7 +197,7 @@ export interface ScriptError {
     stack?: string;
     retryable: boolean;
 }
-export type ErrorCode = 'ScriptSyntaxError' | 'ScriptTooLargeError' | 'BannedConstructError' | 'ScriptRuntimeError' | 'ScriptTimeoutError' | 'ScriptMemoryError' | 'ScriptStackOverflowError' | 'ScriptCancelledError' | 'ToolNotFoundError' | 'ToolValidationError' | 'ToolExecutionError' | 'ToolBudgetExceededError' | 'ApprovalDeniedError' | 'ApprovalTimeoutError' | 'DetachedPromiseError' | 'SerializationError' | 'ReturnValueTooLargeError' | 'HarnessDisabledError' | 'HarnessInternalError';
+export type ErrorCode = 'ScriptSyntaxError' | 'ScriptTooLargeError' | 'BannedConstructError' | 'ScriptRuntimeError' | 'ScriptTimeoutError' | 'ScriptMemoryError' | 'ScriptStackOverflowError' | 'ScriptCancelledError' | 'ToolNotFoundError' | 'ToolValidationError' | 'ToolExecutionError' | 'ToolBudgetExceededError' | 'ApprovalDeniedError' | 'ApprovalTimeoutError' | 'DetachedPromiseError' | 'SerializationError' | 'ReturnValueTooLargeError' | 'HarnessDisabledError' | 'HarnessInternalError' | 'ScriptSuspendedError' | 'ScriptReplayDivergedError';
 export type HarnessEvent = {
     scriptId: string;
     timestamp: number;
@@ -206,7 +216,7 @@ export type HarnessEvent = {
 } | {
     type: 'approval_resolved';
     requestId: string;
-    decision: 'approved' | 'denied' | 'timeout';
+    decision: 'approved' | 'denied' | 'timeout' | 'suspended';
 } | {
     type: 'tool_call_completed';
     callId: string;
@@ -414,6 +424,12 @@ export interface HarnessStats {
      *  exits (see docs/security.md). 0 unless QuickJS has a loop the project's patches missed. */
     threadsParked: number;
 }
+/** `resume()` refused a snapshot: altered, truncated, sealed under another key, of another version, or too large.
+ *  `code`: `ERR_SNAPSHOT_SIGNATURE`, `ERR_SNAPSHOT_MALFORMED`, `ERR_SNAPSHOT_FORMAT`, `ERR_SNAPSHOT_TOO_LARGE`, `ERR_SNAPSHOT_KEY`. */
+export declare class SnapshotError extends Error {
+    readonly code: string;
+    constructor(code: string, message: string);
+}
 /**
  * Runs scripts written by a model in hardened QuickJS sandboxes on their own
  * threads. Tools are your JavaScript functions; scripts call them as
@@ -432,6 +448,29 @@ export declare class ScriptHarness {
      * rejects only for misuse (closed harness, bad options).
      */
     run(source: string, options?: RunOptions): Promise<ScriptResult>;
+    /**
+     * Resume a script suspended for approval (`onApproval` answered
+     * `'suspend'`, or `suspend()`): `snapshot` is its result's, `decision`
+     * answers the approval it waited on. Needs the `snapshotKey` it was
+     * sealed under and the same tools. The script runs again with every tool
+     * call it had finished answered from the snapshot (their handlers are not
+     * called again), in the order they settled, then goes on live; it
+     * resolves with the script's final `ScriptResult`. A snapshot that is
+     * altered, truncated, sealed under another key or of another version
+     * rejects with a `SnapshotError` before anything runs; a script whose
+     * replay takes another path ends with `ScriptReplayDivergedError`, having
+     * run nothing new. `options`: `signal` and `onEvent` (the limits and
+     * `context` are the snapshot's).
+     */
+    resume(snapshot: string, decision: 'approved' | 'denied', options?: Pick<RunOptions, 'signal' | 'onEvent'>): Promise<ScriptResult>;
+    /**
+     * Suspend a running script whose tool calls are all awaiting a person's
+     * approval (as if `onApproval` had answered `'suspend'` for the first):
+     * its `run()` resolves with `suspended` and a `snapshot`. False when it is
+     * not such a script of this harness (unknown, finished, or with a call
+     * that is not awaiting approval). Needs a `snapshotKey`.
+     */
+    suspend(scriptId: string): boolean;
     /**
      * Replace the tools. Scripts started from now on (`run`, and the scripts
      * of turns processed from now on) call `tools`; a script already started

@@ -196,8 +196,8 @@ describe('the published layout', () => {
       /^(src|crates|target|__test__|benches|examples|npm|node_modules|\.ci)\//.test(f) ||
       /\.(node|wasm|rs|tgz)$/.test(f) || /^Cargo\.|^build\.rs$|^vitest\.config/.test(f))
     expect(forbidden).toEqual([])
-    // The compiled TypeScript layer (dist/js, comments kept) is about 15 KB of it.
-    expect(packed.size, `tarball is ${packed.size} bytes`).toBeLessThan(125_000)
+    // The compiled TypeScript layer (dist/js, comments kept) is about 20 KB of it; the docs most of the rest.
+    expect(packed.size, `tarball is ${packed.size} bytes`).toBeLessThan(140_000)
     expect(packed.unpackedSize).toBeLessThan(500_000)
     // The published tarball differs only by its manifest.
     expect(fileList(published)).toEqual(files)

@@ -15,6 +15,6 @@ if [ ! -d "$here/node_modules" ]; then
 fi
 node --expose-gc "$here/bench.mjs" "$@"
 case " $* " in
-  *" --no-write "*) node "$here/harness-only.mjs"; node "$here/mcp-overhead.mjs"; node "$here/tool-search.mjs" ;;
-  *) node "$here/harness-only.mjs" --write; node "$here/mcp-overhead.mjs" --write; node "$here/tool-search.mjs" --write ;;
+  *" --no-write "*) node "$here/harness-only.mjs"; node "$here/mcp-overhead.mjs"; node "$here/tool-search.mjs"; node --expose-gc "$here/durable.mjs" ;;
+  *) node "$here/harness-only.mjs" --write; node "$here/mcp-overhead.mjs" --write; node "$here/tool-search.mjs" --write; node --expose-gc "$here/durable.mjs" --write ;;
 esac

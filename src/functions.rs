@@ -77,3 +77,42 @@ pub fn detect_scripts(env: &Env, text: String) -> Result<Array<'_>> {
     }
     Ok(out)
 }
+
+/// What sealing or opening a snapshot gave: `text` (the snapshot, or the
+/// payload), or why not (`code` and `message`, from the core's
+/// `SnapshotError`). The package's layer turns a refusal into its typed error.
+#[napi(object)]
+pub struct SnapshotOutcome {
+    pub text: Option<String>,
+    pub code: Option<String>,
+    pub message: Option<String>,
+}
+
+fn snapshot_outcome(
+    r: std::result::Result<String, script_harness_core::snapshot::SnapshotError>,
+) -> SnapshotOutcome {
+    match r {
+        Ok(text) => SnapshotOutcome {
+            text: Some(text),
+            code: None,
+            message: None,
+        },
+        Err(e) => SnapshotOutcome {
+            text: None,
+            code: Some(e.code().to_owned()),
+            message: Some(e.to_string()),
+        },
+    }
+}
+
+/// Seal `payload` (JSON) under `key` with HMAC-SHA256.
+#[napi(catch_unwind, js_name = "sealSnapshot")]
+pub fn seal_snapshot(key: napi::bindgen_prelude::Buffer, payload: String) -> SnapshotOutcome {
+    snapshot_outcome(script_harness_core::snapshot::seal(&key, &payload))
+}
+
+/// The payload of a snapshot sealed under `key`, or why it is refused.
+#[napi(catch_unwind, js_name = "openSnapshot")]
+pub fn open_snapshot(key: napi::bindgen_prelude::Buffer, snapshot: String) -> SnapshotOutcome {
+    snapshot_outcome(script_harness_core::snapshot::open(&key, &snapshot))
+}

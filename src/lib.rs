@@ -7,7 +7,7 @@
 //! - [`native::NativeHarness`]: one engine (start, validate, describe, close).
 //! - [`link::NativeLink`]: tool replies, admissions and cancels, held weakly.
 //! - [`turn`]: turns read and written in Rust (`NativeTurn`, `NativeStream`).
-//! - [`functions`]: `detectScripts`, `checkToolSchema`.
+//! - [`functions`]: `detectScripts`, `checkToolSchema`, `sealSnapshot`, `openSnapshot`.
 //! - [`options`]: the normalized options, as napi objects.
 //! - [`host`]: the engine's `Host`, delivering batches in one thread hop.
 //! - [`contain`]: no panic unwinds into Node.
@@ -24,7 +24,7 @@ mod native;
 mod options;
 mod turn;
 
-pub use functions::{check_tool_schema, detect_scripts};
+pub use functions::{SnapshotOutcome, check_tool_schema, detect_scripts, open_snapshot, seal_snapshot};
 pub use link::NativeLink;
 pub use native::NativeHarness;
 pub use turn::{NativeStream, NativeTurn};

@@ -4,6 +4,7 @@
 // Node main thread. The engine's gate decides, at the moment something of
 // a call is about to start, whether its script is still live: a cancel,
 // close() or deadline wins every race with messages still on their way.
+import { Journal, type JournalEntry, type Replay, type SnapshotPayload, type WaitingCall, divergence, divergedResult, seal, suspendedResult, unsuspendableResult } from './durable.js'
 import { detailsOf, issuesText, messageOf, reasonText } from './errors.js'
 import type { CallToken, NativeLink } from './native.js'
 import type { HarnessParts, HostTool } from './options.js'
@@ -33,8 +34,28 @@ interface CallMessage {
   line?: number
 }
 
+/** What a run that may be suspended keeps (the harness has a `snapshotKey`). */
+export interface DurableRun {
+  key: Buffer
+  source: string
+  context: Record<string, string> | undefined
+  limits: string | undefined
+  journal: Journal
+  /** The call whose approval suspended the run, once one did. */
+  suspended?: WaitingCall
+  /** A resumed run, until its journal is answered and its waiting call made again. */
+  replay?: Replay<CallMessage>
+  /** Why a resumed run left its journal. */
+  diverged?: string
+  scriptId?: string
+}
+
+/** The link's methods a call answers through: the engine's, or one that also journals. */
+type CallLink = Pick<NativeLink, 'resolve' | 'reject' | 'skip' | 'mayAskApproval' | 'mayRun' | 'approvalPending'>
+
 interface PendingRun {
   resolve: (result: ScriptResult) => void
+  durable: DurableRun | undefined
   /** The tools the run was started with: its calls' indexes are into these. */
   tools: HostTool[]
   signal: AbortSignal | undefined
@@ -47,12 +68,13 @@ interface PendingRun {
 }
 
 interface PendingCall {
+  run: number
   /** Made when a handler first reads `ctx.signal`: most calls finish without anyone looking. */
   controller: AbortController | undefined
   reason: unknown
 }
 
-type Decision = 'approved' | 'denied' | 'timeout'
+type Decision = 'approved' | 'denied' | 'timeout' | 'suspended'
 
 class ApprovalTimeout extends Error {}
 
@@ -72,6 +94,8 @@ export class ToolHost {
   readonly #onApproval: HarnessParts['onApproval']
   readonly #runs = new Map<number, PendingRun>()
   readonly #calls = new Map<string, PendingCall>()
+  /** Calls whose approval a person is deciding: how to answer 'suspended' for them (`harness.suspend`). */
+  readonly #deciding = new Map<string, () => void>()
   #approvals = 0
 
   constructor(link: NativeLink, parts: HarnessParts) {
@@ -92,9 +116,9 @@ export class ToolHost {
   }
 
   /** The promise of run `run`'s result; `signal` cancels it; `onEvent` hears its events. */
-  begin(run: number, signal: AbortSignal | undefined, onEvent?: (event: HarnessEvent) => void): Promise<ScriptResult> {
+  begin(run: number, signal: AbortSignal | undefined, onEvent?: (event: HarnessEvent) => void, durable?: DurableRun): Promise<ScriptResult> {
     return new Promise((resolve) => {
-      const entry: PendingRun = { resolve, tools: this.#tools, signal, onEvent, onAbort: undefined, cancelled: false, cancelReason: undefined }
+      const entry: PendingRun = { resolve, durable, tools: this.#tools, signal, onEvent, onAbort: undefined, cancelled: false, cancelReason: undefined }
       this.#runs.set(run, entry)
       if (signal !== undefined) {
         entry.onAbort = () => {
@@ -141,24 +165,56 @@ export class ToolHost {
           // Its start failed here: it ends as a tool error rather than
           // leaving its script waiting.
           this.#calls.delete(keyOf(m.token))
-          this.#link.reject(m.token, 'ToolExecutionError', messageOf(e))
+          this.#linkFor(m).reject(m.token, 'ToolExecutionError', messageOf(e))
         }
       }
     }
   }
 
-  #startCall(m: CallMessage): void {
+  /** The link a call answers through: for a durable run, one that journals what it answers. */
+  #linkFor(m: CallMessage): CallLink {
+    const durable = this.#runs.get(m.token.run)?.durable
+    if (durable === undefined) return this.#link
+    const inner = this.#link
+    const { journal } = durable
+    const args = JSON.stringify(m.args)
+    const record = (entry: Omit<JournalEntry, 'tool' | 'args'>) => journal.record(m.token.call, { tool: m.toolName, args, ...entry })
+    return {
+      resolve: (token, json) => {
+        record({ ok: json ?? null })
+        inner.resolve(token, json)
+      },
+      reject: (token, code, message, details) => {
+        record(details == null ? { error: { code, message } } : { error: { code, message, details } })
+        inner.reject(token, code, message, details)
+      },
+      skip: (token) => inner.skip(token),
+      mayAskApproval: (token) => inner.mayAskApproval(token),
+      mayRun: (token) => inner.mayRun(token),
+      approvalPending: (token, pending) => inner.approvalPending(token, pending),
+    }
+  }
+
+  #startCall(m: CallMessage, preApproved = false): void {
     const { token } = m
     const key = keyOf(token)
-    const link = this.#link
+    const run = this.#runs.get(token.run)
     // The tool as the run knows it: the tools may have changed since it started.
-    const tool = this.#runs.get(token.run)?.tools[m.tool]
-    if (tool === undefined) {
+    const tool = run?.tools[m.tool]
+    if (run === undefined || tool === undefined) {
       // A call of a run no longer pending (its result was delivered): nothing starts.
-      link.skip(token)
+      this.#link.skip(token)
       return
     }
-    const call: PendingCall = { controller: undefined, reason: undefined }
+    if (run.durable !== undefined) run.durable.scriptId ??= m.scriptId
+    // A resumed run: its journal answers until the script is where it was suspended.
+    const replay = run.durable?.replay
+    if (replay !== undefined && !replay.released) {
+      this.#replayCall(m, run)
+      return
+    }
+    const link = this.#linkFor(m)
+    const call: PendingCall = { run: token.run, controller: undefined, reason: undefined }
     this.#calls.set(key, call)
     const signalOf = (): AbortSignal => {
       if (call.controller === undefined) {
@@ -198,7 +254,7 @@ export class ToolHost {
         link.reject(token, 'ToolExecutionError', messageOf(e), detailsOf(e))
         return
       }
-      this.#settleCall(m, key, out)
+      this.#settleCall(m, key, out, link)
     }
     // A Standard Schema's own validation runs last (the JSON Schema view
     // was checked by the engine already): refinements, and the parsed value
@@ -240,7 +296,7 @@ export class ToolHost {
         Promise.resolve(r).then(checked, (e) => invalid(`its schema's validation threw: ${messageOf(e)}`))
       } else checked(r)
     }
-    if (tool.approval === 'never') {
+    if (tool.approval === 'never' || preApproved) {
       runHandler()
       return
     }
@@ -254,8 +310,9 @@ export class ToolHost {
       .then((needed) => {
         if (!needed) return runHandler()
         if (!stillLive()) return skip()
-        return this.#askApproval(m, signalOf(), stillLive).then((decision) => {
-          if (decision === 'approved') runHandler()
+        return this.#askApproval(m, signalOf(), stillLive, run.durable !== undefined).then((decision) => {
+          if (decision === 'suspended') this.#suspend(run, m)
+          else if (decision === 'approved') runHandler()
           else if (decision === 'timeout') deny('ApprovalTimeoutError', `no answer to the approval request for tools.${m.toolName} within ${m.approvalTimeoutMs} ms`)
           else deny('ApprovalDeniedError', `the user denied tools.${m.toolName}`)
         })
@@ -305,7 +362,7 @@ export class ToolHost {
 
   // Resolves to 'approved', 'denied' or 'timeout'; anything but 'approved'
   // or true from onApproval, and any throw, denies.
-  #askApproval(m: CallMessage, signal: AbortSignal, stillLive: () => boolean): Promise<Decision> {
+  #askApproval(m: CallMessage, signal: AbortSignal, stillLive: () => boolean, durable: boolean): Promise<Decision> {
     const request: ApprovalRequest = {
       requestId: `${m.callId}-a${++this.#approvals}`,
       scriptId: m.scriptId,
@@ -333,20 +390,24 @@ export class ToolHost {
       const finish = (d: Decision) => {
         if (done) return
         done = true
+        this.#deciding.delete(keyOf(token))
         // Stopped while the person decided: the call is denied, and
         // reported so, whatever the answer.
-        if (d === 'approved' && !stillLive()) d = 'denied'
+        if ((d === 'approved' || d === 'suspended') && !stillLive()) d = 'denied'
         clearTimeout(timer)
         signal.removeEventListener('abort', onAbort)
         link.approvalPending(token, false)
         resolve(resolved(d))
       }
       const timer = setTimeout(() => finish('timeout'), m.approvalTimeoutMs)
+      if (durable) this.#deciding.set(keyOf(token), () => finish('suspended'))
       const onAbort = () => finish('denied')
       signal.addEventListener('abort', onAbort, { once: true })
       try {
         Promise.resolve(onApproval(request)).then(
-          (a) => finish(a === 'approved' || a === true ? 'approved' : 'denied'),
+          // 'suspend' suspends only where a snapshot can be written (a
+          // snapshotKey); anywhere else it denies, like any other answer.
+          (a) => finish(a === 'approved' || a === true ? 'approved' : a === 'suspend' && durable ? 'suspended' : 'denied'),
           () => finish('denied'),
         )
       } catch {
@@ -356,9 +417,8 @@ export class ToolHost {
     })
   }
 
-  #settleCall(m: CallMessage, key: string, out: unknown): void {
+  #settleCall(m: CallMessage, key: string, out: unknown, link: CallLink): void {
     const { token } = m
-    const link = this.#link
     const reply = (value: unknown) => {
       this.#calls.delete(key)
       let json: string | undefined
@@ -400,6 +460,84 @@ export class ToolHost {
     }
   }
 
+  /**
+   * Suspend `scriptId`: true when every call it has with the host is
+   * awaiting a person's approval (the first is answered 'suspend'); false
+   * when it is not a durable run of this harness, or some call is not.
+   */
+  suspend(scriptId: string): boolean {
+    for (const [run, entry] of this.#runs) {
+      if (entry.durable?.scriptId !== scriptId || entry.durable.suspended !== undefined) continue
+      const keys = [...this.#calls].filter(([, c]) => c.run === run).map(([k]) => k)
+      if (keys.length === 0 || !keys.every((k) => this.#deciding.has(k))) return false
+      this.#deciding.get(keys[0]!)!()
+      return true
+    }
+    return false
+  }
+
+  // A person answered 'suspend': the run stops (its other calls are
+  // aborted, and what settles from now on is not journaled) and its result
+  // becomes a snapshot when the engine delivers it.
+  #suspend(run: PendingRun, m: CallMessage): void {
+    const durable = run.durable!
+    this.#calls.delete(keyOf(m.token))
+    if (durable.suspended !== undefined) return
+    durable.suspended = { call: m.token.call, tool: m.toolName, args: JSON.stringify(m.args) }
+    durable.journal.closed = true
+    this.#link.cancel(m.token.run, 'the script was suspended')
+  }
+
+  // A call of a resumed run whose journal is not all answered yet.
+  #replayCall(m: CallMessage, run: PendingRun): void {
+    const durable = run.durable!
+    const replay = durable.replay!
+    const call = m.token.call
+    const args = JSON.stringify(m.args)
+    const recorded = replay.calls.get(call)
+    const expected = recorded ?? (call === replay.waiting.call ? replay.waiting : undefined)
+    const why = expected === undefined ? undefined : divergence(expected, call, m.toolName, args)
+    if (why !== undefined) {
+      this.#diverge(run, m.token.run, why)
+      return
+    }
+    if (recorded !== undefined) replay.issued.set(call, m)
+    else if (call === replay.waiting.call) replay.waitingCall = m
+    else replay.held.push(m)
+    this.#pump(run)
+  }
+
+  // Answer the journal's calls in the order they settled the first time,
+  // each once the script has made it again; then the waiting call with the
+  // decision, then the calls made meanwhile, live.
+  #pump(run: PendingRun): void {
+    const replay = run.durable!.replay!
+    for (let next = replay.takeNext(); next !== undefined; next = replay.takeNext()) {
+      const [, m, entry] = next
+      const link = this.#linkFor(m)
+      if (entry.error !== undefined) link.reject(m.token, entry.error.code, entry.error.message, entry.error.details)
+      else link.resolve(m.token, entry.ok ?? undefined)
+    }
+    if (!replay.done || replay.waitingCall === undefined || replay.released) return
+    replay.released = true
+    const waiting = replay.waitingCall
+    this.#emit(
+      { type: 'approval_resolved', scriptId: waiting.scriptId, timestamp: Date.now(), requestId: `${waiting.callId}-resumed`, decision: replay.decision },
+      waiting.token.run,
+    )
+    if (replay.decision === 'approved') this.#startCall(waiting, true)
+    else this.#linkFor(waiting).reject(waiting.token, 'ApprovalDeniedError', `the user denied tools.${waiting.toolName}`)
+    for (const m of replay.held.splice(0).sort((a, b) => a.token.call - b.token.call)) this.#startCall(m)
+  }
+
+  #diverge(run: PendingRun, runNumber: number, why: string): void {
+    const durable = run.durable!
+    if (durable.diverged !== undefined) return
+    durable.diverged = why
+    durable.journal.closed = true
+    this.#link.cancel(runNumber, 'the resumed script left its journal')
+  }
+
   #abortCall(token: CallToken, why: string): void {
     const key = keyOf(token)
     const call = this.#calls.get(key)
@@ -429,6 +567,9 @@ export class ToolHost {
     const entry = this.#runs.get(run)
     if (entry === undefined) return
     this.#runs.delete(run)
+    const replayRecord = (result as { replay?: { seed: string; clock: { ms: number; count: number }[] | null } }).replay
+    delete (result as { replay?: unknown }).replay
+    if (entry.durable !== undefined) result = durableOutcome(entry.durable, result, replayRecord)
     try {
       if (entry.signal !== undefined && entry.onAbort !== undefined) entry.signal.removeEventListener('abort', entry.onAbort)
     } finally {
@@ -448,6 +589,40 @@ function tell(listener: ((event: HarnessEvent) => void) | undefined, event: Harn
   } catch {
     // An event callback that throws must not break the script.
   }
+}
+
+/** What a durable run's result becomes: a snapshot when it was suspended, an error when its replay diverged. */
+function durableOutcome(d: DurableRun, result: ScriptResult, replay: { seed: string; clock: { ms: number; count: number }[] | null } | undefined): ScriptResult {
+  if (d.diverged !== undefined) return divergedResult(result, d.diverged)
+  if (d.replay !== undefined && !d.replay.released && d.suspended === undefined) {
+    return divergedResult(
+      result,
+      d.replay.missing > 0
+        ? `it ended without making ${d.replay.missing} of the calls it had made before it was suspended`
+        : `it ended without making again the call it was suspended at (tools.${d.replay.waiting.tool})`,
+    )
+  }
+  if (d.suspended === undefined) return result
+  if (replay === undefined || replay.clock === null) return unsuspendableResult(result, 'it read the clock too many times to replay')
+  const payload: SnapshotPayload = {
+    v: 1,
+    source: d.source,
+    seed: replay.seed,
+    clock: replay.clock.map((r) => [r.ms, r.count]),
+    calls: [...d.journal.calls],
+    order: d.journal.order,
+    waiting: d.suspended,
+    scriptId: d.scriptId ?? result.scriptId,
+  }
+  if (d.context !== undefined) payload.context = d.context
+  if (d.limits !== undefined) payload.limits = d.limits
+  let snapshot: string
+  try {
+    snapshot = seal(d.key, payload)
+  } catch (e) {
+    return unsuspendableResult(result, messageOf(e))
+  }
+  return suspendedResult(result, d.suspended, snapshot)
 }
 
 function keyOf(t: CallToken): string {

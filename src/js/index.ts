@@ -3,7 +3,8 @@
 // src/native.rs): options are checked here, tool calls are served by
 // `ToolHost`, turns are sequenced by `turns.ts`. The build writes this
 // module's declarations, with those of `types.ts`, into index.d.ts.
-import { ToolHost } from './calls.js'
+import { type DurableRun, ToolHost } from './calls.js'
+import { Journal, Replay, open as openSnapshot } from './durable.js'
 import { isObject, reasonText, typeError } from './errors.js'
 import { binding, type NativeHarness } from './native.js'
 import { normalizeOptions, normalizeRunOptions, normalizeTools } from './options.js'
@@ -39,6 +40,8 @@ export class ScriptHarness {
   readonly #host: ToolHost
   readonly #turns: { native: NativeHarness; run: (source: string, options: TurnOptions | undefined) => Promise<ScriptResult> }
   #catalog: readonly ToolSummary[]
+  /** Present when scripts are durable (`snapshotKey`). */
+  readonly #snapshotKey: Buffer | undefined
 
   /**
    * Start a harness: validates the options (a `TypeError` names the bad
@@ -51,6 +54,7 @@ export class ScriptHarness {
     this.#host = slot.attach(new ToolHost(this.#native.link(), parts))
     this.#turns = { native: this.#native, run: (source, o) => this.run(source, o) }
     this.#catalog = summaries(parts.config.tools)
+    this.#snapshotKey = parts.snapshotKey
   }
 
   /**
@@ -75,16 +79,85 @@ export class ScriptHarness {
     const mode = parts.mode ?? native.mode
     if (mode === 'dry-run') return native.dryRun(source, true, parts.config.limits).then(parseResult)
     if (mode === 'disabled') return Promise.resolve(parseResult(native.notRun('disabled')))
+    const key = this.#snapshotKey
+    const durable =
+      key === undefined ? undefined : { key, source, context: parts.config.context, limits: parts.config.limits ?? undefined, journal: new Journal() }
+    return this.#start(source, parts, durable)
+  }
+
+  #start(source: string, parts: ReturnType<typeof normalizeRunOptions>, durable: DurableRun | undefined, seed?: { seed: string; clock: [number, number][] }): Promise<ScriptResult> {
+    const native = this.#native
     let run: number
     try {
       if (parts.onEvent !== undefined) native.listen()
-      run = native.start(source, parts.config)
+      // A durable run records its seed and clock readings; a resumed one replays them.
+      const config = durable === undefined ? parts.config : { ...parts.config, replay: { ...seed, record: true } }
+      run = native.start(source, config)
     } catch (e) {
       if (e instanceof TypeError || native.closed) return Promise.reject(e)
       // A bug in starting the run: it still resolves, as a result.
       return Promise.resolve(parseResult(native.internalFailure()))
     }
-    return this.#host.begin(run, parts.signal, parts.onEvent)
+    return this.#host.begin(run, parts.signal, parts.onEvent, durable)
+  }
+
+  /**
+   * Resume a script suspended for approval (`onApproval` answered
+   * `'suspend'`, or `suspend()`): `snapshot` is its result's, `decision`
+   * answers the approval it waited on. Needs the `snapshotKey` it was
+   * sealed under and the same tools. The script runs again with every tool
+   * call it had finished answered from the snapshot (their handlers are not
+   * called again), in the order they settled, then goes on live; it
+   * resolves with the script's final `ScriptResult`. A snapshot that is
+   * altered, truncated, sealed under another key or of another version
+   * rejects with a `SnapshotError` before anything runs; a script whose
+   * replay takes another path ends with `ScriptReplayDivergedError`, having
+   * run nothing new. `options`: `signal` and `onEvent` (the limits and
+   * `context` are the snapshot's).
+   */
+  resume(snapshot: string, decision: 'approved' | 'denied', options?: Pick<RunOptions, 'signal' | 'onEvent'>): Promise<ScriptResult> {
+    const key = this.#snapshotKey
+    if (key === undefined) return Promise.reject(new TypeError('resume: the harness has no snapshotKey (options.snapshotKey)'))
+    if (typeof snapshot !== 'string') return Promise.reject(notAString('snapshot', snapshot))
+    if (decision !== 'approved' && decision !== 'denied') return Promise.reject(typeError('decision', "must be 'approved' or 'denied'"))
+    if (this.#native.closed) return Promise.reject(new Error('the harness is closed'))
+    let parts
+    let payload
+    try {
+      if (options !== undefined && options !== null && isObject(options)) {
+        for (const field of ['limits', 'context', 'mode']) {
+          if (options[field as keyof typeof options] !== undefined) throw typeError(`options.${field}`, 'a resumed script keeps the options it ran with')
+        }
+      }
+      parts = normalizeRunOptions(options)
+      payload = openSnapshot(key, snapshot)
+    } catch (e) {
+      return Promise.reject(e)
+    }
+    if (parts.signal?.aborted) return Promise.resolve(parseResult(this.#native.notRun('cancelled', reasonText(parts.signal.reason))))
+    parts.config = { limits: payload.limits, context: payload.context }
+    const durable: DurableRun = {
+      key,
+      source: payload.source,
+      context: payload.context,
+      limits: payload.limits,
+      journal: new Journal(),
+      replay: new Replay(payload, decision),
+    }
+    return this.#start(payload.source, parts, durable, { seed: payload.seed, clock: payload.clock })
+  }
+
+  /**
+   * Suspend a running script whose tool calls are all awaiting a person's
+   * approval (as if `onApproval` had answered `'suspend'` for the first):
+   * its `run()` resolves with `suspended` and a `snapshot`. False when it is
+   * not such a script of this harness (unknown, finished, or with a call
+   * that is not awaiting approval). Needs a `snapshotKey`.
+   */
+  suspend(scriptId: string): boolean {
+    if (this.#snapshotKey === undefined) throw new TypeError('suspend: the harness has no snapshotKey (options.snapshotKey)')
+    if (typeof scriptId !== 'string') throw notAString('scriptId', scriptId)
+    return this.#host.suspend(scriptId)
   }
 
   /**

@@ -25,6 +25,8 @@ export interface HarnessParts {
   tools: HostTool[]
   onEvent: ((event: HarnessEvent) => void) | undefined
   onApproval: ((request: ApprovalRequest) => ApprovalAnswer | Promise<ApprovalAnswer>) | undefined
+  /** The `snapshotKey`'s bytes: runs are durable. */
+  snapshotKey: Buffer | undefined
 }
 
 function checkSeed(seed: unknown, field: string): Record<string, string> | undefined {
@@ -141,7 +143,14 @@ function toolSpec(t: unknown, at: string, hostTools: HostTool[]): ToolConfig {
 /** `ScriptHarnessOptions` → engine configuration and the host's functions. */
 export function normalizeOptions(options: unknown): HarnessParts {
   if (!isObject(options)) throw typeError('options', 'must be an object')
-  const { tools, mode, limits, onApproval, onEvent, context, workers, isolation } = options
+  const { tools, mode, limits, onApproval, onEvent, context, workers, isolation, snapshotKey } = options
+  let key: Buffer | undefined
+  if (snapshotKey !== undefined) {
+    if (typeof snapshotKey !== 'string' && !(snapshotKey instanceof Uint8Array)) throw typeError('options.snapshotKey', 'must be a string or a Uint8Array')
+    // A copy: the host may reuse its buffer.
+    key = Buffer.from(typeof snapshotKey === 'string' ? Buffer.from(snapshotKey, 'utf8') : snapshotKey)
+    if (key.length < 16) throw typeError('options.snapshotKey', 'must be at least 16 bytes')
+  }
   const { specs, hostTools } = normalizeTools(tools, 'options.tools')
   if (onApproval !== undefined && typeof onApproval !== 'function') throw typeError('options.onApproval', 'must be a function')
   if (onEvent !== undefined && typeof onEvent !== 'function') throw typeError('options.onEvent', 'must be a function')
@@ -164,6 +173,7 @@ export function normalizeOptions(options: unknown): HarnessParts {
     tools: hostTools,
     onEvent: onEvent as HarnessParts['onEvent'],
     onApproval: onApproval as HarnessParts['onApproval'],
+    snapshotKey: key,
   }
 }
 

@@ -28,6 +28,10 @@ export interface ScriptHarnessOptions {
    *  `'script'`: a fresh realm for every script, freed when it ends; about twenty times the engine's CPU per script.
    *  See docs/security.md, "Realms and isolation". */
   isolation?: 'pooled' | 'script'
+  /** Makes scripts durable: `onApproval` may answer `'suspend'`, and `run()` then resolves with a `snapshot`
+   *  sealed (HMAC-SHA256) under this key, which `resume()` on any harness with the same key and tools runs on
+   *  from. At least 16 bytes (as UTF-8 text, or bytes); use 32 random ones, kept secret. See docs/durable.md. */
+  snapshotKey?: string | Uint8Array
 }
 
 export interface RunOptions {
@@ -151,8 +155,8 @@ export interface ApprovalRequest {
   /** Line of the call in the script, where known. */
   line?: number
 }
-/** Only `'approved'` or `true` approves. */
-export type ApprovalDecision = 'approved' | 'denied' | boolean
+/** Only `'approved'` or `true` approves. `'suspend'` (with a `snapshotKey`) suspends the script until `resume()`. */
+export type ApprovalDecision = 'approved' | 'denied' | 'suspend' | boolean
 /** What `onApproval` returns: a decision, or any other string, which denies. Wider than `ApprovalDecision` so
  *  that `async () => 'approved'` type-checks without `as const` (TypeScript infers `Promise<string>` for it). */
 export type ApprovalAnswer = ApprovalDecision | (string & {})
@@ -172,6 +176,12 @@ export interface ScriptResult {
   /** In call order, including failed, denied and aborted ones. */
   toolCalls: ToolCallRecord[]
   metadata: { durationMs: number; toolCallsMade: number; memoryUsedMb?: number }
+  /** The script was suspended waiting for approval (`error.code` is `'ScriptSuspendedError'`): `snapshot`
+   *  resumes it, with `harness.resume(snapshot, decision)`. */
+  suspended?: true
+  /** A suspended script, sealed under the harness's `snapshotKey`: store it anywhere. It holds the script's
+   *  source, and the arguments and results of its finished tool calls, in readable form. */
+  snapshot?: string
 }
 
 export interface ToolCallRecord {
@@ -208,12 +218,13 @@ export type ErrorCode =
   | 'ApprovalDeniedError' | 'ApprovalTimeoutError'
   | 'DetachedPromiseError' | 'SerializationError' | 'ReturnValueTooLargeError'
   | 'HarnessDisabledError' | 'HarnessInternalError'
+  | 'ScriptSuspendedError' | 'ScriptReplayDivergedError'
 
 export type HarnessEvent = { scriptId: string; timestamp: number } & (
   | { type: 'script_started'; language: 'ts' | 'js'; scriptHash: string }
   | { type: 'tool_call_started'; callId: string; toolName: string; args: unknown }
   | { type: 'approval_requested'; request: ApprovalRequest }
-  | { type: 'approval_resolved'; requestId: string; decision: 'approved' | 'denied' | 'timeout' }
+  | { type: 'approval_resolved'; requestId: string; decision: 'approved' | 'denied' | 'timeout' | 'suspended' }
   | { type: 'tool_call_completed'; callId: string; toolName: string; status: ToolCallRecord['status']; durationMs: number }
   | { type: 'console'; level: 'log' | 'info' | 'warn' | 'error'; message: string }
   | { type: 'progress'; message: string }
@@ -326,4 +337,15 @@ export interface HarnessStats {
   /** Abandoned sandbox threads now parked for good: they use no CPU and keep their memory until the process
    *  exits (see docs/security.md). 0 unless QuickJS has a loop the project's patches missed. */
   threadsParked: number
+}
+
+/** `resume()` refused a snapshot: altered, truncated, sealed under another key, of another version, or too large.
+ *  `code`: `ERR_SNAPSHOT_SIGNATURE`, `ERR_SNAPSHOT_MALFORMED`, `ERR_SNAPSHOT_FORMAT`, `ERR_SNAPSHOT_TOO_LARGE`, `ERR_SNAPSHOT_KEY`. */
+export class SnapshotError extends Error {
+  readonly code: string
+  constructor(code: string, message: string) {
+    super(message)
+    this.name = 'SnapshotError'
+    this.code = code
+  }
 }

@@ -28,10 +28,12 @@ pub enum ErrorCode {
     ReturnValueTooLargeError,
     HarnessDisabledError,
     HarnessInternalError,
+    ScriptSuspendedError,
+    ScriptReplayDivergedError,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 19] = [
+    pub const ALL: [ErrorCode; 21] = [
         Self::ScriptSyntaxError,
         Self::ScriptTooLargeError,
         Self::BannedConstructError,
@@ -51,6 +53,8 @@ impl ErrorCode {
         Self::ReturnValueTooLargeError,
         Self::HarnessDisabledError,
         Self::HarnessInternalError,
+        Self::ScriptSuspendedError,
+        Self::ScriptReplayDivergedError,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -74,6 +78,8 @@ impl ErrorCode {
             Self::ReturnValueTooLargeError => "ReturnValueTooLargeError",
             Self::HarnessDisabledError => "HarnessDisabledError",
             Self::HarnessInternalError => "HarnessInternalError",
+            Self::ScriptSuspendedError => "ScriptSuspendedError",
+            Self::ScriptReplayDivergedError => "ScriptReplayDivergedError",
         }
     }
 

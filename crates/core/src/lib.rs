@@ -19,6 +19,7 @@ pub mod redact;
 pub mod replay;
 pub mod result;
 pub mod sandbox;
+pub mod snapshot;
 pub mod stream;
 pub mod text;
 pub mod tools;

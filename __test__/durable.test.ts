@@ -1,0 +1,202 @@
+// Durable scripts: a script waiting for approval is suspended into a sealed
+// snapshot, the harness lets go of it, and resume() runs it on, in this
+// process or another, with its finished calls answered from the snapshot.
+import { spawnSync } from 'node:child_process'
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { type ApprovalAnswer, type HarnessEvent, type ScriptResult, ScriptHarness, SnapshotError } from '../index.js'
+
+const KEY = 'a test key of more than thirty-two bytes'
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const shared = require('./fixtures/durable/tools.cjs') as { tools: any[]; calls: Record<string, number> }
+
+function counted() {
+  const calls = { read: 0, deploy: 0, slow: 0 }
+  const tools = [
+    { name: 'read', handler: (args: any) => (calls.read++, { text: `contents of ${args.path}` }) },
+    { name: 'slow', handler: (args: any) => (calls.slow++, new Promise((r) => setTimeout(() => r(args.tag), args.ms))) },
+    { name: 'deploy', requiresApproval: true, handler: (args: any) => (calls.deploy++, { deployed: args.env }) },
+  ]
+  return { calls, tools }
+}
+
+const SCRIPT = `
+  const before = [Math.random(), Date.now(), new Date().toISOString()]
+  console.log('before', JSON.stringify(before))
+  const a = await tools.read({ path: 'a.txt' })
+  const b = await tools.read({ path: 'b.txt' })
+  const deployed = await tools.deploy({ env: 'prod' })
+  console.log('after')
+  return { before, a: a.text, b: b.text, deployed, after: Math.random() }`
+
+async function suspended(harness: ScriptHarness, source = SCRIPT): Promise<ScriptResult> {
+  const r = await harness.run(source)
+  expect(r).toMatchObject({ ok: false, suspended: true, error: { code: 'ScriptSuspendedError', toolName: 'deploy' } })
+  expect(typeof r.snapshot).toBe('string')
+  return r
+}
+
+describe('durable scripts: suspend and resume', () => {
+  it('a suspended script is a snapshot the harness no longer holds; resumed, its finished calls are not run again and it ends as if it never stopped', async () => {
+    const { calls, tools } = counted()
+    const asked: string[] = []
+    const harness = new ScriptHarness({ tools, snapshotKey: KEY, onApproval: (req) => (asked.push(req.toolName), 'suspend') })
+    const first = await suspended(harness)
+    expect(first.logs.map((l) => l.message)).toEqual([expect.stringMatching(/^before /)])
+    expect(calls).toEqual({ read: 2, deploy: 0, slow: 0 })
+    expect(harness.stats()).toMatchObject({ activeScripts: 0, pendingToolCalls: 0 })
+
+    const events: HarnessEvent[] = []
+    const done = await harness.resume(first.snapshot!, 'approved', { onEvent: (e) => events.push(e) })
+    expect(done.ok).toBe(true)
+    expect(done.suspended).toBeUndefined()
+    // The replay read the same random draws and clock readings as the first run.
+    expect((done.value as any).before).toEqual(JSON.parse(first.logs[0]!.message.slice('before '.length)))
+    expect(done.value).toMatchObject({ a: 'contents of a.txt', b: 'contents of b.txt', deployed: { deployed: 'prod' } })
+    expect(done.logs.map((l) => l.message)).toEqual([first.logs[0]!.message, 'after'])
+    expect(done.toolCalls.map((c) => [c.toolName, c.status])).toEqual([['read', 'ok'], ['read', 'ok'], ['deploy', 'ok']])
+    // Not run again, not asked again: the decision answered the waiting call.
+    expect(calls).toEqual({ read: 2, deploy: 1, slow: 0 })
+    expect(asked).toEqual(['deploy'])
+    expect(events).toContainEqual(expect.objectContaining({ type: 'approval_resolved', decision: 'approved' }))
+    await harness.close()
+  })
+
+  it("a 'denied' decision is the script's ApprovalDeniedError, as if the person had denied it at once", async () => {
+    const { tools } = counted()
+    const harness = new ScriptHarness({ tools, snapshotKey: KEY, onApproval: () => 'suspend' })
+    const first = await suspended(harness, "try { await tools.deploy({ env: 'prod' }) } catch (e) { return [e.name, e.message] }")
+    const done = await harness.resume(first.snapshot!, 'denied')
+    expect(done.value).toEqual(['ApprovalDeniedError', 'the user denied tools.deploy'])
+    await harness.close()
+  })
+
+  it('concurrent calls settle in the order they settled the first time, whatever the order of the replay', async () => {
+    const { calls, tools } = counted()
+    const harness = new ScriptHarness({ tools, snapshotKey: KEY, onApproval: () => 'suspend', limits: { maxConcurrentToolCalls: 8 } })
+    const source = `
+      const order = []
+      await Promise.all([
+        tools.slow({ ms: 60, tag: 'late' }).then((t) => order.push(t)),
+        tools.slow({ ms: 1, tag: 'early' }).then((t) => order.push(t)),
+        tools.read({ path: 'x' }).then(() => order.push('read')),
+      ])
+      await tools.deploy({ env: 'prod' })
+      return order`
+    const first = await suspended(harness, source)
+    const recorded = first.toolCalls.filter((c) => c.status === 'ok').map((c) => c.toolName)
+    expect(recorded).toHaveLength(3)
+    const done = await harness.resume(first.snapshot!, 'approved')
+    // The first run saw `late` last; the replay answers in that order too.
+    expect((done.value as string[]).at(-1)).toBe('late')
+    expect(done.value).toHaveLength(3)
+    expect(calls.slow).toBe(2)
+    await harness.close()
+  })
+
+  it('a snapshot resumes in another process with the same key and tools, and its handlers there run only what is new', async () => {
+    const harness = new ScriptHarness({ tools: shared.tools, snapshotKey: KEY, onApproval: () => 'suspend' })
+    const first = await suspended(harness)
+    await harness.close()
+    const child = spawnSync(process.execPath, [path.join(__dirname, 'fixtures', 'durable', 'resume.cjs'), 'approved'], {
+      input: first.snapshot,
+      env: { ...process.env, SNAPSHOT_KEY: KEY },
+      encoding: 'utf8',
+      timeout: 30_000,
+    })
+    expect(child.stderr).toBe('')
+    const { result, calls } = JSON.parse(child.stdout) as { result: ScriptResult; calls: Record<string, number> }
+    expect(result.ok).toBe(true)
+    expect(result.value).toMatchObject({ a: 'contents of a.txt', deployed: { deployed: 'prod' } })
+    expect((result.value as any).before).toEqual(JSON.parse(first.logs[0]!.message.slice('before '.length)))
+    expect(calls).toEqual({ read: 0, deploy: 1, slow: 0 })
+  }, 40_000)
+
+  it('a replay that takes another path ends with ScriptReplayDivergedError and runs nothing new', async () => {
+    const { tools } = counted()
+    const a = new ScriptHarness({ tools, snapshotKey: KEY, onApproval: () => 'suspend' })
+    // The script's arguments depend on the harness's tool list.
+    const first = await suspended(a, "await tools.read({ path: String(context.tools.length) }); return await tools.deploy({ env: 'prod' })")
+    await a.close()
+    const other = counted()
+    const b = new ScriptHarness({ tools: [...other.tools, { name: 'extra', handler: () => 1 }], snapshotKey: KEY })
+    const done = await b.resume(first.snapshot!, 'approved')
+    expect(done).toMatchObject({ ok: false, error: { code: 'ScriptReplayDivergedError' } })
+    expect(done.error!.message).toMatch(/call 1 of the script \(tools\.read\) had other arguments/)
+    expect(done.value).toBeUndefined()
+    expect(other.calls).toEqual({ read: 0, deploy: 0, slow: 0 })
+    await b.close()
+  })
+
+  it('an altered, truncated or foreign snapshot is refused with a SnapshotError before anything runs', async () => {
+    const { calls, tools } = counted()
+    const harness = new ScriptHarness({ tools, snapshotKey: KEY, onApproval: () => 'suspend' })
+    const { snapshot } = await suspended(harness)
+    const runs = harness.stats().scriptsFinished
+    const [prefix, body, tag] = snapshot!.split('.')
+    const flipped = body!.slice(0, 20) + (body![20] === 'A' ? 'B' : 'A') + body!.slice(21)
+    const cases: Array<[string, string]> = [
+      [`${prefix}.${flipped}.${tag}`, 'ERR_SNAPSHOT_SIGNATURE'],
+      // A cut tag is too short, or not base64 at all, depending on where it falls.
+      [snapshot!.slice(0, snapshot!.length - 4), 'ERR_SNAPSHOT_SIGNATURE|ERR_SNAPSHOT_MALFORMED'],
+      [snapshot!.slice(0, snapshot!.length - 5), 'ERR_SNAPSHOT_SIGNATURE|ERR_SNAPSHOT_MALFORMED'],
+      [snapshot!.slice(0, 30), 'ERR_SNAPSHOT_MALFORMED'],
+      [`shs9.${body}.${tag}`, 'ERR_SNAPSHOT_FORMAT'],
+      ['', 'ERR_SNAPSHOT_FORMAT'],
+    ]
+    for (const [bad, code] of cases) {
+      const e = await harness.resume(bad, 'approved').catch((e: unknown) => e)
+      expect(e).toBeInstanceOf(SnapshotError)
+      expect(code.split('|')).toContain((e as SnapshotError).code)
+    }
+    const foreign = new ScriptHarness({ tools, snapshotKey: 'another key, also long enough to use' })
+    await expect(foreign.resume(snapshot!, 'approved')).rejects.toMatchObject({ name: 'SnapshotError', code: 'ERR_SNAPSHOT_SIGNATURE' })
+    expect(harness.stats().scriptsFinished).toBe(runs)
+    expect(calls.deploy).toBe(0)
+    await foreign.close()
+    await harness.close()
+  })
+
+  it('harness.suspend(scriptId) suspends a script whose calls all await approval, and no other', async () => {
+    const { tools } = counted()
+    let harness!: ScriptHarness
+    let answer: (a: ApprovalAnswer) => void = () => {}
+    const said: boolean[] = []
+    harness = new ScriptHarness({
+      tools,
+      snapshotKey: KEY,
+      limits: { maxConcurrentToolCalls: 8 },
+      // A person who has not answered yet.
+      onApproval: () => new Promise<ApprovalAnswer>((r) => (answer = r)),
+      onEvent: (e) => {
+        if (e.type === 'approval_requested') setTimeout(() => said.push(harness.suspend(e.scriptId)), 5)
+        if (e.type === 'tool_call_started' && e.toolName === 'slow') said.push(harness.suspend(e.scriptId))
+      },
+    })
+    const r = await harness.run("await tools.slow({ ms: 30, tag: 't' }); return await tools.deploy({ env: 'prod' })")
+    // While the slow call ran, suspend said no; once only the approval was left, yes.
+    expect(said).toEqual([false, true])
+    expect(r).toMatchObject({ suspended: true })
+    answer('approved')
+    expect(harness.suspend('scr_nope')).toBe(false)
+    const done = await harness.resume(r.snapshot!, 'approved')
+    expect(done.value).toEqual({ deployed: 'prod' })
+    await harness.close()
+  })
+
+  it("misuse: resume and suspend without a snapshotKey, a bad decision or key are TypeErrors; 'suspend' without a key denies", async () => {
+    const { tools } = counted()
+    expect(() => new ScriptHarness({ tools, snapshotKey: 'short' })).toThrow(/^options\.snapshotKey: must be at least 16 bytes$/)
+    expect(() => new ScriptHarness({ tools, snapshotKey: 42 as any })).toThrow(TypeError)
+    const plain = new ScriptHarness({ tools, onApproval: () => 'suspend' })
+    await expect(plain.resume('shs1.x.y', 'approved')).rejects.toThrow(/^resume: the harness has no snapshotKey/)
+    expect(() => plain.suspend('x')).toThrow(TypeError)
+    const r = await plain.run("try { await tools.deploy({ env: 'prod' }) } catch (e) { return e.name }")
+    expect(r.value).toBe('ApprovalDeniedError')
+    const keyed = new ScriptHarness({ tools, snapshotKey: new TextEncoder().encode(KEY) })
+    await expect(keyed.resume('shs1.x.y', 'yes' as any)).rejects.toThrow(/^decision: must be 'approved' or 'denied'$/)
+    await expect(keyed.resume(1 as any, 'approved')).rejects.toThrow(TypeError)
+    await expect(keyed.resume('shs1.x.y', 'approved', { limits: { timeoutMs: 5 } } as any)).rejects.toThrow(/^options\.limits: a resumed script keeps/)
+    await Promise.all([plain.close(), keyed.close()])
+  })
+})

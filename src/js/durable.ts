@@ -1,0 +1,170 @@
+// Durable scripts: a script waiting for a person is written down as a
+// sealed snapshot (its source, run options, seed and clock readings, and
+// the journal of its finished tool calls) and the harness lets go of it.
+// `resume` runs it again with every finished call answered from the
+// journal, in the order the calls settled the first time, then answers the
+// waiting call with the person's decision and goes on live. A script has
+// no I/O, timers or clock of its own, so the replay takes the same path.
+import { binding } from './native.js'
+import { SnapshotError, type ScriptResult } from './types.js'
+
+/** The snapshot format this package writes and reads. */
+export const SNAPSHOT_VERSION = 1
+
+/** One finished call: what the script asked, and what it got. */
+export interface JournalEntry {
+  tool: string
+  /** The arguments as JSON text, as the script sent them. */
+  args: string
+  /** The result as JSON text, `null` for none; absent when the call failed. */
+  ok?: string | null
+  error?: { code: string; message: string; details?: string }
+}
+
+/** The call a suspended script waits on. */
+export interface WaitingCall {
+  call: number
+  tool: string
+  args: string
+}
+
+/** What a snapshot holds. */
+export interface SnapshotPayload {
+  v: typeof SNAPSHOT_VERSION
+  source: string
+  /** The run's own `context` and `limits` options, as the engine took them. */
+  context?: Record<string, string>
+  limits?: string
+  seed: string
+  /** Clock readings, `[ms, count]`. */
+  clock: [number, number][]
+  /** Finished calls by their index in the script, and the order they settled in. */
+  calls: [number, JournalEntry][]
+  order: number[]
+  waiting: WaitingCall
+  scriptId: string
+}
+
+/** The finished calls of a durable run, recorded as they settle. */
+export class Journal {
+  readonly calls = new Map<number, JournalEntry>()
+  readonly order: number[] = []
+  /** Set when the run is suspended: what settles after is not what the script saw. */
+  closed = false
+
+  record(call: number, entry: JournalEntry): void {
+    if (this.closed || this.calls.has(call)) return
+    this.calls.set(call, entry)
+    this.order.push(call)
+  }
+}
+
+/** The replay of a resumed run: which journal answer goes next, and the calls held until the journal is done. */
+export class Replay<M> {
+  readonly calls: Map<number, JournalEntry>
+  readonly order: number[]
+  readonly waiting: WaitingCall
+  readonly decision: 'approved' | 'denied'
+  /** Journal calls the script has made again, not yet answered. */
+  readonly issued = new Map<number, M>()
+  /** Calls past the journal, made before it was all answered: they start after it. */
+  readonly held: M[] = []
+  /** The waiting call, once the script has made it again. */
+  waitingCall: M | undefined
+  /** The journal is answered and the waiting call made: the run is live from here. */
+  released = false
+  #next = 0
+
+  constructor(payload: SnapshotPayload, decision: 'approved' | 'denied') {
+    this.calls = new Map(payload.calls)
+    this.order = payload.order
+    this.waiting = payload.waiting
+    this.decision = decision
+  }
+
+  /** Every journal call answered. */
+  get done(): boolean {
+    return this.#next >= this.order.length
+  }
+
+  /** The next journal call to answer, if the script has made it again. */
+  takeNext(): [number, M, JournalEntry] | undefined {
+    if (this.done) return undefined
+    const call = this.order[this.#next]!
+    const m = this.issued.get(call)
+    if (m === undefined) return undefined
+    this.#next++
+    this.issued.delete(call)
+    return [call, m, this.calls.get(call)!]
+  }
+
+  /** The calls of the journal the script never made again. */
+  get missing(): number {
+    return this.order.length - this.#next
+  }
+}
+
+/** Why a call made during a replay is not the one the journal recorded, or undefined when it is. */
+export function divergence(expected: { tool: string; args: string }, call: number, tool: string, args: string): string | undefined {
+  if (expected.tool === tool && expected.args === args) return undefined
+  return expected.tool !== tool
+    ? `call ${call + 1} of the script was tools.${tool} on resuming, tools.${expected.tool} when it was suspended`
+    : `call ${call + 1} of the script (tools.${tool}) had other arguments on resuming than when it was suspended`
+}
+
+export function seal(key: Buffer, payload: SnapshotPayload): string {
+  const out = binding.sealSnapshot(key, JSON.stringify(payload))
+  if (out.text == null) throw new SnapshotError(out.code ?? 'ERR_SNAPSHOT', out.message ?? 'the snapshot could not be sealed')
+  return out.text
+}
+
+/** The payload of `snapshot`, checked: a `SnapshotError` says why one is refused. */
+export function open(key: Buffer, snapshot: string): SnapshotPayload {
+  const out = binding.openSnapshot(key, snapshot)
+  if (out.text == null) throw new SnapshotError(out.code ?? 'ERR_SNAPSHOT', out.message ?? 'the snapshot is refused')
+  // Sealed by this package under this key: its shape is ours, checked all
+  // the same so that a bug never runs half a snapshot.
+  const p = JSON.parse(out.text) as SnapshotPayload
+  const ok =
+    p !== null && typeof p === 'object' && p.v === SNAPSHOT_VERSION && typeof p.source === 'string' && typeof p.seed === 'string' &&
+    Array.isArray(p.clock) && Array.isArray(p.calls) && Array.isArray(p.order) && typeof p.scriptId === 'string' &&
+    p.waiting !== null && typeof p.waiting === 'object' && Number.isInteger(p.waiting.call)
+  if (!ok) throw new SnapshotError('ERR_SNAPSHOT_FORMAT', 'not a script-harness snapshot of a version this package reads')
+  return p
+}
+
+/** The result of a run suspended at `waiting`. */
+export function suspendedResult(result: ScriptResult, waiting: WaitingCall, snapshot: string): ScriptResult {
+  return {
+    ...result,
+    ok: false,
+    error: {
+      code: 'ScriptSuspendedError',
+      message: `the script was suspended waiting for approval of tools.${waiting.tool}: resume it with harness.resume(snapshot, decision)`,
+      phase: 'executing',
+      toolName: waiting.tool,
+      retryable: false,
+    },
+    suspended: true,
+    snapshot,
+  }
+}
+
+/** A run that could not be written down (the reason): it ends cancelled. */
+export function unsuspendableResult(result: ScriptResult, why: string): ScriptResult {
+  return {
+    ...result,
+    ok: false,
+    error: { code: 'ScriptCancelledError', message: `the script could not be suspended: ${why}`, phase: 'executing', retryable: false },
+  }
+}
+
+/** The result of a resumed run whose replay left its journal. */
+export function divergedResult(result: ScriptResult, why: string): ScriptResult {
+  const { value: _value, ...rest } = result
+  return {
+    ...rest,
+    ok: false,
+    error: { code: 'ScriptReplayDivergedError', message: `the resumed script left its journal: ${why}; nothing new ran`, phase: 'executing', retryable: false },
+  }
+}
