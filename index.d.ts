@@ -389,6 +389,13 @@ export interface ProcessedTurn<F extends ApiFormat = ApiFormat> {
     problems: ScriptProblem[];
     /** Dry-run mode: one validation report per script. */
     reports?: ValidationReport[];
+    /** A script of the turn was suspended waiting for approval (a `snapshotKey`): the later scripts did not run,
+     *  `items` and `continuation` are interim (do not send them to the model), and `snapshot` resumes the whole
+     *  turn with `harness.resumeTurn(snapshot, decision)`. */
+    suspended?: {
+        scriptId: string;
+        snapshot: string;
+    };
 }
 /** A streamed turn: feed events with `push`, then `end()`. */
 export interface ResponseStream<F extends ApiFormat = ApiFormat> {
@@ -463,6 +470,16 @@ export declare class ScriptHarness {
      * `context` are the snapshot's).
      */
     resume(snapshot: string, decision: 'approved' | 'denied', options?: Pick<RunOptions, 'signal' | 'onEvent'>): Promise<ScriptResult>;
+    /**
+     * Resume a turn suspended at one of its scripts (`processResponse` or a
+     * stream's `end()` gave `suspended`): that script is resumed as by
+     * `resume()`, then the turn's later scripts run, and it resolves with
+     * the whole turn, its items and continuation, as `processResponse` would
+     * have given it had the approval been answered at once. It may be
+     * suspended again, at a later approval. `options`: `signal` and
+     * `onEvent`.
+     */
+    resumeTurn<F extends ApiFormat = ApiFormat>(snapshot: string, decision: 'approved' | 'denied', options?: Pick<RunOptions, 'signal' | 'onEvent'>): Promise<ProcessedTurn<F>>;
     /**
      * Suspend a running script whose tool calls are all awaiting a person's
      * approval (as if `onApproval` had answered `'suspend'` for the first):

@@ -199,4 +199,57 @@ describe('durable scripts: suspend and resume', () => {
     await expect(keyed.resume('shs1.x.y', 'approved', { limits: { timeoutMs: 5 } } as any)).rejects.toThrow(/^options\.limits: a resumed script keeps/)
     await Promise.all([plain.close(), keyed.close()])
   })
+
+  describe('turns', () => {
+    const reply = {
+      role: 'assistant',
+      content:
+        "Reading, then deploying.\n<tool-calls>const a = await tools.read({ path: 'a.txt' }); return await tools.deploy({ env: a.text })</tool-calls>\n" +
+        "Then the notes.\n<tool-calls>return (await tools.read({ path: 'notes' })).text</tool-calls>",
+    }
+
+    it('a turn waits with its suspended script; resumeTurn runs it on, then the later scripts, and gives the turn processResponse would have', async () => {
+      const { calls, tools } = counted()
+      const harness = new ScriptHarness({ tools, snapshotKey: KEY, onApproval: () => 'suspend' })
+      const waiting = await harness.processResponse('chat', reply)
+      expect(waiting.suspended).toEqual({ scriptId: waiting.scripts[0]!.scriptId, snapshot: expect.stringMatching(/^shs1\./) })
+      expect(waiting.scripts[0]!.error?.code).toBe('ScriptSuspendedError')
+      expect(waiting.scripts[1]).toMatchObject({ ok: false, toolCalls: [] })
+      // The later script did not run.
+      expect(calls).toEqual({ read: 1, deploy: 0, slow: 0 })
+
+      const turn = await harness.resumeTurn<'chat'>(waiting.suspended!.snapshot, 'approved')
+      expect(turn.suspended).toBeUndefined()
+      expect(turn.scripts.map((r) => [r.ok, r.value])).toEqual([[true, { deployed: 'contents of a.txt' }], [true, 'contents of notes']])
+      expect(calls).toEqual({ read: 2, deploy: 1, slow: 0 })
+
+      // The same turn processed whole by a harness whose person approves at once.
+      const direct = new ScriptHarness({ tools: counted().tools, onApproval: () => 'approved' })
+      const whole = await direct.processResponse('chat', reply)
+      const shape = (t: typeof turn) => JSON.stringify(t.continuation).replace(/scr_[0-9a-f]+_\d+/g, 'scr').replace(/\d+(\.\d+)? ?ms/g, 'N ms')
+      expect(shape(turn)).toBe(shape(whole))
+      expect(turn.items.map((i) => i.type)).toEqual(whole.items.map((i) => i.type))
+      await Promise.all([harness.close(), direct.close()])
+    })
+
+    it('a streamed turn suspends the same way and starts no later script; a turn snapshot is not a script snapshot', async () => {
+      const { calls, tools } = counted()
+      const harness = new ScriptHarness({ tools, snapshotKey: KEY, onApproval: () => 'suspend' })
+      const s = harness.stream('chat')
+      const text = reply.content
+      for (let i = 0; i < text.length; i += 16) {
+        s.push({ id: 'c', object: 'chat.completion.chunk', created: 0, model: 'm', choices: [{ index: 0, delta: { content: text.slice(i, i + 16) }, finish_reason: null }] })
+      }
+      const waiting = await s.end()
+      expect(waiting.suspended?.scriptId).toBe(waiting.scripts[0]!.scriptId)
+      expect(calls.read).toBe(1)
+      await expect(harness.resume(waiting.suspended!.snapshot, 'approved')).rejects.toMatchObject({ name: 'SnapshotError', code: 'ERR_SNAPSHOT_FORMAT' })
+      await expect(harness.resumeTurn(waiting.scripts[0]!.snapshot!, 'approved')).rejects.toMatchObject({ name: 'SnapshotError', code: 'ERR_SNAPSHOT_FORMAT' })
+      const turn = await harness.resumeTurn(waiting.suspended!.snapshot, 'denied')
+      expect(turn.scripts.map((r) => r.ok)).toEqual([false, true])
+      expect(turn.scripts[0]!.error).toMatchObject({ code: 'ApprovalDeniedError', message: expect.stringMatching(/denied tools\.deploy/) })
+      expect(calls).toEqual({ read: 2, deploy: 0, slow: 0 })
+      await harness.close()
+    })
+  })
 })

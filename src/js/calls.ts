@@ -606,6 +606,7 @@ function durableOutcome(d: DurableRun, result: ScriptResult, replay: { seed: str
   if (replay === undefined || replay.clock === null) return unsuspendableResult(result, 'it read the clock too many times to replay')
   const payload: SnapshotPayload = {
     v: 1,
+    kind: 'script',
     source: d.source,
     seed: replay.seed,
     clock: replay.clock.map((r) => [r.ms, r.count]),

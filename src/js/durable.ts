@@ -6,7 +6,7 @@
 // waiting call with the person's decision and goes on live. A script has
 // no I/O, timers or clock of its own, so the replay takes the same path.
 import { binding } from './native.js'
-import { SnapshotError, type ScriptResult } from './types.js'
+import { type ApiFormat, SnapshotError, type ScriptResult } from './types.js'
 
 /** The snapshot format this package writes and reads. */
 export const SNAPSHOT_VERSION = 1
@@ -28,9 +28,10 @@ export interface WaitingCall {
   args: string
 }
 
-/** What a snapshot holds. */
+/** What a script's snapshot holds. */
 export interface SnapshotPayload {
   v: typeof SNAPSHOT_VERSION
+  kind: 'script'
   source: string
   /** The run's own `context` and `limits` options, as the engine took them. */
   context?: Record<string, string>
@@ -43,6 +44,21 @@ export interface SnapshotPayload {
   order: number[]
   waiting: WaitingCall
   scriptId: string
+}
+
+/** What a turn's snapshot holds: the turn, the results of the scripts before the suspended one, and its snapshot. */
+export interface TurnPayload {
+  v: typeof SNAPSHOT_VERSION
+  kind: 'turn'
+  format: ApiFormat
+  /** The assembled response, as JSON. */
+  response: string
+  /** The turn's options: limits (JSON) and context, and stopAfterFailure. */
+  limits?: string
+  context?: Record<string, string>
+  stopAfterFailure: boolean
+  results: ScriptResult[]
+  script: string
 }
 
 /** The finished calls of a durable run, recorded as they settle. */
@@ -112,25 +128,43 @@ export function divergence(expected: { tool: string; args: string }, call: numbe
     : `call ${call + 1} of the script (tools.${tool}) had other arguments on resuming than when it was suspended`
 }
 
-export function seal(key: Buffer, payload: SnapshotPayload): string {
+
+function openPayload(key: Buffer, snapshot: string): Record<string, unknown> {
+  const out = binding.openSnapshot(key, snapshot)
+  if (out.text == null) throw new SnapshotError(out.code ?? 'ERR_SNAPSHOT', out.message ?? 'the snapshot is refused')
+  return JSON.parse(out.text) as Record<string, unknown>
+}
+
+const foreign = (what: string) => new SnapshotError('ERR_SNAPSHOT_FORMAT', `not a script-harness ${what} snapshot of a version this package reads`)
+
+/** The payload of a script's `snapshot`, checked: a `SnapshotError` says why one is refused. */
+export function open(key: Buffer, snapshot: string): SnapshotPayload {
+  // Sealed by this package under this key: its shape is ours, checked all
+  // the same so that a bug never runs half a snapshot.
+  const p = openPayload(key, snapshot) as unknown as SnapshotPayload
+  const ok =
+    p !== null && typeof p === 'object' && p.v === SNAPSHOT_VERSION && p.kind === 'script' && typeof p.source === 'string' && typeof p.seed === 'string' &&
+    Array.isArray(p.clock) && Array.isArray(p.calls) && Array.isArray(p.order) && typeof p.scriptId === 'string' &&
+    p.waiting !== null && typeof p.waiting === 'object' && Number.isInteger(p.waiting.call)
+  if (!ok) throw foreign(p !== null && typeof p === 'object' && (p as { kind?: unknown }).kind === 'turn' ? 'script (it is a turn\'s: use resumeTurn)' : 'script')
+  return p
+}
+
+/** The payload of a turn's `snapshot`, checked. */
+export function openTurn(key: Buffer, snapshot: string): TurnPayload {
+  const p = openPayload(key, snapshot) as unknown as TurnPayload
+  const ok =
+    p !== null && typeof p === 'object' && p.v === SNAPSHOT_VERSION && p.kind === 'turn' && typeof p.format === 'string' &&
+    typeof p.response === 'string' && Array.isArray(p.results) && typeof p.script === 'string' && typeof p.stopAfterFailure === 'boolean'
+  if (!ok) throw foreign(p !== null && typeof p === 'object' && (p as { kind?: unknown }).kind === 'script' ? "turn (it is a script's: use resume)" : 'turn')
+  return p
+}
+
+/** `payload` sealed: a script's or a turn's. */
+export function seal(key: Buffer, payload: SnapshotPayload | TurnPayload): string {
   const out = binding.sealSnapshot(key, JSON.stringify(payload))
   if (out.text == null) throw new SnapshotError(out.code ?? 'ERR_SNAPSHOT', out.message ?? 'the snapshot could not be sealed')
   return out.text
-}
-
-/** The payload of `snapshot`, checked: a `SnapshotError` says why one is refused. */
-export function open(key: Buffer, snapshot: string): SnapshotPayload {
-  const out = binding.openSnapshot(key, snapshot)
-  if (out.text == null) throw new SnapshotError(out.code ?? 'ERR_SNAPSHOT', out.message ?? 'the snapshot is refused')
-  // Sealed by this package under this key: its shape is ours, checked all
-  // the same so that a bug never runs half a snapshot.
-  const p = JSON.parse(out.text) as SnapshotPayload
-  const ok =
-    p !== null && typeof p === 'object' && p.v === SNAPSHOT_VERSION && typeof p.source === 'string' && typeof p.seed === 'string' &&
-    Array.isArray(p.clock) && Array.isArray(p.calls) && Array.isArray(p.order) && typeof p.scriptId === 'string' &&
-    p.waiting !== null && typeof p.waiting === 'object' && Number.isInteger(p.waiting.call)
-  if (!ok) throw new SnapshotError('ERR_SNAPSHOT_FORMAT', 'not a script-harness snapshot of a version this package reads')
-  return p
 }
 
 /** The result of a run suspended at `waiting`. */

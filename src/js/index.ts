@@ -4,11 +4,11 @@
 // `ToolHost`, turns are sequenced by `turns.ts`. The build writes this
 // module's declarations, with those of `types.ts`, into index.d.ts.
 import { type DurableRun, ToolHost } from './calls.js'
-import { Journal, Replay, open as openSnapshot } from './durable.js'
+import { Journal, Replay, type TurnPayload, open as openSnapshot, openTurn, seal } from './durable.js'
 import { isObject, reasonText, typeError } from './errors.js'
 import { binding, type NativeHarness } from './native.js'
 import { normalizeOptions, normalizeRunOptions, normalizeTools } from './options.js'
-import { TurnStream, checkFormat, checkLimitRanges, finishTurn } from './turns.js'
+import { type TurnHost, TurnStream, checkFormat, checkLimitRanges, finishTurn } from './turns.js'
 import type {
   ApiFormat,
   HarnessStats,
@@ -38,7 +38,7 @@ export * from './types.js'
 export class ScriptHarness {
   readonly #native: NativeHarness
   readonly #host: ToolHost
-  readonly #turns: { native: NativeHarness; run: (source: string, options: TurnOptions | undefined) => Promise<ScriptResult> }
+  readonly #turns: TurnHost
   #catalog: readonly ToolSummary[]
   /** Present when scripts are durable (`snapshotKey`). */
   readonly #snapshotKey: Buffer | undefined
@@ -52,7 +52,19 @@ export class ScriptHarness {
     const slot = dispatchSlot()
     this.#native = new binding.NativeHarness(parts.config, slot.dispatch)
     this.#host = slot.attach(new ToolHost(this.#native.link(), parts))
-    this.#turns = { native: this.#native, run: (source, o) => this.run(source, o) }
+    this.#turns = {
+      native: this.#native,
+      run: (source, o) => this.run(source, o),
+      sealTurn: (t) => {
+        const payload: TurnPayload = { v: 1, kind: 'turn', format: t.format, response: t.response, stopAfterFailure: t.stopAfterFailure, results: t.results, script: t.script }
+        // The turn's own limits and context; its signal and listener are the resumer's to give.
+        const limits = t.options?.limits
+        if (limits !== undefined) payload.limits = JSON.stringify(limits)
+        const context = t.options?.context as Record<string, string> | undefined
+        if (context !== undefined) payload.context = context
+        return seal(this.#snapshotKey!, payload)
+      },
+    }
     this.#catalog = summaries(parts.config.tools)
     this.#snapshotKey = parts.snapshotKey
   }
@@ -145,6 +157,29 @@ export class ScriptHarness {
       replay: new Replay(payload, decision),
     }
     return this.#start(payload.source, parts, durable, { seed: payload.seed, clock: payload.clock })
+  }
+
+  /**
+   * Resume a turn suspended at one of its scripts (`processResponse` or a
+   * stream's `end()` gave `suspended`): that script is resumed as by
+   * `resume()`, then the turn's later scripts run, and it resolves with
+   * the whole turn, its items and continuation, as `processResponse` would
+   * have given it had the approval been answered at once. It may be
+   * suspended again, at a later approval. `options`: `signal` and
+   * `onEvent`.
+   */
+  async resumeTurn<F extends ApiFormat = ApiFormat>(snapshot: string, decision: 'approved' | 'denied', options?: Pick<RunOptions, 'signal' | 'onEvent'>): Promise<ProcessedTurn<F>> {
+    const key = this.#snapshotKey
+    if (key === undefined) throw new TypeError('resumeTurn: the harness has no snapshotKey (options.snapshotKey)')
+    if (typeof snapshot !== 'string') throw notAString('snapshot', snapshot)
+    if (decision !== 'approved' && decision !== 'denied') throw typeError('decision', "must be 'approved' or 'denied'")
+    const turn = openTurn(key, snapshot)
+    const resumed = this.resume(turn.script, decision, options)
+    const parts = normalizeRunOptions(options)
+    const runOptions: TurnOptions = { ...parts.snapshot }
+    if (turn.limits !== undefined) runOptions.limits = JSON.parse(turn.limits) as TurnOptions['limits']
+    if (turn.context !== undefined) runOptions.context = turn.context
+    return finishTurn(this.#turns, turn.format as F, turn.response, runOptions, 'enabled', turn.stopAfterFailure, [], { prior: turn.results, resumed })
   }
 
   /**

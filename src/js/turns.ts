@@ -13,6 +13,14 @@ const FORMATS: readonly ApiFormat[] = ['responses', 'chat', 'messages']
 export interface TurnHost {
   native: NativeHarness
   run(source: string, options: TurnOptions | undefined): Promise<ScriptResult>
+  /** The snapshot of a turn suspended at a script (whose own snapshot is `script`). */
+  sealTurn(turn: { format: ApiFormat; response: string; options: TurnOptions | undefined; stopAfterFailure: boolean; results: ScriptResult[]; script: string }): string
+}
+
+/** A suspended turn being resumed: the results of the scripts before the suspended one, and its resumed run. */
+export interface TurnResumption {
+  prior: ScriptResult[]
+  resumed: Promise<ScriptResult>
 }
 
 export function checkFormat(format: unknown): asserts format is ApiFormat {
@@ -65,6 +73,7 @@ export async function finishTurn<F extends ApiFormat>(
   mode: HarnessMode,
   stopAfterFailure: boolean,
   started: Started[],
+  resumption?: TurnResumption,
 ): Promise<ProcessedTurn<F>> {
   const { native } = host
   const turn = binding.NativeTurn.read(format, responseJson)
@@ -78,10 +87,21 @@ export async function finishTurn<F extends ApiFormat>(
   const unmatched = [...started]
   const allStartedEnded = () => Promise.allSettled(started.map((s) => s.result))
   let failed = false
-  for (const source of turn.scripts) {
+  // A script suspended for approval: the turn waits with it, and the
+  // scripts after it do not run (they do when the turn is resumed).
+  let suspendedAt = -1
+  for (const [i, source] of turn.scripts.entries()) {
     let result: ScriptResult | ValidationReport
     const k = mode === 'enabled' ? unmatched.findIndex((s) => s.source === source) : -1
-    if (k >= 0) {
+    if (resumption !== undefined && i < resumption.prior.length) {
+      result = resumption.prior[i]!
+    } else if (resumption !== undefined && i === resumption.prior.length) {
+      result = await resumption.resumed
+    } else if (suspendedAt >= 0) {
+      // A stream skipped it already; either way, it has not run.
+      if (k >= 0) await unmatched.splice(k, 1)[0]!.result
+      result = JSON.parse(native.notRun('skipped')) as ScriptResult
+    } else if (k >= 0) {
       result = await unmatched.splice(k, 1)[0].result
     } else if (mode === 'enabled' && failed && stopAfterFailure) {
       result = JSON.parse(native.notRun('skipped')) as ScriptResult
@@ -94,6 +114,7 @@ export async function finishTurn<F extends ApiFormat>(
       result = await host.run(source, mode === 'disabled' ? { mode: 'disabled' } : options)
     }
     if (mode === 'enabled' && !result.ok) failed = true
+    if (mode === 'enabled' && suspendedAt < 0 && (result as ScriptResult).suspended === true) suspendedAt = i
     results.push(result)
   }
   // Scripts that ran from the stream's text but are not in the assembled
@@ -118,6 +139,18 @@ export async function finishTurn<F extends ApiFormat>(
     ],
   }
   if (mode === 'dry-run') processed.reports = reports
+  if (suspendedAt >= 0) {
+    const waiting = results[suspendedAt] as ScriptResult
+    const snapshot = host.sealTurn({
+      format,
+      response: responseJson,
+      options,
+      stopAfterFailure,
+      results: results.slice(0, suspendedAt) as ScriptResult[],
+      script: waiting.snapshot!,
+    })
+    processed.suspended = { scriptId: waiting.scriptId, snapshot }
+  }
   return processed
 }
 
@@ -204,7 +237,8 @@ export class TurnStream<F extends ApiFormat> implements ResponseStream<F> {
       const result = this.#goOn.then((go) =>
         go ? host.run(source, this.#runOptions) : (JSON.parse(host.native.notRun('skipped')) as ScriptResult),
       )
-      this.#goOn = result.then((r) => r.ok || !stop, () => false)
+      // A suspended script holds the turn: the later ones wait for its resumption.
+      this.#goOn = result.then((r) => r.suspended !== true && (r.ok || !stop), () => false)
       // A run that rejects (the harness was closed) rejects end(), not the
       // process: it must not count as unhandled here.
       result.catch(() => {})

@@ -301,6 +301,10 @@ export interface ProcessedTurn<F extends ApiFormat = ApiFormat> {
   problems: ScriptProblem[]
   /** Dry-run mode: one validation report per script. */
   reports?: ValidationReport[]
+  /** A script of the turn was suspended waiting for approval (a `snapshotKey`): the later scripts did not run,
+   *  `items` and `continuation` are interim (do not send them to the model), and `snapshot` resumes the whole
+   *  turn with `harness.resumeTurn(snapshot, decision)`. */
+  suspended?: { scriptId: string; snapshot: string }
 }
 
 /** A streamed turn: feed events with `push`, then `end()`. */
