@@ -200,6 +200,71 @@ describe('durable scripts: suspend and resume', () => {
     await Promise.all([plain.close(), keyed.close()])
   })
 
+  it('a resumed script keeps its id (context.scriptId and call ids read the same); a disabled or dry-run harness runs no snapshot', async () => {
+    const { calls, tools } = counted()
+    const harness = new ScriptHarness({ tools, snapshotKey: KEY, onApproval: () => 'suspend' })
+    const first = await suspended(harness, 'await tools.read({ path: context.scriptId }); return await tools.deploy({ env: context.scriptId })')
+    const done = await harness.resume(first.snapshot!, 'approved')
+    expect(done.scriptId).toBe(first.scriptId)
+    expect(done.value).toEqual({ deployed: first.scriptId })
+    expect(done.toolCalls.map((c) => c.callId)).toEqual(first.toolCalls.map((c) => c.callId))
+    for (const mode of ['disabled', 'dry-run'] as const) {
+      const other = new ScriptHarness({ tools, snapshotKey: KEY, mode })
+      const r = await other.resume(first.snapshot!, 'approved')
+      expect(r.ok).toBe(mode === 'dry-run')
+      if (mode === 'disabled') expect(r.error?.code).toBe('HarnessDisabledError')
+      await other.close()
+    }
+    expect(calls).toEqual({ read: 1, deploy: 1, slow: 0 })
+    await harness.close()
+  })
+
+  it('a handler approved and running when the script is suspended finishes first and is journaled: a resumption never runs it again', async () => {
+    const { calls, tools } = counted()
+    let work = 0
+    const all = [...tools, { name: 'work', requiresApproval: true, handler: () => new Promise((r) => setTimeout(() => r(++work), 50)) }]
+    const harness = new ScriptHarness({ tools: all, snapshotKey: KEY, limits: { maxConcurrentToolCalls: 8 }, onApproval: (req) => (req.toolName === 'work' ? 'approved' : 'suspend') })
+    const first = await suspended(harness, "const w = tools.work({}); const d = tools.deploy({ env: 'prod' }); return [await w, await d]")
+    expect(work).toBe(1)
+    expect(first.toolCalls.map((c) => c.status)).toEqual(['ok', 'aborted'])
+    const done = await harness.resume(first.snapshot!, 'approved')
+    expect(done.value).toEqual([1, { deployed: 'prod' }])
+    expect([work, calls.deploy]).toEqual([1, 1])
+    await harness.close()
+  })
+
+  it('a call still unfinished when the script was suspended must be made again as it was: otherwise the replay diverged and it does not run', async () => {
+    const { tools } = counted()
+    const never = new Promise<ApprovalAnswer>(() => {})
+    const a = new ScriptHarness({ tools, snapshotKey: KEY, limits: { maxConcurrentToolCalls: 8 }, onApproval: (req) => ((req.args as any).env === 'b' ? 'suspend' : never) })
+    // The first deploy waits for a person who does not answer; the second suspends the script.
+    const source = "const x = tools.deploy({ env: 'a' + context.tools.length }); const y = tools.deploy({ env: 'b' }); return [await x, await y]"
+    const first = await suspended(a, source)
+    await a.close()
+    const other = counted()
+    const asked: unknown[] = []
+    const b = new ScriptHarness({ tools: [...other.tools, { name: 'extra', handler: () => 1 }], snapshotKey: KEY, onApproval: (req) => (asked.push(req.args), 'approved') })
+    const done = await b.resume(first.snapshot!, 'approved')
+    expect(done).toMatchObject({ ok: false, error: { code: 'ScriptReplayDivergedError', message: expect.stringMatching(/call 1 of the script \(tools\.deploy\) had other arguments/) } })
+    expect([other.calls.deploy, asked]).toEqual([0, []])
+    // On a harness like the first, that call is asked again and runs live.
+    const c = new ScriptHarness({ tools: counted().tools, snapshotKey: KEY, onApproval: (req) => (asked.push(req.args), 'approved') })
+    expect((await c.resume(first.snapshot!, 'approved')).value).toEqual([{ deployed: 'a3' }, { deployed: 'b' }])
+    expect(asked).toEqual([{ env: 'a3' }])
+    await Promise.all([b.close(), c.close()])
+  })
+
+  it('a resumption stopped from outside keeps its own error, not a divergence; a key with a lone surrogate is refused', async () => {
+    const { tools } = counted()
+    const harness = new ScriptHarness({ tools, snapshotKey: KEY, onApproval: () => 'suspend' })
+    const first = await suspended(harness)
+    const pending = harness.resume(first.snapshot!, 'approved')
+    await harness.close()
+    const r = await pending
+    expect(r.error?.code).not.toBe('ScriptReplayDivergedError')
+    expect(() => new ScriptHarness({ tools, snapshotKey: '\uD800'.repeat(16) })).toThrow(/^options\.snapshotKey: must be well-formed text/)
+  })
+
   describe('turns', () => {
     const reply = {
       role: 'assistant',

@@ -24,7 +24,9 @@ mod native;
 mod options;
 mod turn;
 
-pub use functions::{SnapshotOutcome, check_tool_schema, detect_scripts, open_snapshot, seal_snapshot};
+pub use functions::{
+    SnapshotOutcome, check_tool_schema, detect_scripts, open_snapshot, seal_snapshot,
+};
 pub use link::NativeLink;
 pub use native::NativeHarness;
 pub use turn::{NativeStream, NativeTurn};

@@ -194,10 +194,20 @@ impl NativeHarness {
         if self.engine.is_closed() {
             return Err(misuse(&env, HarnessError::Closed));
         }
-        let (limits, context, replay) = match options {
-            Some(o) => (o.limits, o.context, o.replay),
-            None => (None, None, None),
+        let (limits, context, replay, script_id) = match options {
+            Some(o) => (o.limits, o.context, o.replay, o.script_id),
+            None => (None, None, None, None),
         };
+        if let Some(id) = &script_id
+            && (id.is_empty()
+                || id.len() > 64
+                || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        {
+            return Err(Error::new(
+                Status::InvalidArg,
+                "options.scriptId: not a script id",
+            ));
+        }
         let determinism = determinism(replay)
             .map_err(|why| Error::new(Status::InvalidArg, format!("options.replay: {why}")))?;
         let limits = merged_limits(&self.engine.default_limits(), limits.as_deref())
@@ -210,6 +220,7 @@ impl NativeHarness {
                 limits,
                 seed: seed(context),
                 determinism,
+                script_id,
             })
             .map_err(|e| misuse(&env, e))?;
         let run = handle.run;

@@ -55,6 +55,8 @@ pub struct RunConfig {
     pub context: Option<std::collections::HashMap<String, String>>,
     /// A run that may be suspended, or one resumed: its nondeterminism.
     pub replay: Option<ReplayConfig>,
+    /// A resumed script's id, as it was when it first ran.
+    pub script_id: Option<String>,
 }
 
 /// `Math.random`'s seed and the clock readings of a run to repeat, and

@@ -41,8 +41,13 @@ export interface DurableRun {
   context: Record<string, string> | undefined
   limits: string | undefined
   journal: Journal
-  /** The call whose approval suspended the run, once one did. */
+  /** Every call the script made that reached the host, by index: what a snapshot checks a replay's unfinished calls against. */
+  issued: Map<number, { tool: string; args: string }>
+  /** The call whose approval suspended the run, once one did. The run is
+   *  cancelled once none of its handlers runs any more (their results are
+   *  journaled first): `suspensionSent`. */
   suspended?: WaitingCall
+  suspensionSent?: boolean
   /** A resumed run, until its journal is answered and its waiting call made again. */
   replay?: Replay<CallMessage>
   /** Why a resumed run left its journal. */
@@ -179,16 +184,25 @@ export class ToolHost {
     const { journal } = durable
     const args = JSON.stringify(m.args)
     const record = (entry: Omit<JournalEntry, 'tool' | 'args'>) => journal.record(m.token.call, { tool: m.toolName, args, ...entry })
+    // A suspension waits for the run's running handlers: one just ended.
+    const ended = () => {
+      if (durable.suspended !== undefined) this.#sendSuspension(m.token.run)
+    }
     return {
       resolve: (token, json) => {
         record({ ok: json ?? null })
         inner.resolve(token, json)
+        ended()
       },
       reject: (token, code, message, details) => {
         record(details == null ? { error: { code, message } } : { error: { code, message, details } })
         inner.reject(token, code, message, details)
+        ended()
       },
-      skip: (token) => inner.skip(token),
+      skip: (token) => {
+        inner.skip(token)
+        ended()
+      },
       mayAskApproval: (token) => inner.mayAskApproval(token),
       mayRun: (token) => inner.mayRun(token),
       approvalPending: (token, pending) => inner.approvalPending(token, pending),
@@ -206,7 +220,13 @@ export class ToolHost {
       this.#link.skip(token)
       return
     }
-    if (run.durable !== undefined) run.durable.scriptId ??= m.scriptId
+    const durable = run.durable
+    if (durable !== undefined) {
+      durable.scriptId ??= m.scriptId
+      if (!preApproved) durable.issued.set(token.call, { tool: m.toolName, args: JSON.stringify(m.args) })
+      // Being suspended: a new call waits (the cancel aborts it; a resumption runs it live).
+      if (durable.suspended !== undefined) return
+    }
     // A resumed run: its journal answers until the script is where it was suspended.
     const replay = run.durable?.replay
     if (replay !== undefined && !replay.released) {
@@ -400,7 +420,11 @@ export class ToolHost {
         resolve(resolved(d))
       }
       const timer = setTimeout(() => finish('timeout'), m.approvalTimeoutMs)
-      if (durable) this.#deciding.set(keyOf(token), () => finish('suspended'))
+      if (durable) {
+        this.#deciding.set(keyOf(token), () => finish('suspended'))
+        // A suspension waiting for running handlers need not wait for a person.
+        this.#sendSuspension(token.run)
+      }
       const onAbort = () => finish('denied')
       signal.addEventListener('abort', onAbort, { once: true })
       try {
@@ -484,8 +508,19 @@ export class ToolHost {
     this.#calls.delete(keyOf(m.token))
     if (durable.suspended !== undefined) return
     durable.suspended = { call: m.token.call, tool: m.toolName, args: JSON.stringify(m.args) }
+    this.#sendSuspension(m.token.run)
+  }
+
+  // The run stops once no handler of it runs: a handler approved and
+  // running has its result journaled first, so that a resumption never
+  // runs it again. Calls awaiting a person are asked again on resuming.
+  #sendSuspension(runNumber: number): void {
+    const durable = this.#runs.get(runNumber)?.durable
+    if (durable?.suspended === undefined || durable.suspensionSent) return
+    for (const [key, call] of this.#calls) if (call.run === runNumber && !this.#deciding.has(key)) return
+    durable.suspensionSent = true
     durable.journal.closed = true
-    this.#link.cancel(m.token.run, 'the script was suspended')
+    this.#link.cancel(runNumber, 'the script was suspended')
   }
 
   // A call of a resumed run whose journal is not all answered yet.
@@ -495,8 +530,14 @@ export class ToolHost {
     const call = m.token.call
     const args = JSON.stringify(m.args)
     const recorded = replay.calls.get(call)
-    const expected = recorded ?? (call === replay.waiting.call ? replay.waiting : undefined)
-    const why = expected === undefined ? undefined : divergence(expected, call, m.toolName, args)
+    // Not finished when it was suspended, but made: the same call (its
+    // arguments where the host saw them) or the replay left its path.
+    const unfinished = replay.inFlight.get(call)
+    const expected = recorded ?? (call === replay.waiting.call ? replay.waiting : unfinished)
+    const why =
+      expected === undefined
+        ? `call ${call + 1} of the script (tools.${m.toolName}) was not made before it was suspended`
+        : divergence(expected.args === null ? { tool: expected.tool, args } : (expected as { tool: string; args: string }), call, m.toolName, args)
     if (why !== undefined) {
       this.#diverge(run, m.token.run, why)
       return
@@ -594,15 +635,23 @@ function tell(listener: ((event: HarnessEvent) => void) | undefined, event: Harn
 /** What a durable run's result becomes: a snapshot when it was suspended, an error when its replay diverged. */
 function durableOutcome(d: DurableRun, result: ScriptResult, replay: { seed: string; clock: { ms: number; count: number }[] | null } | undefined): ScriptResult {
   if (d.diverged !== undefined) return divergedResult(result, d.diverged)
+  const code = result.error?.code
   if (d.replay !== undefined && !d.replay.released && d.suspended === undefined) {
-    return divergedResult(
-      result,
+    const left =
       d.replay.missing > 0
-        ? `it ended without making ${d.replay.missing} of the calls it had made before it was suspended`
-        : `it ended without making again the call it was suspended at (tools.${d.replay.waiting.tool})`,
-    )
+        ? `${d.replay.missing} of the calls it had made before it was suspended`
+        : `the call it was suspended at (tools.${d.replay.waiting.tool})`
+    // Stopped from outside (a cancel, a limit): that is the result; the
+    // snapshot is as good as before.
+    if (code === 'ScriptTimeoutError' && result.error !== undefined) {
+      return { ...result, error: { ...result.error, message: `${result.error.message} (while replaying its snapshot, before making again ${left})` } }
+    }
+    if (code === 'ScriptCancelledError' || code === 'ScriptMemoryError' || code === 'ScriptStackOverflowError' || code === 'HarnessInternalError') return result
+    return divergedResult(result, `it ended without making again ${left}`)
   }
-  if (d.suspended === undefined) return result
+  // Suspended means stopped by the suspension: a script that ended on its
+  // own meanwhile (it did not wait for the call) ended, and that is its result.
+  if (d.suspended === undefined || !d.suspensionSent || code !== 'ScriptCancelledError') return result
   if (replay === undefined || replay.clock === null) return unsuspendableResult(result, 'it read the clock too many times to replay')
   const payload: SnapshotPayload = {
     v: 1,
@@ -612,6 +661,7 @@ function durableOutcome(d: DurableRun, result: ScriptResult, replay: { seed: str
     clock: replay.clock.map((r) => [r.ms, r.count]),
     calls: [...d.journal.calls],
     order: d.journal.order,
+    inFlight: inFlightCalls(d, result),
     waiting: d.suspended,
     scriptId: d.scriptId ?? result.scriptId,
   }
@@ -624,6 +674,22 @@ function durableOutcome(d: DurableRun, result: ScriptResult, replay: { seed: str
     return unsuspendableResult(result, messageOf(e))
   }
   return suspendedResult(result, d.suspended, snapshot)
+}
+
+/**
+ * The calls a suspended script had made that neither finished nor are the
+ * waiting one: aborted by the suspension (or still queued in the engine),
+ * they run live on resuming, and a replay must make them again as they were.
+ * Arguments are known where the host saw the call; otherwise only the tool.
+ */
+function inFlightCalls(d: DurableRun, result: ScriptResult): [number, string, string | null][] {
+  const out: [number, string, string | null][] = []
+  result.toolCalls.forEach((record, call) => {
+    if (d.journal.calls.has(call) || call === d.suspended?.call) return
+    if (record.status !== 'aborted') return
+    out.push([call, record.toolName, d.issued.get(call)?.args ?? null])
+  })
+  return out
 }
 
 function keyOf(t: CallToken): string {

@@ -43,6 +43,8 @@ export interface SnapshotPayload {
   calls: [number, JournalEntry][]
   order: number[]
   waiting: WaitingCall
+  /** Calls made but not finished, other than the waiting one: `[call, tool, args or null]`. */
+  inFlight: [number, string, string | null][]
   scriptId: string
 }
 
@@ -80,6 +82,7 @@ export class Replay<M> {
   readonly calls: Map<number, JournalEntry>
   readonly order: number[]
   readonly waiting: WaitingCall
+  readonly inFlight: Map<number, { tool: string; args: string | null }>
   readonly decision: 'approved' | 'denied'
   /** Journal calls the script has made again, not yet answered. */
   readonly issued = new Map<number, M>()
@@ -95,6 +98,7 @@ export class Replay<M> {
     this.calls = new Map(payload.calls)
     this.order = payload.order
     this.waiting = payload.waiting
+    this.inFlight = new Map(payload.inFlight.map(([call, tool, args]) => [call, { tool, args }]))
     this.decision = decision
   }
 
@@ -144,7 +148,7 @@ export function open(key: Buffer, snapshot: string): SnapshotPayload {
   const p = openPayload(key, snapshot) as unknown as SnapshotPayload
   const ok =
     p !== null && typeof p === 'object' && p.v === SNAPSHOT_VERSION && p.kind === 'script' && typeof p.source === 'string' && typeof p.seed === 'string' &&
-    Array.isArray(p.clock) && Array.isArray(p.calls) && Array.isArray(p.order) && typeof p.scriptId === 'string' &&
+    Array.isArray(p.clock) && Array.isArray(p.calls) && Array.isArray(p.order) && Array.isArray(p.inFlight) && typeof p.scriptId === 'string' &&
     p.waiting !== null && typeof p.waiting === 'object' && Number.isInteger(p.waiting.call)
   if (!ok) throw foreign(p !== null && typeof p === 'object' && (p as { kind?: unknown }).kind === 'turn' ? 'script (it is a turn\'s: use resumeTurn)' : 'script')
   return p

@@ -93,17 +93,29 @@ export class ScriptHarness {
     if (mode === 'disabled') return Promise.resolve(parseResult(native.notRun('disabled')))
     const key = this.#snapshotKey
     const durable =
-      key === undefined ? undefined : { key, source, context: parts.config.context, limits: parts.config.limits ?? undefined, journal: new Journal() }
+      key === undefined
+        ? undefined
+        : { key, source, context: parts.config.context, limits: parts.config.limits ?? undefined, journal: new Journal(), issued: new Map() }
     return this.#start(source, parts, durable)
   }
 
-  #start(source: string, parts: ReturnType<typeof normalizeRunOptions>, durable: DurableRun | undefined, seed?: { seed: string; clock: [number, number][] }): Promise<ScriptResult> {
+  #start(
+    source: string,
+    parts: ReturnType<typeof normalizeRunOptions>,
+    durable: DurableRun | undefined,
+    seed?: { seed: string; clock: [number, number][]; scriptId: string },
+  ): Promise<ScriptResult> {
     const native = this.#native
     let run: number
     try {
       if (parts.onEvent !== undefined) native.listen()
       // A durable run records its seed and clock readings; a resumed one replays them.
-      const config = durable === undefined ? parts.config : { ...parts.config, replay: { ...seed, record: true } }
+      const config =
+        durable === undefined
+          ? parts.config
+          : seed === undefined
+            ? { ...parts.config, replay: { record: true } }
+            : { ...parts.config, replay: { seed: seed.seed, clock: seed.clock, record: true }, scriptId: seed.scriptId }
       run = native.start(source, config)
     } catch (e) {
       if (e instanceof TypeError || native.closed) return Promise.reject(e)
@@ -147,6 +159,11 @@ export class ScriptHarness {
       return Promise.reject(e)
     }
     if (parts.signal?.aborted) return Promise.resolve(parseResult(this.#native.notRun('cancelled', reasonText(parts.signal.reason))))
+    // The harness's mode holds for resumed scripts too: a disabled harness
+    // runs nothing, a dry-run one only validates.
+    const mode = this.#native.mode
+    if (mode === 'disabled') return Promise.resolve(parseResult(this.#native.notRun('disabled')))
+    if (mode === 'dry-run') return this.#native.dryRun(payload.source, true, payload.limits).then(parseResult)
     parts.config = { limits: payload.limits, context: payload.context }
     const durable: DurableRun = {
       key,
@@ -154,9 +171,12 @@ export class ScriptHarness {
       context: payload.context,
       limits: payload.limits,
       journal: new Journal(),
+      issued: new Map(),
       replay: new Replay(payload, decision),
+      // Its id as it first ran: `context.scriptId` and call ids read the same.
+      scriptId: payload.scriptId,
     }
-    return this.#start(payload.source, parts, durable, { seed: payload.seed, clock: payload.clock })
+    return this.#start(payload.source, parts, durable, { seed: payload.seed, clock: payload.clock, scriptId: payload.scriptId })
   }
 
   /**
@@ -174,6 +194,11 @@ export class ScriptHarness {
     if (typeof snapshot !== 'string') throw notAString('snapshot', snapshot)
     if (decision !== 'approved' && decision !== 'denied') throw typeError('decision', "must be 'approved' or 'denied'")
     const turn = openTurn(key, snapshot)
+    const mode = this.#native.mode
+    if (mode !== 'enabled') {
+      // Disabled or dry-run: the turn as processResponse gives it in that mode.
+      return finishTurn(this.#turns, turn.format as F, turn.response, undefined, mode, turn.stopAfterFailure, [])
+    }
     const resumed = this.resume(turn.script, decision, options)
     const parts = normalizeRunOptions(options)
     const runOptions: TurnOptions = { ...parts.snapshot }

@@ -147,6 +147,8 @@ export function normalizeOptions(options: unknown): HarnessParts {
   let key: Buffer | undefined
   if (snapshotKey !== undefined) {
     if (typeof snapshotKey !== 'string' && !(snapshotKey instanceof Uint8Array)) throw typeError('options.snapshotKey', 'must be a string or a Uint8Array')
+    // A lone surrogate becomes U+FFFD in UTF-8: two different keys would seal alike.
+    if (typeof snapshotKey === 'string' && Buffer.from(snapshotKey, 'utf8').toString('utf8') !== snapshotKey) throw typeError('options.snapshotKey', 'must be well-formed text (it has a lone surrogate)')
     // A copy: the host may reuse its buffer.
     key = Buffer.from(typeof snapshotKey === 'string' ? Buffer.from(snapshotKey, 'utf8') : snapshotKey)
     if (key.length < 16) throw typeError('options.snapshotKey', 'must be at least 16 bytes')

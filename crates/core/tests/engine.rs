@@ -72,6 +72,7 @@ impl Harness {
                 limits,
                 seed: Map::new(),
                 determinism: Default::default(),
+                script_id: None,
             })
             .unwrap();
         self.wait(handle.run)
@@ -319,6 +320,7 @@ fn cancel_stops_cpu_loops_and_waits() {
                 limits,
                 seed: Map::new(),
                 determinism: Default::default(),
+                script_id: None,
             })
             .unwrap();
         std::thread::sleep(Duration::from_millis(50));
@@ -428,6 +430,7 @@ impl Harness {
                 limits,
                 seed: Map::new(),
                 determinism,
+                script_id: None,
             })
             .unwrap();
         self.wait(handle.run)

@@ -158,6 +158,7 @@ fn run(
         limits,
         seed: Map::new(),
         determinism: Default::default(),
+        script_id: None,
     };
     let run = engine.submit(sub).unwrap().run;
     wait(engine, rx, run)

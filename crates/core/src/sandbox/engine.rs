@@ -100,6 +100,10 @@ pub struct Submission {
     /// `Math.random`'s seed and clock readings to replay, and whether the
     /// result reports them (a run that may be suspended and resumed).
     pub determinism: crate::replay::Determinism,
+    /// The id the script had when it first ran (a resumed script keeps
+    /// it, so that `context.scriptId` and its call ids read the same);
+    /// a fresh one when absent.
+    pub script_id: Option<String>,
 }
 
 pub struct Engine {
@@ -214,7 +218,9 @@ impl Engine {
             }
             gates.insert(run, gate.clone());
         }
-        let script_id = format!("{}_{run}", self.id_prefix);
+        let script_id = sub
+            .script_id
+            .unwrap_or_else(|| format!("{}_{run}", self.id_prefix));
         let count = self.workers.len() as u64;
         let slot = self
             .workers

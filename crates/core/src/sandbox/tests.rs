@@ -62,6 +62,7 @@ fn submit_with(engine: &Engine, source: &str, limits: HarnessLimits) -> u64 {
         limits,
         seed: Map::new(),
         determinism: Default::default(),
+        script_id: None,
     };
     engine.submit(sub).unwrap().run
 }
