@@ -265,6 +265,18 @@ describe('durable scripts: suspend and resume', () => {
     expect(() => new ScriptHarness({ tools, snapshotKey: '\uD800'.repeat(16) })).toThrow(/^options\.snapshotKey: must be well-formed text/)
   })
 
+  it("two approvals both answered 'suspend' suspend the script at the first; the second is asked again on resuming", async () => {
+    const { calls, tools } = counted()
+    const harness = new ScriptHarness({ tools, snapshotKey: KEY, limits: { maxConcurrentToolCalls: 8 }, onApproval: () => 'suspend' })
+    const first = await suspended(harness, "const a = tools.deploy({ env: 'a' }); const b = tools.deploy({ env: 'b' }); return [await a, await b]")
+    expect(first.error!.message).toMatch(/tools\.deploy/)
+    const asked: unknown[] = []
+    const other = new ScriptHarness({ tools, snapshotKey: KEY, onApproval: (req) => (asked.push(req.args), 'approved') })
+    expect((await other.resume(first.snapshot!, 'approved')).value).toEqual([{ deployed: 'a' }, { deployed: 'b' }])
+    expect([asked, calls.deploy]).toEqual([[{ env: 'b' }], 2])
+    await Promise.all([harness.close(), other.close()])
+  })
+
   describe('turns', () => {
     const reply = {
       role: 'assistant',
@@ -315,6 +327,21 @@ describe('durable scripts: suspend and resume', () => {
       expect(turn.scripts[0]!.error).toMatchObject({ code: 'ApprovalDeniedError', message: expect.stringMatching(/denied tools\.deploy/) })
       expect(calls).toEqual({ read: 2, deploy: 0, slow: 0 })
       await harness.close()
+    })
+
+    it('resumeTurn: a bad option rejects and leaves nothing running; on a disabled harness the scripts that ran keep their results', async () => {
+      const { calls, tools } = counted()
+      const harness = new ScriptHarness({ tools, snapshotKey: KEY, onApproval: () => 'suspend' })
+      const twoStep = { role: 'assistant', content: "<tool-calls>return (await tools.read({ path: 'x' })).text</tool-calls> then <tool-calls>return await tools.deploy({ env: 'prod' })</tool-calls>" }
+      const waiting = await harness.processResponse('chat', twoStep)
+      expect(waiting.suspended?.scriptId).toBe(waiting.scripts[1]!.scriptId)
+      await expect(harness.resumeTurn(waiting.suspended!.snapshot, 'approved', { signal: 'x' as any })).rejects.toThrow(/^options\.signal: must be an AbortSignal$/)
+      expect(harness.stats()).toMatchObject({ activeScripts: 0, pendingToolCalls: 0 })
+      const disabled = new ScriptHarness({ tools, snapshotKey: KEY, mode: 'disabled' })
+      const turn = await disabled.resumeTurn<'chat'>(waiting.suspended!.snapshot, 'approved')
+      expect(turn.scripts.map((r) => [r.ok, r.value ?? r.error?.code])).toEqual([[true, 'contents of x'], [false, 'HarnessDisabledError']])
+      expect(calls).toEqual({ read: 1, deploy: 0, slow: 0 })
+      await Promise.all([harness.close(), disabled.close()])
     })
   })
 })

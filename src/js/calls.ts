@@ -490,10 +490,12 @@ export class ToolHost {
    * when it is not a durable run of this harness, or some call is not.
    */
   suspend(scriptId: string): boolean {
+    // One snapshot resumed twice runs twice under one id: the first of
+    // them that can be suspended is.
     for (const [run, entry] of this.#runs) {
       if (entry.durable?.scriptId !== scriptId || entry.durable.suspended !== undefined) continue
       const keys = [...this.#calls].filter(([, c]) => c.run === run).map(([k]) => k)
-      if (keys.length === 0 || !keys.every((k) => this.#deciding.has(k))) return false
+      if (keys.length === 0 || !keys.every((k) => this.#deciding.has(k))) continue
       this.#deciding.get(keys[0]!)!()
       return true
     }
@@ -506,8 +508,9 @@ export class ToolHost {
   #suspend(run: PendingRun, m: CallMessage): void {
     const durable = run.durable!
     this.#calls.delete(keyOf(m.token))
-    if (durable.suspended !== undefined) return
-    durable.suspended = { call: m.token.call, tool: m.toolName, args: JSON.stringify(m.args) }
+    // A second 'suspend' (two approvals, or suspend() then an answer):
+    // the first call is the waiting one; this one is asked again on resuming.
+    if (durable.suspended === undefined) durable.suspended = { call: m.token.call, tool: m.toolName, args: JSON.stringify(m.args) }
     this.#sendSuspension(m.token.run)
   }
 

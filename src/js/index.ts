@@ -194,13 +194,14 @@ export class ScriptHarness {
     if (typeof snapshot !== 'string') throw notAString('snapshot', snapshot)
     if (decision !== 'approved' && decision !== 'denied') throw typeError('decision', "must be 'approved' or 'denied'")
     const turn = openTurn(key, snapshot)
-    const mode = this.#native.mode
-    if (mode !== 'enabled') {
-      // Disabled or dry-run: the turn as processResponse gives it in that mode.
-      return finishTurn(this.#turns, turn.format as F, turn.response, undefined, mode, turn.stopAfterFailure, [])
-    }
-    const resumed = this.resume(turn.script, decision, options)
+    // Options checked before anything starts (a bad one must not leave a
+    // resumed run behind).
     const parts = normalizeRunOptions(options)
+    // The scripts that ran keep their results; the resumed one and those
+    // after it run as the harness's mode says (disabled: they are
+    // reported so, and the model reads what really ran).
+    const resumed = this.resume(turn.script, decision, options)
+    resumed.catch(() => {})
     const runOptions: TurnOptions = { ...parts.snapshot }
     if (turn.limits !== undefined) runOptions.limits = JSON.parse(turn.limits) as TurnOptions['limits']
     if (turn.context !== undefined) runOptions.context = turn.context
