@@ -277,6 +277,22 @@ describe('durable scripts: suspend and resume', () => {
     await Promise.all([harness.close(), other.close()])
   })
 
+  it('a replay that stops making its recorded calls and waits is a divergence at once, not at its time limit', async () => {
+    const { tools } = counted()
+    const a = new ScriptHarness({ tools, snapshotKey: KEY, limits: { maxConcurrentToolCalls: 8 }, onApproval: () => 'suspend' })
+    // With three tools it reads before awaiting the deploy; with four it only awaits the deploy.
+    const source = "const d = tools.deploy({ env: 'x' }); if (context.tools.length === 3) await tools.read({ path: 'a' }); return await d"
+    const first = await suspended(a, source)
+    await a.close()
+    const other = counted()
+    const b = new ScriptHarness({ tools: [...other.tools, { name: 'extra', handler: () => 1 }], snapshotKey: KEY, limits: { timeoutMs: 20_000 } })
+    // At its time limit it would be a ScriptTimeoutError instead.
+    const done = await b.resume(first.snapshot!, 'approved')
+    expect(done).toMatchObject({ ok: false, error: { code: 'ScriptReplayDivergedError', message: expect.stringMatching(/waits without making again call 2 \(tools\.read\)/) } })
+    expect(other.calls).toEqual({ read: 0, deploy: 0, slow: 0 })
+    await b.close()
+  })
+
   describe('turns', () => {
     const reply = {
       role: 'assistant',

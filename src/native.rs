@@ -450,5 +450,6 @@ fn determinism(replay: Option<ReplayConfig>) -> std::result::Result<Determinism,
         seed,
         clock,
         record: r.record,
+        report_idle: r.report_idle.unwrap_or(false),
     })
 }

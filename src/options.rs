@@ -68,6 +68,9 @@ pub struct ReplayConfig {
     /// Clock readings to give back first: `[ms, count]` pairs, in order.
     pub clock: Option<Vec<Vec<f64>>>,
     pub record: bool,
+    /// Report each moment the script waits on its calls with nothing else
+    /// to run (`idle` messages): a resumed script's replay is checked then.
+    pub report_idle: Option<bool>,
 }
 
 pub fn parse_mode(mode: Option<&str>) -> HarnessMode {

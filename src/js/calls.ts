@@ -16,6 +16,7 @@ export type EngineMessage =
   | { t: 'abort'; token: CallToken; reason: string }
   | { t: 'event'; run: number; event: HarnessEvent }
   | { t: 'done'; run: number; result: ScriptResult }
+  | { t: 'idle'; run: number; delivered: number }
 
 interface CallMessage {
   t: 'call'
@@ -48,6 +49,8 @@ export interface DurableRun {
    *  journaled first): `suspensionSent`. */
   suspended?: WaitingCall
   suspensionSent?: boolean
+  /** Answers sent to the engine for this run (a replay compares them with what was delivered). */
+  answered: number
   /** A resumed run, until its journal is answered and its waiting call made again. */
   replay?: Replay<CallMessage>
   /** Why a resumed run left its journal. */
@@ -164,6 +167,7 @@ export class ToolHost {
           case 'abort': this.#abortCall(m.token, m.reason); break
           case 'event': this.#emit(m.event, m.run); break
           case 'done': this.#finish(m.run, m.result); break
+          case 'idle': this.#idle(m.run, m.delivered); break
         }
       } catch (e) {
         if (m.t === 'call') {
@@ -191,11 +195,13 @@ export class ToolHost {
     return {
       resolve: (token, json) => {
         record({ ok: json ?? null })
+        durable.answered++
         inner.resolve(token, json)
         ended()
       },
       reject: (token, code, message, details) => {
         record(details == null ? { error: { code, message } } : { error: { code, message, details } })
+        durable.answered++
         inner.reject(token, code, message, details)
         ended()
       },
@@ -572,6 +578,26 @@ export class ToolHost {
     if (replay.decision === 'approved') this.#startCall(waiting, true)
     else this.#linkFor(waiting).reject(waiting.token, 'ApprovalDeniedError', `the user denied tools.${waiting.toolName}`)
     for (const m of replay.held.splice(0).sort((a, b) => a.token.call - b.token.call)) this.#startCall(m)
+  }
+
+  // The resumed script waits on its calls, with every answer sent to it
+  // delivered and nothing else to run. Before its replay is done, that
+  // means it will not make the call the journal answers next (or the one it
+  // was suspended at): it left its path, and would wait to its time limit.
+  #idle(runNumber: number, delivered: number): void {
+    const run = this.#runs.get(runNumber)
+    const durable = run?.durable
+    const replay = durable?.replay
+    if (run === undefined || durable === undefined || replay === undefined || replay.released || durable.diverged !== undefined) return
+    if (delivered !== durable.answered) return
+    const next = replay.order[replay.order.length - replay.missing]
+    this.#diverge(
+      run,
+      runNumber,
+      replay.done
+        ? `it waits without making again the call it was suspended at (call ${replay.waiting.call + 1}, tools.${replay.waiting.tool})`
+        : `it waits without making again call ${next! + 1} (tools.${replay.calls.get(next!)!.tool}), which had finished before it was suspended`,
+    )
   }
 
   #diverge(run: PendingRun, runNumber: number, why: string): void {

@@ -95,7 +95,7 @@ export class ScriptHarness {
     const durable =
       key === undefined
         ? undefined
-        : { key, source, context: parts.config.context, limits: parts.config.limits ?? undefined, journal: new Journal(), issued: new Map() }
+        : { key, source, context: parts.config.context, limits: parts.config.limits ?? undefined, journal: new Journal(), issued: new Map(), answered: 0 }
     return this.#start(source, parts, durable)
   }
 
@@ -115,7 +115,7 @@ export class ScriptHarness {
           ? parts.config
           : seed === undefined
             ? { ...parts.config, replay: { record: true } }
-            : { ...parts.config, replay: { seed: seed.seed, clock: seed.clock, record: true }, scriptId: seed.scriptId }
+            : { ...parts.config, replay: { seed: seed.seed, clock: seed.clock, record: true, reportIdle: true }, scriptId: seed.scriptId }
       run = native.start(source, config)
     } catch (e) {
       if (e instanceof TypeError || native.closed) return Promise.reject(e)
@@ -172,6 +172,7 @@ export class ScriptHarness {
       limits: payload.limits,
       journal: new Journal(),
       issued: new Map(),
+      answered: 0,
       replay: new Replay(payload, decision),
       // Its id as it first ran: `context.scriptId` and call ids read the same.
       scriptId: payload.scriptId,

@@ -56,6 +56,12 @@ pub enum Outgoing {
     Event { run: u64, event: HarnessEvent },
     /// The script of run `run` ended.
     Done { run: u64, result: ScriptResult },
+    /// The script of run `run` (one submitted with `report_idle`) waits
+    /// for its calls and has nothing else to run, after `delivered` of
+    /// their answers: what a replaying host needs to tell a replay that
+    /// left its path (it waits for answers the host holds) from one still
+    /// on its way.
+    Idle { run: u64, delivered: u32 },
 }
 
 /// How a tool call ended, as the host reports it.

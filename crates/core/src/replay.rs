@@ -25,6 +25,9 @@ pub struct Determinism {
     pub clock: Vec<ClockRun>,
     /// Report the seed and the readings in the result (`replay`).
     pub record: bool,
+    /// Say each time the script waits on its calls with nothing else to
+    /// run (`Outgoing::Idle`): a replaying host checks its replay then.
+    pub report_idle: bool,
 }
 
 /// `count` clock readings in a row that gave `ms`.

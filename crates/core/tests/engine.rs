@@ -19,6 +19,8 @@ struct Harness {
     rx: Receiver<Vec<Outgoing>>,
     events: Vec<Value>,
     aborted: Vec<String>,
+    /// `delivered` of each `Idle` message (runs that asked for them).
+    idles: Vec<u32>,
 }
 
 fn tool(name: &str) -> ToolSpec {
@@ -50,6 +52,7 @@ fn harness_with(limits: HarnessLimits, workers: usize) -> Harness {
         rx,
         events: Vec::new(),
         aborted: Vec::new(),
+        idles: Vec::new(),
     }
 }
 
@@ -93,6 +96,7 @@ impl Harness {
                         self.events.push(serde_json::to_value(event).unwrap())
                     }
                     Outgoing::Abort { token, .. } => self.aborted.push(format!("{}", token.call)),
+                    Outgoing::Idle { delivered, .. } => self.idles.push(delivered),
                     Outgoing::Call {
                         token,
                         tool_name,
@@ -467,9 +471,12 @@ fn a_recorded_run_replays_its_random_draws_and_clock_readings_exactly() {
             seed: Some(record.seed.parse().unwrap()),
             clock,
             record: false,
+            report_idle: true,
         },
     );
     assert_eq!(value(&again), value(&first));
+    // It waited once on its one call, with no answer delivered yet.
+    assert_eq!(h.idles, [0]);
     assert!(again.replay.is_none());
     let tail = value(&again);
     assert_eq!(tail[2], json!(true));

@@ -159,6 +159,7 @@ impl Script {
         let Some(d) = self.cell.deliver(call, outcome) else {
             return Progress::Running;
         };
+        self.cell.count_delivered();
         let handle = self.handle.clone();
         let handed = self
             .realm
@@ -218,6 +219,9 @@ impl Script {
         match state {
             Some(PromiseState::Pending) => {
                 if self.cell.has_pending_calls() || self.realm.is_job_pending() {
+                    if !self.realm.is_job_pending() {
+                        self.cell.note_idle();
+                    }
                     Progress::Running
                 } else {
                     self.finish(Err(ScriptError::new(

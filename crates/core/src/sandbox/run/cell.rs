@@ -40,6 +40,9 @@ pub(crate) struct ScriptCell {
     seed: u64,
     record: bool,
     clock: RefCell<ScriptClock>,
+    /// `Outgoing::Idle` is wanted, and how many answers were delivered.
+    report_idle: bool,
+    delivered: Cell<u32>,
     pub(super) state: RefCell<Option<RunState>>,
 }
 
@@ -50,7 +53,7 @@ impl ScriptCell {
         let now = Instant::now();
         let limits = start.limits;
         let gate = start.gate.clone();
-        let (seed, record) = (start.seed, start.record);
+        let (seed, record, report_idle) = (start.seed, start.record, start.report_idle);
         let clock = ScriptClock::new(std::mem::take(&mut start.clock), record);
         gate.start_clock(now, std::time::Duration::from_millis(limits.timeout_ms));
         let language = start.compiled.language.as_str();
@@ -71,6 +74,8 @@ impl ScriptCell {
             seed,
             record,
             clock: RefCell::new(clock),
+            report_idle,
+            delivered: Cell::new(0),
             state: RefCell::new(Some(state)),
         })
     }
@@ -240,6 +245,26 @@ impl ScriptCell {
             .ok()?
             .as_ref()
             .map(|s| s.script_id.clone())
+    }
+
+    /// An answer reached the script.
+    pub fn count_delivered(&self) {
+        self.delivered.set(self.delivered.get().saturating_add(1));
+    }
+
+    /// The script waits on its calls with nothing else to run: say so, when
+    /// the run asked.
+    pub fn note_idle(&self) {
+        if !self.report_idle {
+            return;
+        }
+        let delivered = self.delivered.get();
+        self.with_state(|s| {
+            s.outbox.push(crate::host::Outgoing::Idle {
+                run: s.run,
+                delivered,
+            })
+        });
     }
 
     pub fn has_pending_calls(&self) -> bool {

@@ -35,6 +35,7 @@ pub(crate) struct RunStart {
     pub seed: u64,
     pub clock: Vec<crate::replay::ClockRun>,
     pub record: bool,
+    pub report_idle: bool,
 }
 
 /// One tool call the script made, from the moment it is made (or

@@ -83,6 +83,7 @@ impl Fixture {
             seed: 1,
             clock: Vec::new(),
             record: false,
+            report_idle: false,
         };
         Fixture {
             cell: ScriptCell::start(start, wires),
@@ -107,7 +108,7 @@ impl Fixture {
                 Outgoing::Call { .. } => out.0 += 1,
                 Outgoing::Abort { .. } => out.1 += 1,
                 Outgoing::Done { result, .. } => out.2 = Some(result),
-                Outgoing::Event { .. } => {}
+                Outgoing::Event { .. } | Outgoing::Idle { .. } => {}
             }
         }
         out

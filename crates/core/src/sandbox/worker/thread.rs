@@ -415,6 +415,7 @@ impl Worker {
             seed: job.determinism.seed.unwrap_or_else(fresh_seed),
             clock: job.determinism.clock,
             record: job.determinism.record,
+            report_idle: job.determinism.report_idle,
         };
         let timeout = Duration::from_millis(job.limits.timeout_ms);
         let live = Live {
