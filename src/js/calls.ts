@@ -187,7 +187,10 @@ export class ToolHost {
     const inner = this.#link
     const { journal } = durable
     const args = JSON.stringify(m.args)
-    const record = (entry: Omit<JournalEntry, 'tool' | 'args'>) => journal.record(m.token.call, { tool: m.toolName, args, ...entry })
+    const record = (entry: Omit<JournalEntry, 'tool' | 'args'>) => {
+      // Finished: the journal holds its arguments now.
+      if (journal.record(m.token.call, { tool: m.toolName, args, ...entry })) durable.issued.delete(m.token.call)
+    }
     // A suspension waits for the run's running handlers: one just ended.
     const ended = () => {
       if (durable.suspended !== undefined) this.#sendSuspension(m.token.run)

@@ -70,10 +70,12 @@ export class Journal {
   /** Set when the run is suspended: what settles after is not what the script saw. */
   closed = false
 
-  record(call: number, entry: JournalEntry): void {
-    if (this.closed || this.calls.has(call)) return
+  /** Whether it was recorded (not after the run was suspended, nor twice). */
+  record(call: number, entry: JournalEntry): boolean {
+    if (this.closed || this.calls.has(call)) return false
     this.calls.set(call, entry)
     this.order.push(call)
+    return true
   }
 }
 
