@@ -258,10 +258,17 @@ describe('durable scripts: suspend and resume', () => {
     const { tools } = counted()
     const harness = new ScriptHarness({ tools, snapshotKey: KEY, onApproval: () => 'suspend' })
     const first = await suspended(harness)
+    // Cancelled as its replay makes its first call: before the journal is answered.
+    const stop = new AbortController()
+    const r = await harness.resume(first.snapshot!, 'approved', {
+      signal: stop.signal,
+      onEvent: (e) => e.type === 'tool_call_started' && stop.abort('the user left'),
+    })
+    expect(r.error).toMatchObject({ code: 'ScriptCancelledError', message: expect.stringMatching(/the user left/) })
+    // And closed while resuming: the close's own error, whichever comes first.
     const pending = harness.resume(first.snapshot!, 'approved')
     await harness.close()
-    const r = await pending
-    expect(r.error?.code).not.toBe('ScriptReplayDivergedError')
+    expect((await pending).error?.code ?? 'ok').not.toBe('ScriptReplayDivergedError')
     expect(() => new ScriptHarness({ tools, snapshotKey: '\uD800'.repeat(16) })).toThrow(/^options\.snapshotKey: must be well-formed text/)
   })
 

@@ -33,6 +33,13 @@ interface CallMessage {
   /** For tools that may need approval: `args` with secrets redacted. */
   displayArgs?: unknown
   line?: number
+  /** `args` as JSON text, made once for a durable run's journal and checks (`argsText`). */
+  argsJson?: string
+}
+
+/** A call's arguments as JSON text: what a durable run journals and a replay compares. */
+function argsText(m: CallMessage): string {
+  return (m.argsJson ??= JSON.stringify(m.args))
 }
 
 /** What a run that may be suspended keeps (the harness has a `snapshotKey`). */
@@ -186,7 +193,7 @@ export class ToolHost {
     if (durable === undefined) return this.#link
     const inner = this.#link
     const { journal } = durable
-    const args = JSON.stringify(m.args)
+    const args = argsText(m)
     const record = (entry: Omit<JournalEntry, 'tool' | 'args'>) => {
       // Finished: the journal holds its arguments now.
       if (journal.record(m.token.call, { tool: m.toolName, args, ...entry })) durable.issued.delete(m.token.call)
@@ -232,12 +239,12 @@ export class ToolHost {
     const durable = run.durable
     if (durable !== undefined) {
       durable.scriptId ??= m.scriptId
-      if (!preApproved) durable.issued.set(token.call, { tool: m.toolName, args: JSON.stringify(m.args) })
+      if (!preApproved) durable.issued.set(token.call, { tool: m.toolName, args: argsText(m) })
       // Being suspended: a new call waits (the cancel aborts it; a resumption runs it live).
       if (durable.suspended !== undefined) return
     }
     // A resumed run: its journal answers until the script is where it was suspended.
-    const replay = run.durable?.replay
+    const replay = durable?.replay
     if (replay !== undefined && !replay.released) {
       this.#replayCall(m, run)
       return
@@ -519,7 +526,7 @@ export class ToolHost {
     this.#calls.delete(keyOf(m.token))
     // A second 'suspend' (two approvals, or suspend() then an answer):
     // the first call is the waiting one; this one is asked again on resuming.
-    if (durable.suspended === undefined) durable.suspended = { call: m.token.call, tool: m.toolName, args: JSON.stringify(m.args) }
+    if (durable.suspended === undefined) durable.suspended = { call: m.token.call, tool: m.toolName, args: argsText(m) }
     this.#sendSuspension(m.token.run)
   }
 
@@ -540,7 +547,7 @@ export class ToolHost {
     const durable = run.durable!
     const replay = durable.replay!
     const call = m.token.call
-    const args = JSON.stringify(m.args)
+    const args = argsText(m)
     const recorded = replay.calls.get(call)
     // Not finished when it was suspended, but made: the same call (its
     // arguments where the host saw them) or the replay left its path.
@@ -549,7 +556,7 @@ export class ToolHost {
     const why =
       expected === undefined
         ? `call ${call + 1} of the script (tools.${m.toolName}) was not made before it was suspended`
-        : divergence(expected.args === null ? { tool: expected.tool, args } : (expected as { tool: string; args: string }), call, m.toolName, args)
+        : divergence(expected, call, m.toolName, args)
     if (why !== undefined) {
       this.#diverge(run, m.token.run, why)
       return
@@ -566,7 +573,7 @@ export class ToolHost {
   #pump(run: PendingRun): void {
     const replay = run.durable!.replay!
     for (let next = replay.takeNext(); next !== undefined; next = replay.takeNext()) {
-      const [, m, entry] = next
+      const [m, entry] = next
       const link = this.#linkFor(m)
       if (entry.error !== undefined) link.reject(m.token, entry.error.code, entry.error.message, entry.error.details)
       else link.resolve(m.token, entry.ok ?? undefined)
@@ -593,13 +600,13 @@ export class ToolHost {
     const replay = durable?.replay
     if (run === undefined || durable === undefined || replay === undefined || replay.released || durable.diverged !== undefined) return
     if (delivered !== durable.answered) return
-    const next = replay.order[replay.order.length - replay.missing]
+    const next = replay.next
     this.#diverge(
       run,
       runNumber,
       replay.done
         ? `it waits without making again the call it was suspended at (call ${replay.waiting.call + 1}, tools.${replay.waiting.tool})`
-        : `it waits without making again call ${next! + 1} (tools.${replay.calls.get(next!)!.tool}), which had finished before it was suspended`,
+        : `it waits without making again call ${next + 1} (tools.${replay.calls.get(next)!.tool}), which had finished before it was suspended`,
     )
   }
 

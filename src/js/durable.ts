@@ -109,15 +109,19 @@ export class Replay<M> {
     return this.#next >= this.order.length
   }
 
-  /** The next journal call to answer, if the script has made it again. */
-  takeNext(): [number, M, JournalEntry] | undefined {
-    if (this.done) return undefined
-    const call = this.order[this.#next]!
+  /** The journal call to answer next (an index into the script's calls); -1 once all are answered. */
+  get next(): number {
+    return this.done ? -1 : this.order[this.#next]!
+  }
+
+  /** The next journal call to answer, and its recorded outcome, if the script has made it again. */
+  takeNext(): [M, JournalEntry] | undefined {
+    const call = this.next
     const m = this.issued.get(call)
     if (m === undefined) return undefined
     this.#next++
     this.issued.delete(call)
-    return [call, m, this.calls.get(call)!]
+    return [m, this.calls.get(call)!]
   }
 
   /** The calls of the journal the script never made again. */
@@ -126,9 +130,13 @@ export class Replay<M> {
   }
 }
 
-/** Why a call made during a replay is not the one the journal recorded, or undefined when it is. */
-export function divergence(expected: { tool: string; args: string }, call: number, tool: string, args: string): string | undefined {
-  if (expected.tool === tool && expected.args === args) return undefined
+/**
+ * Why a call made during a replay is not the one the snapshot recorded, or
+ * undefined when it is. `expected.args` null: only the tool is known (a call
+ * the host never saw).
+ */
+export function divergence(expected: { tool: string; args: string | null }, call: number, tool: string, args: string): string | undefined {
+  if (expected.tool === tool && (expected.args === null || expected.args === args)) return undefined
   return expected.tool !== tool
     ? `call ${call + 1} of the script was tools.${tool} on resuming, tools.${expected.tool} when it was suspended`
     : `call ${call + 1} of the script (tools.${tool}) had other arguments on resuming than when it was suspended`

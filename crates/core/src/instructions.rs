@@ -226,13 +226,16 @@ mod tests {
         ])
         .unwrap();
         let limits = HarnessLimits::default();
-        let text = instructions(
-            &registry,
-            &limits,
-            Delivery::Argument,
-            ContextDeclaration::Brief,
-            Catalog::Searched,
-        );
+        let with = |catalog| {
+            instructions(
+                &registry,
+                &limits,
+                Delivery::Argument,
+                ContextDeclaration::Brief,
+                catalog,
+            )
+        };
+        let text = with(Catalog::Searched);
         assert!(text.contains("4 tools, not declared here"), "{text}");
         assert!(
             text.contains("In this catalog: tools.gh (2 tools), tools.exec, tools.fs (1 tool)."),
@@ -244,13 +247,7 @@ mod tests {
         );
         assert!(!text.contains("The tool gh.issues.list"), "{text}");
         assert!(text.contains("declare const context"), "{text}");
-        let declared = instructions(
-            &registry,
-            &limits,
-            Delivery::Argument,
-            ContextDeclaration::Brief,
-            Catalog::Declared,
-        );
+        let declared = with(Catalog::Declared);
         assert!(declared.contains("The tool gh.issues.list"), "{declared}");
         assert!(
             declared.contains("`tools.*` (declared below)"),

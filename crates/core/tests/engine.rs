@@ -67,6 +67,20 @@ impl Harness {
     }
 
     fn run_with(&mut self, source: &str, limits: HarnessLimits) -> ScriptResult {
+        self.submit_and_wait(source, limits, Determinism::default())
+    }
+
+    fn run_determined(&mut self, source: &str, determinism: Determinism) -> ScriptResult {
+        let limits = self.engine.default_limits();
+        self.submit_and_wait(source, limits, determinism)
+    }
+
+    fn submit_and_wait(
+        &mut self,
+        source: &str,
+        limits: HarnessLimits,
+        determinism: Determinism,
+    ) -> ScriptResult {
         let handle = self
             .engine
             .submit(Submission {
@@ -74,7 +88,7 @@ impl Harness {
                 language: Language::Ts,
                 limits,
                 seed: Map::new(),
-                determinism: Default::default(),
+                determinism,
                 script_id: None,
             })
             .unwrap();
@@ -421,24 +435,6 @@ fn events_come_in_order() {
             "script_completed"
         ]
     );
-}
-
-impl Harness {
-    fn run_determined(&mut self, source: &str, determinism: Determinism) -> ScriptResult {
-        let limits = self.engine.default_limits();
-        let handle = self
-            .engine
-            .submit(Submission {
-                source: source.into(),
-                language: Language::Ts,
-                limits,
-                seed: Map::new(),
-                determinism,
-                script_id: None,
-            })
-            .unwrap();
-        self.wait(handle.run)
-    }
 }
 
 #[test]
