@@ -733,6 +733,41 @@ describe('tools, console and context', () => {
     expectQuietAfterEnd(r.events, second.scriptId)
   })
 
+  it('S1 S2 the context a realm parses once for scripts of the same limits and seed is frozen data: each script gets its own scriptId and emitProgress, and other limits or context their own values', async () => {
+    const r = pooled()
+    const read = `
+      const writes = []
+      for (const f of [() => { context.limits.timeoutMs = 1 }, () => { context.tools.push('x') }, () => { context.scriptId = 'x' },
+        () => { context.emitProgress = null }, () => { context.emitProgress.extra = 1 }, () => { delete context.limits }]) {
+        try { f(); writes.push('wrote') } catch (e) { writes.push(e.name) }
+      }
+      return { id: context.scriptId, keys: Object.keys(context), timeout: context.limits.timeoutMs, who: context.turnId ?? null, tools: context.tools,
+        frozen: [context, context.limits, context.tools, context.emitProgress].map(Object.isFrozen), writes }`
+    const runs = [
+      await r.h.run(read),
+      await r.h.run(read),
+      await r.h.run(read, { limits: { timeoutMs: 2000 } }),
+      await r.h.run(read, { context: { turnId: 'a' } }),
+      await r.h.run(read, { context: { turnId: 'b' } }),
+      await r.h.run(read),
+    ]
+    const ref = await onFreshRealm(read)
+    const strip = (v: any) => ({ ...v, id: undefined })
+    for (const run of runs) {
+      expect(run.ok).toBe(true)
+      expect((run.value as any).id).toBe(run.scriptId)
+      expect((run.value as any).writes).toEqual(Array(6).fill('TypeError'))
+      expect((run.value as any).frozen).toEqual([true, true, true, true])
+    }
+    expect(new Set(runs.map((x) => x.scriptId)).size).toBe(runs.length)
+    expect(runs.map((x) => [(x.value as any).timeout, (x.value as any).who])).toEqual([
+      [30000, null], [30000, null], [2000, null], [30000, 'a'], [30000, 'b'], [30000, null],
+    ])
+    expect(strip(runs[0].value)).toEqual(strip(ref.value))
+    expect(strip(runs[5].value)).toEqual(strip(ref.value))
+    expect((runs[3].value as any).keys).toEqual(['turnId', 'scriptId', 'mode', 'limits', 'tools', 'emitProgress'])
+  })
+
   it('S1 per-script counters start fresh in a reused realm: tool-call budget, log cap, progress rate', async () => {
     const spend = `
       for (let i = 0; i < 32; i++) await tools.echo({ from: 1, i })

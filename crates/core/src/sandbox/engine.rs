@@ -227,10 +227,12 @@ impl Engine {
             .iter()
             .enumerate()
             .min_by_key(|(i, slot)| {
-                let load = slot
-                    .read()
-                    .map_or(usize::MAX, |w| w.load.load(Ordering::Relaxed));
-                (load, (*i as u64 + run) % count)
+                // The least loaded; among the idle, one polling for work
+                // (it just finished a script) over a parked one; then in turn.
+                let (load, parked) = slot.read().map_or((usize::MAX, true), |w| {
+                    (w.load.load(Ordering::Relaxed), !w.watch.is_polling())
+                });
+                (load, parked, (*i as u64 + run) % count)
             })
             .map(|(_, slot)| slot)
             .ok_or(HarnessError::Closed)?;

@@ -96,7 +96,10 @@ impl Script {
             };
             let natives = script_natives(&ctx, cell).map_err(internal)?;
             let open: Function = api.get("open").map_err(internal)?;
-            let opened: Array = open.call((natives, context_json)).map_err(internal)?;
+            let script_id = cell.script_id().unwrap_or_default();
+            let opened: Array = open
+                .call((natives, context_json, script_id))
+                .map_err(internal)?;
             let binding = |i: usize| opened.get::<Value>(i).map_err(internal);
             let (context, tools, console) = (binding(0)?, binding(1)?, binding(2)?);
             let handle: Object = opened.get(3).map_err(internal)?;

@@ -172,11 +172,13 @@ impl EngineShared {
         Ok(compiled)
     }
 
-    /// A script's `context` object, as JSON.
+    /// A script's `context` object, as JSON, with `scriptId: null` in its
+    /// place: the prelude fills in each script's own. Scripts of one tool
+    /// set, limits and seed share this text, so a realm parses and freezes
+    /// it once for all of them.
     pub(crate) fn context_json(
         &self,
         tools: &ToolSet,
-        script_id: &str,
         limits: &HarnessLimits,
         seed: &Map<String, Value>,
     ) -> String {
@@ -184,7 +186,7 @@ impl EngineShared {
         for (k, v) in seed {
             ctx.insert(k.clone(), v.clone());
         }
-        ctx.insert("scriptId".into(), Value::String(script_id.to_owned()));
+        ctx.insert("scriptId".into(), Value::Null);
         ctx.insert("mode".into(), Value::String("enabled".into()));
         ctx.insert(
             "limits".into(),

@@ -361,7 +361,7 @@ mod open_cost {
             512 * 1024,
         )
         .unwrap();
-        let ctx_json = r#"{"scriptId":"scr_1","mode":"enabled","limits":{"timeoutMs":30000,"memoryMb":96,"maxStackBytes":524288,"maxSourceBytes":20480,"maxReturnBytes":131072,"maxToolCalls":32,"maxConcurrentToolCalls":4,"maxLogEvents":200,"approvalTimeoutMs":60000,"orphanGraceMs":250,"maxToolArgBytes":1048576,"maxToolResultBytes":4194304,"maxCallRecordBytes":1048576},"tools":["echo","exec","mcp.github.search"]}"#;
+        let ctx_json = r#"{"scriptId":null,"mode":"enabled","limits":{"timeoutMs":30000,"memoryMb":96,"maxStackBytes":524288,"maxSourceBytes":20480,"maxReturnBytes":131072,"maxToolCalls":32,"maxConcurrentToolCalls":4,"maxLogEvents":200,"approvalTimeoutMs":60000,"orphanGraceMs":250,"maxToolArgBytes":1048576,"maxToolResultBytes":4194304,"maxCallRecordBytes":1048576},"tools":["echo","exec","mcp.github.search"]}"#;
         realm.with(|ctx, api| {
             let open: Function = api.get("open").unwrap();
             for round in 0..3 {
@@ -372,7 +372,7 @@ mod open_cost {
                 let t = std::time::Instant::now();
                 for _ in 0..n {
                     let natives = Object::new(ctx.clone()).unwrap();
-                    let _: rquickjs::Array = open.call((natives, ctx_json)).unwrap();
+                    let _: rquickjs::Array = open.call((natives, ctx_json, "scr_1")).unwrap();
                 }
                 eprintln!(
                     "round {round}: open {:.1} us",

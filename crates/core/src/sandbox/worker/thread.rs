@@ -10,10 +10,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::time::{Duration, Instant};
 
+use serde_json::{Map, Value};
+
 use super::inbox::{Inbound, Job};
 use crate::errors::{ErrorCode, Phase, ScriptError};
 use crate::events::{EventKind, HarnessEvent, now_ms};
 use crate::host::{CallToken, Outgoing};
+use crate::limits::HarnessLimits;
 use crate::sandbox::outbox::Outbox;
 use crate::sandbox::outcome::{failure_messages, internal_panic, thread_replaced};
 use crate::sandbox::realm::{RealmPool, fresh_seed};
@@ -59,7 +62,14 @@ pub(crate) struct Worker {
     watch: Arc<Watch>,
     generation: u64,
     shutting_down: bool,
+    /// Results delivered since the loop last looked (a finished script's
+    /// result leaves before its realm is put back).
+    delivered: usize,
+    /// The last job's context JSON, and what it was made from.
+    last_context: Option<ContextKey>,
 }
+
+type ContextKey = ((u64, HarnessLimits), Map<String, Value>, Rc<str>);
 
 impl Worker {
     pub fn new(
@@ -87,6 +97,8 @@ impl Worker {
             watch,
             generation,
             shutting_down: false,
+            delivered: 0,
+            last_context: None,
         }
     }
 
@@ -158,19 +170,21 @@ impl Worker {
                 }
             }
             self.check_stops();
-            let delivered = self.flush();
+            let delivered = self.flush() + std::mem::take(&mut self.delivered);
             if self.shutting_down && self.live.is_empty() {
                 return;
             }
             if handled {
                 continue;
             }
-            if delivered > 0
-                && !self.shutting_down
-                && let Some(m) = self.poll_for(SPIN_AFTER_RESULT)
-            {
-                self.handle(m);
-                continue;
+            if delivered > 0 && !self.shutting_down {
+                self.watch.set_polling(true);
+                let next = self.poll_for(SPIN_AFTER_RESULT);
+                self.watch.set_polling(false);
+                if let Some(m) = next {
+                    self.handle(m);
+                    continue;
+                }
             }
             // An answer due soon goes first: spin briefly for it, and do
             // not start building a realm (about a millisecond of work)
@@ -322,6 +336,9 @@ impl Worker {
                 self.live.insert(key, live);
             }
             Ok(Progress::Finished) => {
+                // The result leaves first: freeing the script's values and
+                // readying the realm for the next one are off its path.
+                self.delivered += self.outbox.flush();
                 let (realm, clean) = live.script.into_realm();
                 self.realms.give_back(realm, clean, live.generation);
             }
@@ -393,9 +410,7 @@ impl Worker {
         };
         self.next_script += 1;
         let key = self.next_script;
-        let context_json =
-            self.shared
-                .context_json(&job.tools, &job.script_id, &job.limits, &job.seed);
+        let context_json = self.context_json(&job);
         let generation = job.tools.generation;
         let start = RunStart {
             shared: self.shared.clone(),
@@ -426,5 +441,23 @@ impl Worker {
         };
         self.live.insert(key, live);
         self.guarded(key, move |live| live.script.begin(&context_json));
+    }
+
+    /// The job's `context` as JSON (but for its scriptId), made again only
+    /// when the tools, limits or seed differ from the last job's.
+    fn context_json(&mut self, job: &Job) -> Rc<str> {
+        let key = (job.tools.generation, job.limits);
+        if let Some((k, seed, json)) = &self.last_context
+            && *k == key
+            && *seed == job.seed
+        {
+            return json.clone();
+        }
+        let json: Rc<str> = self
+            .shared
+            .context_json(&job.tools, &job.limits, &job.seed)
+            .into();
+        self.last_context = Some((key, job.seed.clone(), json.clone()));
+        json
     }
 }
