@@ -27,6 +27,13 @@ export interface ScriptHarnessOptions {
      *  `'script'`: a fresh realm for every script, freed when it ends; about twenty times the engine's CPU per script.
      *  See docs/security.md, "Realms and isolation". */
     isolation?: 'pooled' | 'script';
+    /** Microseconds the Node thread may wait, after starting a script or answering one of its tool calls, for
+     *  the script's next message (its result, or its next call) before it returns to the event loop; a message
+     *  sent meanwhile is read at once instead of waking the thread, which costs tens of microseconds on virtual
+     *  machines. Adaptive: after a wait that runs out, the next 1, 3, 7 … 63 are skipped, so slow scripts cost
+     *  almost nothing; and only while one script is pending. 0 never waits. Default 50, at most 1000. `stats()` reports what it cost. See
+     *  docs/configuration.md, "The Node thread's short waits". */
+    holdEventLoopUs?: number;
     /** Makes scripts durable: `onApproval` may answer `'suspend'`, and `run()` then resolves with a `snapshot`
      *  sealed (HMAC-SHA256) under this key, which `resume()` on any harness with the same key and tools runs on
      *  from. At least 16 bytes (as UTF-8 text, or bytes); use 32 random ones, kept secret. See docs/durable.md. */
@@ -430,6 +437,10 @@ export interface HarnessStats {
     /** Abandoned sandbox threads now parked for good: they use no CPU and keep their memory until the process
      *  exits (see docs/security.md). 0 unless QuickJS has a loop the project's patches missed. */
     threadsParked: number;
+    /** Times the Node thread waited for a script's next message (`holdEventLoopUs`), and how long it waited
+     *  in all, in microseconds: what the waits cost the event loop. */
+    eventLoopHolds: number;
+    eventLoopHeldUs: number;
 }
 /** `resume()` refused a snapshot: altered, truncated, sealed under another key, of another version, or too large.
  *  `code`: `ERR_SNAPSHOT_SIGNATURE`, `ERR_SNAPSHOT_MALFORMED`, `ERR_SNAPSHOT_FORMAT`, `ERR_SNAPSHOT_TOO_LARGE`, `ERR_SNAPSHOT_KEY`. */

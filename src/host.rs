@@ -11,6 +11,8 @@ use napi::{Env, Status, sys};
 use script_harness_core::errors::Phase;
 use script_harness_core::{ErrorCode, Host, Outgoing, ScriptError, ScriptResult};
 
+use crate::hold::Hold;
+
 /// A batch as it crosses to the main thread: already JSON (serialized on
 /// the sandbox thread, not the main one), with the runs it finishes.
 pub struct Batch {
@@ -63,6 +65,9 @@ impl KeepAlive {
 
 pub struct NapiHost {
     pub dispatch: DispatchFn,
+    /// Told of every batch handed to Node, so a Node thread holding for one
+    /// returns as soon as it is queued.
+    pub hold: Arc<Hold>,
     /// Whether anyone listens to events: the harness's `onEvent`, or a run's
     /// (set once the first run with an `onEvent` starts, and kept).
     pub events: Arc<AtomicBool>,
@@ -116,6 +121,10 @@ impl Host for NapiHost {
 impl NapiHost {
     fn send(&self, mut chunk: String, finished: &mut Vec<u64>) {
         chunk.push(']');
+        // Counted before it is queued: a Node thread must never read the
+        // batch, start another run and only then see this count move (it
+        // would stop holding for a message that was not the new run's).
+        self.hold.batch_sent();
         // `Closing` means Node is tearing down: nobody is left to tell.
         let _ = self.dispatch.call(
             Batch {

@@ -10,6 +10,7 @@
 //! - [`functions`]: `detectScripts`, `checkToolSchema`, `sealSnapshot`, `openSnapshot`.
 //! - [`options`]: the normalized options, as napi objects.
 //! - [`host`]: the engine's `Host`, delivering batches in one thread hop.
+//! - [`hold`]: the Node thread's short wait for a quick script's next batch.
 //! - [`contain`]: no panic unwinds into Node.
 //! - [`dry_run`]: dry-run validation on the libuv thread pool.
 
@@ -18,6 +19,7 @@
 mod contain;
 mod dry_run;
 mod functions;
+mod hold;
 mod host;
 mod link;
 mod native;

@@ -13,6 +13,7 @@ use script_harness_core::sandbox::gate::CallPhase;
 use script_harness_core::{Engine, ErrorCode, RunHandle, ToolOutcome};
 
 use crate::contain::contained;
+use crate::hold::Hold;
 
 /// Pending runs: how to cancel each, and the engine it keeps alive until
 /// its result is delivered (the harness object itself may be collected).
@@ -45,17 +46,33 @@ impl From<CallTokenData> for script_harness_core::CallToken {
 pub struct NativeLink {
     engine: Weak<Engine>,
     runs: Runs,
+    hold: Arc<Hold>,
 }
 
 impl NativeLink {
-    pub fn new(engine: Weak<Engine>, runs: Runs) -> Self {
-        NativeLink { engine, runs }
+    pub fn new(engine: Weak<Engine>, runs: Runs, hold: Arc<Hold>) -> Self {
+        NativeLink { engine, runs, hold }
     }
 
     fn settle(&self, token: CallTokenData, outcome: ToolOutcome) {
         if let Some(engine) = self.engine.upgrade() {
             engine.settle(token.into(), outcome);
         }
+    }
+
+    /// A call was answered: its script often makes its next call or ends
+    /// within microseconds, so the Node thread holds briefly for that
+    /// when it is the only run pending (others keep the event loop busy).
+    fn answer(&self, token: CallTokenData, outcome: ToolOutcome, what: &str) -> napi::Result<()> {
+        let mark = self.hold.mark();
+        contained(what, || {
+            self.settle(token, outcome);
+            Ok(())
+        })?;
+        if self.runs.lock().is_ok_and(|runs| runs.len() == 1) {
+            self.hold.hold(mark);
+        }
+        Ok(())
     }
 
     fn admit(&self, token: CallTokenData, phase: CallPhase) -> bool {
@@ -71,10 +88,7 @@ impl NativeLink {
     /// (`undefined` for none).
     #[napi(catch_unwind)]
     pub fn resolve(&self, token: CallTokenData, json: Option<String>) -> napi::Result<()> {
-        contained("link.resolve", || {
-            self.settle(token, ToolOutcome::Ok(json));
-            Ok(())
-        })
+        self.answer(token, ToolOutcome::Ok(json), "link.resolve")
     }
 
     /// The call failed: `code` is an `ErrorCode` (anything else counts as
@@ -87,18 +101,13 @@ impl NativeLink {
         message: String,
         details: Option<String>,
     ) -> napi::Result<()> {
-        contained("link.reject", || {
-            let code = ErrorCode::parse(&code).unwrap_or(ErrorCode::ToolExecutionError);
-            self.settle(
-                token,
-                ToolOutcome::Err {
-                    code,
-                    message,
-                    details,
-                },
-            );
-            Ok(())
-        })
+        let code = ErrorCode::parse(&code).unwrap_or(ErrorCode::ToolExecutionError);
+        let outcome = ToolOutcome::Err {
+            code,
+            message,
+            details,
+        };
+        self.answer(token, outcome, "link.reject")
     }
 
     /// Nothing of the call started (its script was stopped first): the

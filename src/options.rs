@@ -28,6 +28,9 @@ pub struct HarnessConfig {
     /// `'pooled'` (the default) or `'script'`.
     #[napi(ts_type = "'pooled' | 'script'")]
     pub isolation: Option<String>,
+    /// `holdEventLoopUs`: how long the Node thread may wait for a quick
+    /// script's next message after starting it or answering its call.
+    pub hold_event_loop_us: Option<u32>,
     /// Whether the host listens to events (none are built otherwise).
     pub events: bool,
 }

@@ -353,6 +353,8 @@ export class ScriptHarness {
       threadsParked: e.threadsParked,
       realmsBuilt: e.realmsBuilt,
       realmsReused: e.realmsReused,
+      eventLoopHolds: e.eventLoopHolds,
+      eventLoopHeldUs: e.eventLoopHeldUs,
     }
   }
 

@@ -143,7 +143,7 @@ function toolSpec(t: unknown, at: string, hostTools: HostTool[]): ToolConfig {
 /** `ScriptHarnessOptions` → engine configuration and the host's functions. */
 export function normalizeOptions(options: unknown): HarnessParts {
   if (!isObject(options)) throw typeError('options', 'must be an object')
-  const { tools, mode, limits, onApproval, onEvent, context, workers, isolation, snapshotKey } = options
+  const { tools, mode, limits, onApproval, onEvent, context, workers, isolation, snapshotKey, holdEventLoopUs } = options
   let key: Buffer | undefined
   if (snapshotKey !== undefined) {
     if (typeof snapshotKey !== 'string' && !(snapshotKey instanceof Uint8Array)) throw typeError('options.snapshotKey', 'must be a string or a Uint8Array')
@@ -162,6 +162,9 @@ export function normalizeOptions(options: unknown): HarnessParts {
   if (isolation !== undefined && isolation !== 'pooled' && isolation !== 'script') {
     throw typeError('options.isolation', "must be 'pooled' or 'script'")
   }
+  if (holdEventLoopUs !== undefined && (!Number.isInteger(holdEventLoopUs) || (holdEventLoopUs as number) < 0 || (holdEventLoopUs as number) > 1000)) {
+    throw typeError('options.holdEventLoopUs', 'must be an integer between 0 and 1000')
+  }
   return {
     config: {
       tools: specs,
@@ -170,6 +173,7 @@ export function normalizeOptions(options: unknown): HarnessParts {
       context: checkSeed(context, 'options.context'),
       workers: workers as number | undefined,
       isolation: isolation as HarnessConfig['isolation'],
+      holdEventLoopUs: holdEventLoopUs as number | undefined,
       events: onEvent !== undefined,
     },
     tools: hostTools,
