@@ -167,6 +167,11 @@ impl ToolRegistry {
         Some(format!("{path}: {error}"))
     }
 
+    /// Whether tool `index` has an argument schema to check calls against.
+    pub fn checks_args(&self, index: usize) -> bool {
+        self.validators.get(index).is_some_and(Option::is_some)
+    }
+
     pub fn len(&self) -> usize {
         self.tools.len()
     }

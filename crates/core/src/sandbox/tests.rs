@@ -227,8 +227,10 @@ fn a_script_stuck_in_a_native_loop_is_abandoned_after_its_deadline_and_its_threa
 #[ignore]
 #[allow(clippy::print_stderr)] // a measurement: it prints its figures
 fn engine_costs() {
-    // ENGINE_COSTS=pooled measures the pool only (for a profiler).
-    let only_pooled = std::env::var("ENGINE_COSTS").is_ok_and(|v| v == "pooled");
+    // ENGINE_COSTS=pooled measures the pool only (for a profiler);
+    // ENGINE_COSTS=calls only scripts of 256 calls one after another.
+    let only_calls = std::env::var("ENGINE_COSTS").is_ok_and(|v| v == "calls");
+    let only_pooled = only_calls || std::env::var("ENGINE_COSTS").is_ok_and(|v| v == "pooled");
     let modes: &[Isolation] = if only_pooled {
         &[Isolation::Pooled]
     } else {
@@ -236,15 +238,27 @@ fn engine_costs() {
     };
     for &isolation in modes {
         let (engine, rx) = engine_with("echo", isolation);
-        for (label, source) in [
-            ("return 1 + 1", "return 1 + 1"),
-            ("one echo", "return await tools.echo({ v: 1 })"),
-        ] {
-            let n = 3000;
+        let sources: &[(&str, &str, usize)] = if only_calls {
+            &[(
+                "256 echo calls in a row",
+                "let s = 0; for (let i = 0; i < 256; i++) s += (await tools.echo({ v: i })).v; return s",
+                30,
+            )]
+        } else {
+            &[
+                ("return 1 + 1", "return 1 + 1", 3000),
+                ("one echo", "return await tools.echo({ v: 1 })", 3000),
+            ]
+        };
+        for &(label, source, n) in sources {
             let cpu = process_cpu();
             let t = std::time::Instant::now();
+            let limits = HarnessLimits {
+                max_tool_calls: 1000,
+                ..engine.default_limits()
+            };
             for _ in 0..n {
-                let run = submit(&engine, source);
+                let run = submit_with(&engine, source, limits);
                 loop {
                     let mut finished = false;
                     for m in rx.recv_timeout(Duration::from_secs(10)).unwrap() {

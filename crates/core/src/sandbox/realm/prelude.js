@@ -23,11 +23,13 @@
   const ProxyC = Proxy;
   const WeakMapC = WeakMap;
   const MapC = Map;
+  // The prelude's own maps (a script's pending calls, its tool promises,
+  // the depths of one call's arguments) are never handed to a script, and
+  // Map.prototype and WeakMap.prototype are frozen before any script runs,
+  // so per-call code calls their methods directly; the captured ones below
+  // serve code that may run before the freeze (and error paths).
   const weakGet = WeakMap.prototype.get;
   const weakSet = WeakMap.prototype.set;
-  const mapGet = Map.prototype.get;
-  const mapSet = Map.prototype.set;
-  const mapDelete = Map.prototype.delete;
   const arrayIsArray = Array.isArray;
   const arrayPush = Array.prototype.push;
   const arrayPop = Array.prototype.pop;
@@ -209,9 +211,9 @@
         throw new TypeErrorC('a ' + t + ' cannot be sent to a tool (arguments must be JSON values)');
       }
       if (t === 'object' && v !== null) {
-        const depth = (apply(weakGet, depths, [this]) ?? 0) + 1;
+        const depth = (depths.get(this) ?? 0) + 1;
         if (depth > MAX_ARG_DEPTH) throw TOO_DEEP;
-        apply(weakSet, depths, [v, depth]);
+        depths.set(v, depth);
       }
       return v;
     });
@@ -226,7 +228,7 @@
   const arrayFrom = Array.from;
   function abortLosers(items) {
     for (const item of items) {
-      const entry = (typeof item === 'object' && item !== null) ? apply(weakGet, toolPromises, [item]) : undefined;
+      const entry = (typeof item === 'object' && item !== null) ? toolPromises.get(item) : undefined;
       if (entry !== undefined) entry[0](entry[1]);
     }
   }
@@ -253,9 +255,9 @@
     // Arrows, not function declarations: nothing per script that is not
     // needed (a declaration also gets a `prototype` object).
     const abortCall = (index) => {
-      const p = apply(mapGet, pending, [index]);
+      const p = pending.get(index);
       if (p === undefined || !natives.abort(index)) return;
-      apply(mapDelete, pending, [index]);
+      pending.delete(index);
       p[1](makeError('ToolExecutionError', 'tools.' + p[2] + ' was aborted: it lost a Promise.race or Promise.any', p[2], undefined, p[3]));
     };
     const callTool = (index, path, args) => {
@@ -275,9 +277,9 @@
       const r = natives.call(index, json, wellFormed(path), site);
       if (typeof r !== 'number') return promiseReject(makeError(r[0], r[1], path, r[2], site));
       const p = new PromiseC((resolve, reject) => {
-        apply(mapSet, pending, [r, [resolve, reject, path, site]]);
+        pending.set(r, [resolve, reject, path, site]);
       });
-      apply(weakSet, toolPromises, [p, [abortCall, r]]);
+      toolPromises.set(p, [abortCall, r]);
       return p;
     };
     const namespace = (node, prefix) => {
@@ -405,9 +407,9 @@
         settle(index, ok, payload, code, message, names, details) {
           const toolName = names[0];
           const callId = names[1];
-          const p = apply(mapGet, pending, [index]);
+          const p = pending.get(index);
           if (p === undefined) return;
-          apply(mapDelete, pending, [index]);
+          pending.delete(index);
           if (!ok) {
             const e = makeError(code, message, toolName, callId, p[3]);
             if (details !== '') withDetails(e, details);

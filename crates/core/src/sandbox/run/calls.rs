@@ -233,7 +233,9 @@ impl ScriptCell {
             let message = s.tools.registry.not_found_message(&path);
             return Err(s.refuse(call, path, args, ErrorCode::ToolNotFoundError, message));
         };
-        if let Ok(value) = serde_json::from_str::<serde_json::Value>(args.get())
+        // Read back from JSON only for a tool that has a schema to check.
+        if s.tools.registry.checks_args(tool_index)
+            && let Ok(value) = serde_json::from_str::<serde_json::Value>(args.get())
             && let Some(problem) = s.tools.registry.check_args(tool_index, &value)
         {
             let message =
