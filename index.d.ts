@@ -31,7 +31,8 @@ export interface ScriptHarnessOptions {
      *  the script's next message (its result, or its next call) before it returns to the event loop; a message
      *  sent meanwhile is read at once instead of waking the thread, which costs tens of microseconds on virtual
      *  machines. Adaptive: after a wait that runs out, the next 1, 3, 7 … 63 are skipped, so slow scripts cost
-     *  almost nothing; and only while one script is pending. 0 never waits. Default 50, at most 1000. `stats()` reports what it cost. See
+     *  almost nothing; only while one script is pending in the process, at most half of any millisecond, and
+     *  never on one CPU. 0 never waits. Default 50, at most 1000. `stats()` reports what it cost. See
      *  docs/configuration.md, "The Node thread's short waits". */
     holdEventLoopUs?: number;
     /** Makes scripts durable: `onApproval` may answer `'suspend'`, and `run()` then resolves with a `snapshot`

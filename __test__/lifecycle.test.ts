@@ -203,17 +203,18 @@ describe('the Node thread\'s short waits (holdEventLoopUs)', () => {
     await h.close()
   })
 
-  it('no wait while other scripts are pending', async () => {
+  it('no wait while other scripts are pending, in this harness or another', async () => {
     let release!: () => void
     const gate = new Promise<void>((r) => { release = r })
+    const other = new ScriptHarness({ tools: [{ name: 'wait', handler: () => gate }] })
     const h = new ScriptHarness({ tools: [echo, { name: 'wait', handler: () => gate }] })
-    const waiting = h.run('return await tools.wait()')
+    const waiting = [h.run('return await tools.wait()'), other.run('return await tools.wait()')]
     const holds = h.stats().eventLoopHolds
     for (let i = 0; i < 5; i++) { const r = await h.run('return await tools.echo({ i: 1 })'); expect(r.error).toBeUndefined() }
     expect(h.stats().eventLoopHolds).toBe(holds)
     release()
-    expect(await waiting).toMatchObject({ ok: true })
-    await h.close()
+    for (const r of await Promise.all(waiting)) expect(r).toMatchObject({ ok: true })
+    await Promise.all([h.close(), other.close()])
   })
 })
 

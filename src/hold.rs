@@ -8,12 +8,22 @@
 //! a script or answers one of its calls (the two moments a message is most
 //! likely to follow soon), it waits, polling an atomic counter, for up to
 //! `max` before it returns to the event loop; a batch sent meanwhile finds
-//! it awake and is read at once. The wait is bounded and backs off: after
-//! one that runs out, the next 1, 3, 7 ... 63 are skipped, so a harness
-//! whose scripts are slow pays almost nothing. The callers hold only when
-//! one run is pending: with more, their messages keep the loop awake.
+//! it awake and is read at once.
+//!
+//! Bounds, so that the event loop keeps turning:
+//! - only while one run is pending in the whole process (with more, their
+//!   messages keep the loop busy anyway; the callers check [`pending_runs`]);
+//! - at most [`BUDGET`] of holding in any [`WINDOW`]: a chain of quick calls
+//!   answered inside one libuv callback would otherwise hold hold after
+//!   hold without the loop turning between them; past the budget the
+//!   thread returns to the loop and is woken as before;
+//! - after a hold that runs out, the next 1, 3, 7 ... 63 are skipped, so a
+//!   harness whose scripts are slow pays almost nothing;
+//! - never on a single CPU, where the sandbox thread cannot run while the
+//!   Node thread polls.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// The longest hold a harness may ask for, µs.
@@ -23,6 +33,61 @@ pub const DEFAULT_HOLD_US: u32 = 50;
 /// Holds that ran out in a row beyond which the backoff stops growing
 /// (then 63 are skipped between tries).
 const MAX_BACKOFF: u32 = 6;
+/// The window the holding budget is counted over, and the budget: the
+/// Node thread holds at most half of any millisecond.
+pub const WINDOW: Duration = Duration::from_millis(1);
+pub const BUDGET: Duration = Duration::from_micros(500);
+
+/// Runs pending in this process, every harness counted (the napi layer
+/// keeps it: one more when a run starts, one less when its result is read).
+static PENDING_RUNS: AtomicUsize = AtomicUsize::new(0);
+/// The holding budget's window, shared by every harness of the process:
+/// when the current window started (ns after `EPOCH`) and what was held in
+/// it (ns).
+static WINDOW_START: AtomicU64 = AtomicU64::new(0);
+static WINDOW_HELD: AtomicU64 = AtomicU64::new(0);
+static EPOCH: OnceLock<Instant> = OnceLock::new();
+
+pub fn run_started() {
+    PENDING_RUNS.fetch_add(1, Ordering::Relaxed);
+}
+
+pub fn runs_finished(n: usize) {
+    // Never below zero, whatever a caller miscounts.
+    let _ = PENDING_RUNS.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |p| {
+        Some(p.saturating_sub(n))
+    });
+}
+
+/// Runs pending in the whole process.
+pub fn pending_runs() -> usize {
+    PENDING_RUNS.load(Ordering::Relaxed)
+}
+
+/// What is left of this window's budget at `now` (opening a new window
+/// if the last one is over).
+fn budget_left(now: Instant) -> Duration {
+    let epoch = *EPOCH.get_or_init(Instant::now);
+    let at = now.saturating_duration_since(epoch).as_nanos() as u64;
+    let (start, held) = window_at(
+        WINDOW_START.load(Ordering::Relaxed),
+        WINDOW_HELD.load(Ordering::Relaxed),
+        at,
+    );
+    WINDOW_START.store(start, Ordering::Relaxed);
+    WINDOW_HELD.store(held, Ordering::Relaxed);
+    BUDGET.saturating_sub(Duration::from_nanos(held))
+}
+
+/// The window (its start, what was held in it) as of `at`, all in ns: the
+/// same one while it lasts, a fresh one once it is over.
+fn window_at(start: u64, held: u64, at: u64) -> (u64, u64) {
+    if at.saturating_sub(start) >= WINDOW.as_nanos() as u64 {
+        (at, 0)
+    } else {
+        (start, held)
+    }
+}
 
 #[derive(Default)]
 pub struct Hold {
@@ -41,8 +106,15 @@ pub struct Hold {
 
 impl Hold {
     pub fn new(max_us: u32) -> Hold {
+        // On one CPU the sandbox thread cannot run while this one polls.
+        let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+        let max_us = if cpus < 2 { 0 } else { max_us.min(MAX_HOLD_US) };
+        Hold::with_max(Duration::from_micros(u64::from(max_us)))
+    }
+
+    fn with_max(max: Duration) -> Hold {
         Hold {
-            max: Duration::from_micros(u64::from(max_us.min(MAX_HOLD_US))),
+            max,
             ..Hold::default()
         }
     }
@@ -71,7 +143,11 @@ impl Hold {
             return;
         }
         let start = Instant::now();
-        let until = start + self.max;
+        let left = budget_left(start);
+        if left.is_zero() {
+            return;
+        }
+        let until = start + self.max.min(left);
         let caught = loop {
             if self.sent.load(Ordering::Acquire) != mark {
                 break true;
@@ -86,12 +162,15 @@ impl Hold {
                 std::hint::spin_loop();
             }
         };
+        let held = start.elapsed().as_nanos() as u64;
+        WINDOW_HELD.fetch_add(held, Ordering::Relaxed);
         self.holds.fetch_add(1, Ordering::Relaxed);
-        self.held_ns
-            .fetch_add(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        self.held_ns.fetch_add(held, Ordering::Relaxed);
         if caught {
             self.misses.store(0, Ordering::Relaxed);
-        } else {
+        } else if left >= self.max {
+            // Ran out of its own length (not cut short by the budget): the
+            // script is slower than the hold.
             let misses = (self.misses.load(Ordering::Relaxed) + 1).min(MAX_BACKOFF);
             self.misses.store(misses, Ordering::Relaxed);
             self.skip.store((1 << misses) - 1, Ordering::Relaxed);
@@ -113,7 +192,7 @@ mod tests {
 
     #[test]
     fn a_batch_sent_ends_the_hold_and_one_that_runs_out_backs_off() {
-        let hold = Hold::new(200);
+        let hold = Hold::with_max(Duration::from_micros(200));
         // Already sent since the mark: no wait at all.
         let mark = hold.mark();
         hold.batch_sent();
@@ -138,6 +217,27 @@ mod tests {
         hold.hold(mark);
         hold.hold(hold.mark() - 1);
         assert_eq!(hold.cost().0, 5);
+    }
+
+    #[test]
+    fn the_budget_is_counted_over_windows_of_a_millisecond() {
+        let ms = 1_000_000;
+        assert_eq!(window_at(0, 300_000, ms / 2), (0, 300_000), "same window");
+        assert_eq!(window_at(0, 300_000, ms), (ms, 0), "a new one");
+        assert_eq!(
+            window_at(5 * ms, 0, 4 * ms),
+            (5 * ms, 0),
+            "no time backwards"
+        );
+        assert!(BUDGET < WINDOW);
+    }
+
+    #[test]
+    fn pending_runs_never_go_below_zero() {
+        runs_finished(1_000_000);
+        run_started();
+        assert!(pending_runs() >= 1);
+        runs_finished(1);
     }
 
     #[test]

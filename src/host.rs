@@ -39,6 +39,7 @@ impl KeepAlive {
     }
 
     pub fn run_started(&self, env: &Env) {
+        crate::hold::run_started();
         if self.pending.fetch_add(1, Ordering::Relaxed) == 0 {
             // SAFETY: main thread; the function lives as long as the engine's host.
             unsafe {
@@ -51,6 +52,7 @@ impl KeepAlive {
     }
 
     pub fn runs_finished(&self, env: &Env, n: usize) {
+        crate::hold::runs_finished(n);
         if n > 0 && self.pending.fetch_sub(n, Ordering::Relaxed) == n {
             // SAFETY: as above.
             unsafe {

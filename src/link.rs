@@ -62,14 +62,15 @@ impl NativeLink {
 
     /// A call was answered: its script often makes its next call or ends
     /// within microseconds, so the Node thread holds briefly for that
-    /// when it is the only run pending (others keep the event loop busy).
+    /// when it is the only run pending in the process (others keep the
+    /// event loop busy).
     fn answer(&self, token: CallTokenData, outcome: ToolOutcome, what: &str) -> napi::Result<()> {
         let mark = self.hold.mark();
         contained(what, || {
             self.settle(token, outcome);
             Ok(())
         })?;
-        if self.runs.lock().is_ok_and(|runs| runs.len() == 1) {
+        if crate::hold::pending_runs() == 1 {
             self.hold.hold(mark);
         }
         Ok(())

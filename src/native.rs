@@ -246,8 +246,8 @@ impl NativeHarness {
         self.keep_alive.run_started(&env);
         // A short script's result follows within microseconds: read it
         // awake rather than be woken for it. Not while other runs are
-        // pending: their messages keep the event loop busy anyway.
-        if self.runs.lock().is_ok_and(|runs| runs.len() == 1) {
+        // pending, in any harness: their messages keep the loop busy.
+        if crate::hold::pending_runs() == 1 {
             self.hold.hold(mark);
         }
         Ok(run as f64)

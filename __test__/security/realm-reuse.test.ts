@@ -768,6 +768,17 @@ describe('tools, console and context', () => {
     expect((runs[3].value as any).keys).toEqual(['turnId', 'scriptId', 'mode', 'limits', 'tools', 'emitProgress'])
   })
 
+  it('S1 a large context is not kept by the realm, which is reused as with a small one', async () => {
+    const r = pooled()
+    const big = 'x'.repeat(200 * 1024)
+    for (let i = 0; i < 5; i++) {
+      const run = await r.h.run('return [context.workingDirectory.length, Object.isFrozen(context), context.scriptId]', { context: { workingDirectory: big } })
+      expect(run.value).toEqual([big.length, true, run.scriptId])
+    }
+    expect(r.h.stats()).toMatchObject({ realmsBuilt: 1 })
+    expect(r.h.stats().realmsReused).toBeGreaterThanOrEqual(4)
+  })
+
   it('S1 per-script counters start fresh in a reused realm: tool-call budget, log cap, progress rate', async () => {
     const spend = `
       for (let i = 0; i < 32; i++) await tools.echo({ from: 1, i })

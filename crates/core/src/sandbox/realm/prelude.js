@@ -3,8 +3,9 @@
 // realm (no eval, no function constructors, a per-script Math.random,
 // frozen intrinsics and a frozen global object) and returns the internal
 // API the engine drives scripts with. A realm serves many scripts, one at a
-// time: `open` gives each a fresh, deep-frozen `context`, `tools` and
-// `console` of its own, wired to natives that carry that script's identity.
+// time: `open` gives each a `context`, `tools` and `console` of its own,
+// all frozen (the context's nested values are frozen data the realm's
+// scripts share), wired to natives that carry that script's identity.
 // Nothing here stays reachable from a script except through the frozen
 // objects it is given.
 (function (host, toolTree) {
@@ -374,6 +375,7 @@
   // here, out of every script's reach; frozen data only, so one script
   // leaves nothing in it for the next.
   const shared = { __proto__: null, json: undefined, object: undefined, keys: undefined };
+  const MAX_SHARED_CONTEXT = 16 * 1024;
 
   // The engine's handle on this realm.
   return freeze({
@@ -382,15 +384,20 @@
     // progress.
     // `contextJson` is the context but for `scriptId` (null in its place).
     open(natives, contextJson, scriptId) {
+      let { object, keys } = shared;
       if (contextJson !== shared.json) {
-        shared.json = undefined;
-        shared.object = deepFreeze(jsonParse(contextJson));
-        shared.keys = ownKeys(shared.object);
-        shared.json = contextJson;
+        object = deepFreeze(jsonParse(contextJson));
+        keys = ownKeys(object);
+        // A large one is not kept: what a realm keeps counts against the
+        // garbage a clean script may leave, and past that the realm is
+        // not reused.
+        const keep = contextJson.length <= MAX_SHARED_CONTEXT;
+        shared.json = keep ? contextJson : undefined;
+        shared.object = keep ? object : undefined;
+        shared.keys = keep ? keys : undefined;
       }
       // Its own top level (the values below it are the shared, frozen ones).
       const context = {};
-      const { object, keys } = shared;
       for (let i = 0; i < keys.length; i++) {
         const key = keys[i];
         defineProperty(context, key, { value: key === 'scriptId' ? scriptId : object[key], enumerable: true, writable: true, configurable: true });
