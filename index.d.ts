@@ -31,7 +31,7 @@ export interface ScriptHarnessOptions {
      *  the script's next message (its result, or its next call) before it returns to the event loop; a message
      *  sent meanwhile is read at once instead of waking the thread, which costs tens of microseconds on virtual
      *  machines. Adaptive: after a wait that runs out, the next 1, 3, 7 … 63 are skipped, so slow scripts cost
-     *  almost nothing; only while one script is pending in the process, at most half of any millisecond, and
+     *  almost nothing; only while one script is pending in the process, at most 900 µs of any millisecond, and
      *  never on one CPU. 0 never waits. Default 50, at most 1000. `stats()` reports what it cost. See
      *  docs/configuration.md, "The Node thread's short waits". */
     holdEventLoopUs?: number;

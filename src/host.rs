@@ -123,10 +123,8 @@ impl Host for NapiHost {
 impl NapiHost {
     fn send(&self, mut chunk: String, finished: &mut Vec<u64>) {
         chunk.push(']');
-        // Counted before it is queued: a Node thread must never read the
-        // batch, start another run and only then see this count move (it
-        // would stop holding for a message that was not the new run's).
-        self.hold.batch_sent();
+        // Counted on both sides of the queueing: see `Hold`.
+        self.hold.batch_begun();
         // `Closing` means Node is tearing down: nobody is left to tell.
         let _ = self.dispatch.call(
             Batch {
@@ -135,6 +133,7 @@ impl NapiHost {
             },
             ThreadsafeFunctionCallMode::NonBlocking,
         );
+        self.hold.batch_sent();
     }
 }
 
