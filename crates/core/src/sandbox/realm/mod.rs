@@ -7,7 +7,6 @@ mod freeze;
 mod hardened;
 mod natives;
 mod patched;
-mod plain_json;
 mod pool;
 
 pub(crate) use hardened::{Realm, describe_exception};

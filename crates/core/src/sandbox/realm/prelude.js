@@ -203,14 +203,8 @@
   // overflow ends the script; this is the script's catchable error).
   const MAX_ARG_DEPTH = 128;
   const TOO_DEEP = freeze({});
-  const plainJson = host.plainJson;
   function toJsonArgs(args) {
     if (args === undefined) return '{}';
-    // Plain data (most arguments) is serialized natively, no replacer
-    // needed; anything else takes the replacer, which refuses what is not
-    // JSON and bounds the nesting.
-    const plain = plainJson(args);
-    if (plain !== undefined) return plain;
     const depths = new WeakMapC();
     return jsonStringify(args, function (k, v) {
       const t = typeof v;
