@@ -57,6 +57,8 @@ describe('arguments', () => {
         revokedProxy: (() => { const { proxy, revoke } = Proxy.revocable({}, {}); revoke(); return proxy })(),
         deep: (() => { let o = {}; for (let i = 0; i < 1e5; i++) o = { o }; return o })(),
         deepByToJSON: { toJSON() { let o = {}; for (let i = 0; i < 200; i++) o = [o]; return o } },
+        toJSONUndefined: { toJSON() { return undefined } },
+        aFunction: () => 1,
       }
       for (const [k, v] of Object.entries(cases)) {
         try { await tools.rec(v); out[k] = 'sent' } catch (e) { out[k] = [e.name, e.toolName, e.message] }
@@ -75,6 +77,8 @@ describe('arguments', () => {
       revokedProxy: ['SerializationError', 'rec', prefix + 'revoked proxy'],
       deep: ['SerializationError', 'rec', 'arguments of tools.rec are not JSON the host can read: they nest deeper than 128 levels'],
       deepByToJSON: ['SerializationError', 'rec', 'arguments of tools.rec are not JSON the host can read: they nest deeper than 128 levels'],
+      toJSONUndefined: ['SerializationError', 'rec', prefix + 'they have no JSON form (a toJSON gave undefined)'],
+      aFunction: ['SerializationError', 'rec', prefix + 'a function cannot be sent to a tool (arguments must be JSON values)'],
     })
     expect(calls).toEqual([])
     expect(r.toolCalls).toEqual([])

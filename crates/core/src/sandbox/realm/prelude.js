@@ -206,7 +206,7 @@
   function toJsonArgs(args) {
     if (args === undefined) return '{}';
     const depths = new WeakMapC();
-    return jsonStringify(args, function (k, v) {
+    const json = jsonStringify(args, function (k, v) {
       const t = typeof v;
       if (t === 'function' || t === 'symbol' || t === 'bigint') {
         throw new TypeErrorC('a ' + t + ' cannot be sent to a tool (arguments must be JSON values)');
@@ -218,6 +218,9 @@
       }
       return v;
     });
+    // A `toJSON` that gives `undefined` leaves nothing to send.
+    if (typeof json !== 'string') throw new TypeErrorC('they have no JSON form (a toJSON gave undefined)');
+    return json;
   }
 
   // The losers of Promise.race and Promise.any over tool calls are aborted
