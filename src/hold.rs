@@ -12,7 +12,7 @@
 //!
 //! Bounds, so that the event loop keeps turning:
 //! - only while one run is pending in the whole process (with more, their
-//!   messages keep the loop busy anyway; the callers check [`pending_runs`]);
+//!   messages keep the loop busy anyway);
 //! - at most [`BUDGET`] of holding in any [`WINDOW`]: a chain of quick calls
 //!   answered inside one libuv callback would otherwise hold hold after
 //!   hold without the loop turning between them; past the budget the
@@ -36,9 +36,7 @@ const MAX_BACKOFF: u32 = 6;
 /// The window the holding budget is counted over, and the budget: the
 /// Node thread holds at most 900 µs of any millisecond, then skips holds
 /// until the next, so the event loop turns at least once a millisecond
-/// however long a chain of quick calls runs. (Half a millisecond was
-/// tried: a chain of quick calls then spent a quarter of its calls waking
-/// the thread.)
+/// however long a chain of quick calls runs.
 pub const WINDOW: Duration = Duration::from_millis(1);
 pub const BUDGET: Duration = Duration::from_micros(900);
 
@@ -146,9 +144,10 @@ impl Hold {
     }
 
     /// On the Node thread: wait until a batch was sent after `mark`, or
-    /// the hold runs out, whichever comes first.
+    /// the hold runs out, whichever comes first; at once if holding is off
+    /// or another run is pending anywhere in the process.
     pub fn hold(&self, mark: u64) {
-        if self.max.is_zero() {
+        if self.max.is_zero() || pending_runs() != 1 {
             return;
         }
         let skip = self.skip.load(Ordering::Relaxed);
@@ -207,6 +206,11 @@ mod tests {
     #[test]
     fn a_batch_sent_ends_the_hold_and_one_that_runs_out_backs_off() {
         let hold = Hold::with_max(Duration::from_micros(200));
+        // One run pending (the count never goes below zero, whatever a
+        // caller miscounts). The only test that touches the count.
+        runs_finished(usize::MAX);
+        run_started();
+        assert_eq!(pending_runs(), 1);
         // Already sent since the mark: no wait at all.
         let mark = hold.mark();
         hold.batch_begun();
@@ -240,6 +244,11 @@ mod tests {
         hold.batch_sent();
         hold.hold(mark);
         assert!(hold.cost().1 >= 3.0 * 200.0, "it ran out");
+        // With a second run pending, no hold at all.
+        run_started();
+        hold.hold(hold.mark());
+        assert_eq!(hold.cost().0, 6);
+        runs_finished(2);
     }
 
     #[test]
@@ -253,14 +262,6 @@ mod tests {
             "no time backwards"
         );
         assert!(BUDGET < WINDOW);
-    }
-
-    #[test]
-    fn pending_runs_never_go_below_zero() {
-        runs_finished(1_000_000);
-        run_started();
-        assert!(pending_runs() >= 1);
-        runs_finished(1);
     }
 
     #[test]

@@ -62,17 +62,14 @@ impl NativeLink {
 
     /// A call was answered: its script often makes its next call or ends
     /// within microseconds, so the Node thread holds briefly for that
-    /// when it is the only run pending in the process (others keep the
-    /// event loop busy).
+    /// (see `Hold` for when it does not).
     fn answer(&self, token: CallTokenData, outcome: ToolOutcome, what: &str) -> napi::Result<()> {
         let mark = self.hold.mark();
         contained(what, || {
             self.settle(token, outcome);
             Ok(())
         })?;
-        if crate::hold::pending_runs() == 1 {
-            self.hold.hold(mark);
-        }
+        self.hold.hold(mark);
         Ok(())
     }
 

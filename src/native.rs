@@ -245,11 +245,8 @@ impl NativeHarness {
         }
         self.keep_alive.run_started(&env);
         // A short script's result follows within microseconds: read it
-        // awake rather than be woken for it. Not while other runs are
-        // pending, in any harness: their messages keep the loop busy.
-        if crate::hold::pending_runs() == 1 {
-            self.hold.hold(mark);
-        }
+        // awake rather than be woken for it (see `Hold` for when not).
+        self.hold.hold(mark);
         Ok(run as f64)
     }
 
@@ -401,6 +398,7 @@ impl NativeHarness {
     #[napi(catch_unwind)]
     pub fn stats(&self) -> EngineCounters {
         let s = self.engine.stats();
+        let (holds, held_us) = self.hold.cost();
         EngineCounters {
             workers: s.workers as u32,
             active_scripts: s.active_scripts as u32,
@@ -410,8 +408,8 @@ impl NativeHarness {
             threads_parked: s.threads_parked as f64,
             realms_built: s.realms_built as f64,
             realms_reused: s.realms_reused as f64,
-            event_loop_holds: self.hold.cost().0 as f64,
-            event_loop_held_us: self.hold.cost().1,
+            event_loop_holds: holds as f64,
+            event_loop_held_us: held_us,
         }
     }
 

@@ -189,8 +189,8 @@
     };
     out.debug = out.log;
     // All it reaches: four methods (no `prototype` of their own; their
-    // `name` and `length` are data) under one object. Frozen one by one,
-    // which costs a third of the walk.
+    // `name` and `length` are data) under one object: frozen one by one,
+    // without the walk.
     freeze(out.log);
     freeze(out.info);
     freeze(out.warn);
