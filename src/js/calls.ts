@@ -25,10 +25,12 @@ interface CallMessage {
   tool: number
   toolName: string
   scriptId: string
-  scriptHash: string
+  /** For tools that may need approval (the engine leaves it out of other calls). */
+  scriptHash?: string
   callId: string
   args: unknown
-  approvalTimeoutMs: number
+  /** For tools that may need approval, as `scriptHash`. */
+  approvalTimeoutMs?: number
   maxResultBytes: number
   /** For tools that may need approval: `args` with secrets redacted. */
   displayArgs?: unknown
@@ -82,11 +84,32 @@ interface PendingRun {
   cancelReason: unknown
 }
 
-interface PendingCall {
-  run: number
+class PendingCall {
   /** Made when a handler first reads `ctx.signal`: most calls finish without anyone looking. */
-  controller: AbortController | undefined
-  reason: unknown
+  controller: AbortController | undefined = undefined
+  /** Why the call was aborted, once it was. */
+  reason: unknown = undefined
+  constructor(readonly run: number) {}
+
+  signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController()
+      if (this.reason !== undefined) this.controller.abort(this.reason)
+    }
+    return this.controller.signal
+  }
+}
+
+/** The `ctx` a handler gets: its signal made only when read. */
+function toolContext(m: CallMessage, call: PendingCall): ToolContext {
+  return {
+    get signal() {
+      return call.signal()
+    },
+    scriptId: m.scriptId,
+    callId: m.callId,
+    toolName: m.toolName,
+  }
 }
 
 type Decision = 'approved' | 'denied' | 'timeout' | 'suspended'
@@ -250,22 +273,14 @@ export class ToolHost {
       return
     }
     const link = this.#linkFor(m)
-    const call: PendingCall = { run: token.run, controller: undefined, reason: undefined }
+    const call = new PendingCall(token.run)
     this.#calls.set(key, call)
-    const signalOf = (): AbortSignal => {
-      if (call.controller === undefined) {
-        call.controller = new AbortController()
-        if (call.reason !== undefined) call.controller.abort(call.reason)
-      }
-      return call.controller.signal
-    }
-    const ctx: ToolContext = {
-      get signal() {
-        return signalOf()
-      },
-      scriptId: m.scriptId,
-      callId: m.callId,
-      toolName: m.toolName,
+    const ctx = toolContext(m, call)
+    // The common call (no approval to ask, no schema library to run): no
+    // closures made for it.
+    if ((tool.approval === 'never' || preApproved) && tool.validator === undefined) {
+      this.#start(m, key, call, tool, ctx, link, m.args)
+      return
     }
     const deny = (code: string, message: string) => {
       this.#calls.delete(key)
@@ -277,21 +292,7 @@ export class ToolHost {
       this.#calls.delete(key)
       link.skip(token)
     }
-    const start = (args: unknown) => {
-      if (call.reason !== undefined || !link.mayRun(token)) {
-        skip()
-        return
-      }
-      let out: unknown
-      try {
-        out = tool.handler(args, ctx)
-      } catch (e) {
-        this.#calls.delete(key)
-        link.reject(token, 'ToolExecutionError', messageOf(e), detailsOf(e))
-        return
-      }
-      this.#settleCall(m, key, out, link)
-    }
+    const start = (args: unknown) => this.#start(m, key, call, tool, ctx, link, args)
     // A Standard Schema's own validation runs last (the JSON Schema view
     // was checked by the engine already): refinements, and the parsed value
     // (defaults, transforms) is what the handler gets.
@@ -336,6 +337,12 @@ export class ToolHost {
       runHandler()
       return
     }
+    // The engine sends what a person is shown with every call of a tool
+    // that may need approval; without it (a bug) the call fails, unasked.
+    if (m.scriptHash === undefined || m.approvalTimeoutMs === undefined) {
+      deny('HarnessInternalError', `tools.${m.toolName} was not run: its approval request is incomplete (a bug: please report it)`)
+      return
+    }
     // A stopped script's approval is never asked, nor its predicate run.
     const stillLive = () => call.reason === undefined && link.mayAskApproval(token)
     if (!stillLive()) {
@@ -346,7 +353,7 @@ export class ToolHost {
       .then((needed) => {
         if (!needed) return runHandler()
         if (!stillLive()) return skip()
-        return this.#askApproval(m, signalOf(), stillLive, run.durable !== undefined).then((decision) => {
+        return this.#askApproval(m, call.signal(), stillLive, run.durable !== undefined).then((decision) => {
           if (decision === 'suspended') this.#suspend(run, m)
           else if (decision === 'approved') runHandler()
           else if (decision === 'timeout') deny('ApprovalTimeoutError', `no answer to the approval request for tools.${m.toolName} within ${m.approvalTimeoutMs} ms`)
@@ -405,7 +412,7 @@ export class ToolHost {
       callId: m.callId,
       toolName: m.toolName,
       args: m.displayArgs,
-      scriptHash: m.scriptHash,
+      scriptHash: m.scriptHash ?? '',
     }
     if (m.line !== undefined) request.line = m.line
     this.#emit({ type: 'approval_requested', scriptId: m.scriptId, timestamp: Date.now(), request }, m.token.run)
@@ -457,47 +464,69 @@ export class ToolHost {
     })
   }
 
-  #settleCall(m: CallMessage, key: string, out: unknown, link: CallLink): void {
+  /** Runs the handler, unless the call was stopped first (then the engine hears it was not started). */
+  #start(m: CallMessage, key: string, call: PendingCall, tool: HostTool, ctx: ToolContext, link: CallLink, args: unknown): void {
     const { token } = m
-    const reply = (value: unknown) => {
+    if (call.reason !== undefined || !link.mayRun(token)) {
       this.#calls.delete(key)
-      let json: string | undefined
-      try {
-        json = value === undefined ? undefined : JSON.stringify(value, strictJson)
-      } catch (e) {
-        link.reject(token, 'ToolExecutionError', `tools.${m.toolName} returned a value that is not JSON: ${messageOf(e)}`)
-        return
-      }
-      // UTF-16 units never outnumber UTF-8 bytes: longer is surely over the
-      // limit, and is refused before it crosses (the engine checks the exact
-      // byte count).
-      if (json !== undefined && json.length > m.maxResultBytes) {
-        link.reject(token, 'ToolExecutionError', `tools.${m.toolName}: the tool returned more than ${m.maxResultBytes} bytes of JSON (maxToolResultBytes)`)
-        return
-      }
-      link.resolve(token, json)
+      link.skip(token)
+      return
     }
-    const fail = (e: unknown) => {
-      this.#calls.delete(key)
-      link.reject(token, 'ToolExecutionError', messageOf(e), detailsOf(e))
+    let out: unknown
+    try {
+      out = tool.handler(args, ctx)
+    } catch (e) {
+      this.#fail(m, key, link, e)
+      return
     }
+    this.#settleCall(m, key, out, link)
+  }
+
+  #settleCall(m: CallMessage, key: string, out: unknown, link: CallLink): void {
     // A plain value is answered at once; a thenable when it settles.
     let then: unknown
     try {
       then = out !== null && (typeof out === 'object' || typeof out === 'function') ? (out as { then?: unknown }).then : undefined
     } catch (e) {
-      fail(e)
+      this.#fail(m, key, link, e)
       return
     }
-    if (typeof then !== 'function') reply(out)
+    if (typeof then !== 'function') this.#reply(m, key, link, out)
     else {
       try {
-        Promise.resolve(out).then(reply, fail)
+        Promise.resolve(out).then(
+          (value) => this.#reply(m, key, link, value),
+          (e) => this.#fail(m, key, link, e),
+        )
       } catch (e) {
         // A promise whose `constructor` getter throws.
-        fail(e)
+        this.#fail(m, key, link, e)
       }
     }
+  }
+
+  #reply(m: CallMessage, key: string, link: CallLink, value: unknown): void {
+    this.#calls.delete(key)
+    let json: string | undefined
+    try {
+      json = value === undefined ? undefined : JSON.stringify(value, strictJson)
+    } catch (e) {
+      link.reject(m.token, 'ToolExecutionError', `tools.${m.toolName} returned a value that is not JSON: ${messageOf(e)}`)
+      return
+    }
+    // UTF-16 units never outnumber UTF-8 bytes: longer is surely over the
+    // limit, and is refused before it crosses (the engine checks the exact
+    // byte count).
+    if (json !== undefined && json.length > m.maxResultBytes) {
+      link.reject(m.token, 'ToolExecutionError', `tools.${m.toolName}: the tool returned more than ${m.maxResultBytes} bytes of JSON (maxToolResultBytes)`)
+      return
+    }
+    link.resolve(m.token, json)
+  }
+
+  #fail(m: CallMessage, key: string, link: CallLink, e: unknown): void {
+    this.#calls.delete(key)
+    link.reject(m.token, 'ToolExecutionError', messageOf(e), detailsOf(e))
   }
 
   /**

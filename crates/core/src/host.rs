@@ -33,11 +33,16 @@ pub enum Outgoing {
         tool: u32,
         tool_name: String,
         script_id: String,
-        script_hash: String,
+        /// For tools that may need approval (what a person is shown):
+        /// left out of the common call, which never reads it.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        script_hash: Option<String>,
         call_id: String,
         args: Box<RawValue>,
-        /// How long the host may wait for a person to approve the call.
-        approval_timeout_ms: u64,
+        /// For tools that may need approval: how long the host may wait
+        /// for a person to approve the call.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        approval_timeout_ms: Option<u64>,
         /// `maxToolResultBytes`: a longer result is refused by the host
         /// before it crosses back.
         max_result_bytes: u64,

@@ -83,10 +83,10 @@ impl RunState {
             tool: record.tool_index,
             tool_name: record.tool_name.clone(),
             script_id: self.script_id.clone(),
-            script_hash: self.script_hash.clone(),
+            script_hash: needs_approval.then(|| self.script_hash.clone()),
             call_id: record.call_id.clone(),
             args: record.args.clone(),
-            approval_timeout_ms: self.limits.approval_timeout_ms,
+            approval_timeout_ms: needs_approval.then_some(self.limits.approval_timeout_ms),
             max_result_bytes: self.limits.max_tool_result_bytes,
             display_args: if needs_approval {
                 redacted.clone()

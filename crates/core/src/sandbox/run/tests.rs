@@ -41,15 +41,19 @@ struct Fixture {
 impl Fixture {
     fn new(limits: HarnessLimits) -> Fixture {
         let host = Arc::new(Recorder::default());
-        let tools = ["echo", "slow"]
-            .map(|name| ToolSpec {
-                name: name.into(),
-                description: None,
-                parameters: None,
-                approval: ApprovalRule::Never,
-                returns: None,
-            })
-            .to_vec();
+        let tools = [
+            ("echo", ApprovalRule::Never),
+            ("slow", ApprovalRule::Never),
+            ("ask", ApprovalRule::Always),
+        ]
+        .map(|(name, approval)| ToolSpec {
+            name: name.into(),
+            description: None,
+            parameters: None,
+            approval,
+            returns: None,
+        })
+        .to_vec();
         let shared = Arc::new(EngineShared::new(
             ToolRegistry::new(tools).unwrap(),
             host.clone(),
@@ -220,4 +224,36 @@ fn console_entries_past_the_limit_are_counted_not_kept() {
     let r = f.sent().2.expect("a result");
     assert_eq!(r.logs.len(), 3);
     assert!(r.logs[2].message.contains("3 more console entries"));
+}
+
+#[test]
+fn only_calls_that_may_need_approval_carry_what_a_person_is_shown() {
+    let f = Fixture::new(HarnessLimits::default());
+    assert_eq!(f.call(0, "echo"), Ok(0));
+    assert_eq!(f.call(2, "ask"), Ok(1));
+    f.outbox.flush();
+    let sent: Vec<serde_json::Value> = f
+        .host
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|m| matches!(m, Outgoing::Call { .. }))
+        .map(|m| serde_json::to_value(m).unwrap())
+        .collect();
+    assert_eq!(sent.len(), 2);
+    // The common call: no hash, no approval timeout, no redacted copy.
+    for field in ["scriptHash", "approvalTimeoutMs", "displayArgs"] {
+        assert!(sent[0].get(field).is_none(), "{field} in {}", sent[0]);
+    }
+    assert_eq!(
+        sent[0]["maxResultBytes"],
+        HarnessLimits::default().max_tool_result_bytes
+    );
+    assert_eq!(sent[1]["scriptHash"].as_str().map(str::len), Some(64));
+    assert_eq!(
+        sent[1]["approvalTimeoutMs"],
+        HarnessLimits::default().approval_timeout_ms
+    );
+    assert_eq!(sent[1]["displayArgs"], serde_json::json!({}));
 }
