@@ -59,6 +59,10 @@ describe('arguments', () => {
         deepByToJSON: { toJSON() { let o = {}; for (let i = 0; i < 200; i++) o = [o]; return o } },
         toJSONUndefined: { toJSON() { return undefined } },
         aFunction: () => 1,
+        hiddenToJSON: Object.defineProperty({}, 'toJSON', { value: () => ({ s: Symbol('s') }), enumerable: false }),
+        hiddenIndex: Object.defineProperty([1], '0', { value: () => 1, enumerable: false }),
+        callableProxy: { p: new Proxy(function () {}, {}) },
+        deepWrapper: (() => { let o = new String('x'); for (let i = 0; i < 128; i++) o = [o]; return o })(),
       }
       for (const [k, v] of Object.entries(cases)) {
         try { await tools.rec(v); out[k] = 'sent' } catch (e) { out[k] = [e.name, e.toolName, e.message] }
@@ -79,6 +83,10 @@ describe('arguments', () => {
       deepByToJSON: ['SerializationError', 'rec', 'arguments of tools.rec are not JSON the host can read: they nest deeper than 128 levels'],
       toJSONUndefined: ['SerializationError', 'rec', prefix + 'they have no JSON form (a toJSON gave undefined)'],
       aFunction: ['SerializationError', 'rec', prefix + 'a function cannot be sent to a tool (arguments must be JSON values)'],
+      hiddenToJSON: ['SerializationError', 'rec', prefix + 'a symbol cannot be sent to a tool (arguments must be JSON values)'],
+      hiddenIndex: ['SerializationError', 'rec', prefix + 'a function cannot be sent to a tool (arguments must be JSON values)'],
+      callableProxy: ['SerializationError', 'rec', prefix + 'a function cannot be sent to a tool (arguments must be JSON values)'],
+      deepWrapper: ['SerializationError', 'rec', 'arguments of tools.rec are not JSON the host can read: they nest deeper than 128 levels'],
     })
     expect(calls).toEqual([])
     expect(r.toolCalls).toEqual([])

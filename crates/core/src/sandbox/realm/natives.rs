@@ -1,6 +1,6 @@
 //! The native functions a realm's prelude is given.
 //!
-//! The realm's own (`harden`, `random`, `now`) are made once per realm. A
+//! The realm's own (`harden`, `freezeOwn`, `argsJson`, `random`, `now`) are made once per realm. A
 //! script's (`call`, `log`, `abort`, `progress`) are made for each script
 //! and carry that script's [`ScriptCell`]: a function kept past its
 //! script's end records into a finished cell and starts nothing, whatever
@@ -12,6 +12,7 @@ use std::rc::Rc;
 use rquickjs::{Array, Ctx, Function, Object, Value};
 
 use super::freeze::{freeze_own, freeze_reachable};
+use super::patched::args_json;
 use crate::sandbox::park;
 use crate::sandbox::run::ScriptCell;
 
@@ -24,6 +25,7 @@ pub(super) fn realm_natives<'js>(
     let host = Object::new(ctx.clone())?;
     host.set("harden", Function::new(ctx.clone(), freeze_reachable)?)?;
     host.set("freezeOwn", Function::new(ctx.clone(), freeze_own)?)?;
+    host.set("argsJson", Function::new(ctx.clone(), args_json)?)?;
     let state = random.clone();
     host.set(
         "random",

@@ -4,7 +4,7 @@
 
 use std::ffi::{c_int, c_void};
 
-use rquickjs::{Value, qjs};
+use rquickjs::{Ctx, Value, qjs};
 
 type StackOverflowHandler = unsafe extern "C" fn(*mut qjs::JSRuntime, *mut c_void) -> c_int;
 
@@ -20,6 +20,43 @@ unsafe extern "C" {
     /// Patch 0008: the next interrupt poll of `ctx` calls the handler.
     /// Callable from another thread while `ctx` runs, never after it is freed.
     fn JS_RequestInterrupt(ctx: *mut qjs::JSContext);
+    /// Patch 0010: `JSON.stringify(obj)`, except that a function, symbol
+    /// or BigInt anywhere is a TypeError and an object nested deeper than
+    /// `max_depth` throws `too_deep`. Returns a new reference.
+    fn JS_JSONStringifyStrict(
+        ctx: *mut qjs::JSContext,
+        obj: qjs::JSValue,
+        max_depth: c_int,
+        too_deep: qjs::JSValue,
+    ) -> qjs::JSValue;
+}
+
+/// `host.argsJson(value, maxDepth, tooDeep)` for the prelude: a tool
+/// call's arguments as JSON text, with `JSON.stringify`'s semantics (a
+/// `toJSON`, getter or proxy runs as script code, under the interrupt
+/// handler), refusing what JSON cannot hold instead of dropping it (patch
+/// 0010). `undefined` when a `toJSON` leaves nothing.
+pub(crate) fn args_json<'js>(
+    ctx: Ctx<'js>,
+    value: Value<'js>,
+    max_depth: i32,
+    too_deep: Value<'js>,
+) -> rquickjs::Result<Value<'js>> {
+    // SAFETY: the context is entered on this thread; the arguments are
+    // borrowed for the call, and the result is a new reference whose
+    // ownership `from_raw` takes.
+    unsafe {
+        let out = JS_JSONStringifyStrict(
+            ctx.as_raw().as_ptr(),
+            value.as_raw(),
+            max_depth,
+            too_deep.as_raw(),
+        );
+        if qjs::JS_IsException(out) {
+            return Err(rquickjs::Error::Exception);
+        }
+        Ok(Value::from_raw(ctx, out))
+    }
 }
 
 /// A realm's raw context, as the watchdog's thread may hold it.

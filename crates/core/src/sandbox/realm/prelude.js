@@ -203,21 +203,14 @@
   // overflow ends the script; this is the script's catchable error).
   const MAX_ARG_DEPTH = 128;
   const TOO_DEEP = freeze({});
+  // JSON.stringify, natively refusing (TypeError) a function, symbol or
+  // bigint anywhere rather than dropping it, and throwing TOO_DEEP for an
+  // object nested deeper than MAX_ARG_DEPTH (QuickJS patch 0010): what a
+  // replacer checking each value would do, without a call per value.
+  const argsJson = host.argsJson;
   function toJsonArgs(args) {
     if (args === undefined) return '{}';
-    const depths = new WeakMapC();
-    const json = jsonStringify(args, function (k, v) {
-      const t = typeof v;
-      if (t === 'function' || t === 'symbol' || t === 'bigint') {
-        throw new TypeErrorC('a ' + t + ' cannot be sent to a tool (arguments must be JSON values)');
-      }
-      if (t === 'object' && v !== null) {
-        const depth = (depths.get(this) ?? 0) + 1;
-        if (depth > MAX_ARG_DEPTH) throw TOO_DEEP;
-        depths.set(v, depth);
-      }
-      return v;
-    });
+    const json = argsJson(args, MAX_ARG_DEPTH, TOO_DEEP);
     // A `toJSON` that gives `undefined` leaves nothing to send.
     if (typeof json !== 'string') throw new TypeErrorC('they have no JSON form (a toJSON gave undefined)');
     return json;
@@ -304,7 +297,9 @@
       freeze(target);
       return new ProxyC(target, {
         get(t, key, receiver) {
-          if (typeof key !== 'string' || hasOwn(t, key) || key in t || apply(arrayIncludes, excluded, [key])) {
+          // A tool or namespace (the common case): a frozen own data property.
+          if (typeof key === 'string' && hasOwn(t, key)) return t[key];
+          if (typeof key !== 'string' || key in t || apply(arrayIncludes, excluded, [key])) {
             return apply(reflectGet, undefined, [t, key, receiver]);
           }
           const path = prefix === '' ? key : prefix + '.' + key;

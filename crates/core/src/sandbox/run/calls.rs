@@ -242,7 +242,13 @@ impl ScriptCell {
                 format!("tools.{path}: the arguments do not match its schema at {problem}");
             return Err(s.refuse(call, path, args, ErrorCode::ToolValidationError, message));
         }
-        let line = (!stack.is_empty())
+        // The call's line is for the person asked to approve it: read from
+        // the stack only for a tool that may need approval.
+        let line = s
+            .tools
+            .registry
+            .get(tool_index)
+            .is_some_and(|t| t.approval != ApprovalRule::Never)
             .then(|| s.compiled.script_frames(&stack).first().map(|f| f.line))
             .flatten();
         // Arguments waiting for the host live outside the sandbox heap but
