@@ -186,6 +186,31 @@ describe('code from strings', () => {
     expect({ approvalLine: lines[0], errorLine: thrown.error?.line }).toEqual({ approvalLine: 3, errorLine: 2 })
   })
 
+  it('a function named like a stack frame cannot tell the approver or the result a false line', async () => {
+    // A name is the script's to choose; written as it is into a stack, a line
+    // break in it made a frame of the script's own ("at y (script:1:1)") that
+    // the harness read as the call's line (QuickJS patch 0011). The call is on
+    // line 1; each name claims line 9.
+    const lines: Array<number | undefined> = []
+    const ha = new ScriptHarness({
+      workers: 1,
+      tools: [{ name: 'rm', requiresApproval: true, handler: () => 'done' }],
+      onApproval: (req) => { lines.push(req.line); return true },
+    })
+    const named = (body: string, name: string) =>
+      `const f = async () => { ${body} }\nObject.defineProperty(f, 'name', { value: ${JSON.stringify(name)} })\n\n\nreturn await f()`
+    const fakes = ['x\n    at y (script:9:1)', 'x (script:9:1)', 'x\r    at script:9:1', 'x\n    at y (script:9:1)\n    at z']
+    for (const fake of fakes) await ha.run(named('await tools.rm({})', fake))
+    const thrown = await ha.run(named('null.x', fakes[0]))
+    const stack = await ha.run(named('return new Error().stack', fakes[0]))
+    await ha.close()
+    expect({ approvalLines: lines, errorLine: thrown.error?.line }).toEqual({
+      approvalLines: [1, 1, 1, 1],
+      errorLine: 1,
+    })
+    expect((stack.value as string).split('\n')[0]).toMatch(/^    at x\\n    at y \(script:9:1\) \(script:\d+:\d+\)$/)
+  })
+
   // vm2 GHSA-ch3r-j5x3-6q2m (CVE-2023-30547): a thrown Proxy whose
   // getPrototypeOf trap overflows the stack made vm2's handleException throw
   // a host RangeError into the sandbox.

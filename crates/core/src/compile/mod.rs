@@ -141,29 +141,31 @@ pub fn compile(
 impl CompiledScript {
     /// The frames of a QuickJS stack that belong to the script, mapped to
     /// its lines and columns; harness frames are dropped.
+    ///
+    /// Each line is one frame, `    at name (script:L:C)` or, for a parse
+    /// error, `    at script:L:C`. A name is the script's to choose and may
+    /// hold `(script:1:1)` itself (QuickJS patch 0011 escapes its line
+    /// breaks, so it cannot start a line), so the location is read from the
+    /// end of the line: the engine writes it last.
     pub fn script_frames(&self, stack: &str) -> Vec<Frame> {
         stack
             .lines()
             .filter_map(|line| {
-                let at = line.find("script:")?;
-                let before = &line[..at];
-                // "    at name (script:1:2)" or "    at script:1:2"
-                let ok_prefix = before.ends_with('(') || before.trim_end().ends_with("at");
-                if !ok_prefix {
-                    return None;
-                }
-                let rest = &line[at + "script:".len()..];
-                let mut nums = rest
-                    .split(|c: char| !c.is_ascii_digit())
-                    .filter(|s| !s.is_empty());
+                let frame = line.strip_prefix("    at ")?;
+                let (function, location) = match frame.strip_suffix(')') {
+                    Some(inner) => {
+                        let open = inner.rfind(" (")?;
+                        (&inner[..open], &inner[open + 2..])
+                    }
+                    None => ("", frame),
+                };
+                let mut nums = location.strip_prefix("script:")?.split(':');
                 let l: u32 = nums.next()?.parse().ok()?;
                 let c: u32 = nums.next()?.parse().ok()?;
-                let function = before
-                    .trim()
-                    .trim_start_matches("at")
-                    .trim()
-                    .trim_end_matches('(')
-                    .trim();
+                if nums.next().is_some() {
+                    return None;
+                }
+                let function = function.trim();
                 let function = if function.is_empty() || function == "<anonymous>" {
                     "<script>".to_owned()
                 } else {
@@ -285,5 +287,27 @@ mod tests {
             }
         );
         assert_eq!(frames[1].column, 5);
+    }
+
+    #[test]
+    fn a_frame_is_located_by_what_the_engine_writes_last() {
+        // A name the script chose, holding a location of its own (its line
+        // breaks escaped by QuickJS patch 0011), and frames that are not the
+        // script's: the location at the end of the line is the frame's.
+        let c = compile("x", Language::Js, 100).unwrap();
+        let stack = "    at x\\n    at y (script:9:1) (script:4:2)\n\
+                     \x20   at g (script:9:1) (native)\n\
+                     \x20   at h (script:8:1)x\n\
+                     \x20   at script:5:6\n\
+                     \x20   at k (script:7:1:2)\n";
+        let frames = c.script_frames(stack);
+        let found: Vec<_> = frames
+            .iter()
+            .map(|f| (f.function.as_str(), f.line, f.column))
+            .collect();
+        assert_eq!(
+            found,
+            [("x\\n    at y (script:9:1)", 4, 2), ("<script>", 5, 6)]
+        );
     }
 }
