@@ -252,6 +252,10 @@ describe('closing', () => {
     expect(h.stats().realmsBuilt).toBeGreaterThan(built)
     expect(() => h.setTools([{ name: 'a b', handler: () => 0 }])).toThrow(/^tools\[0\]\.name: 'a b' is not a valid tool name/)
     expect(() => h.setTools([{ name: 'x' } as any])).toThrow(/^tools\[0\]\.handler: must be a function$/)
+    for (const key of ['needsApproval', 'approval', 'requireApproval', 'RequiresApproval']) {
+      expect(() => h.setTools([{ name: 'v', handler: () => 0 }, { name: 'rm', handler: () => 0, [key]: true } as any]))
+        .toThrow(new RegExp(`^tools\\[1\\]\\.${key}: is not an option of a tool: approval is set by requiresApproval$`))
+    }
     expect(() => h.setTools('x' as any)).toThrow(/^tools: must be an array of tool definitions$/)
     expect((await h.run('return await tools.w({})')).value).toBe('w')
     await h.close()

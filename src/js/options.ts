@@ -130,6 +130,14 @@ function toolSpec(t: unknown, at: string, hostTools: HostTool[]): ToolConfig {
   if (ra !== undefined && typeof ra !== 'boolean' && typeof ra !== 'function') {
     throw typeError(`${at}.requiresApproval`, 'must be a boolean or a function')
   }
+  // Unknown keys are ignored, but an approval setting under another name
+  // (`needsApproval`, as other agent SDKs spell it) would run a tool its
+  // author meant to be asked about: that one is refused.
+  for (const key of Object.keys(t)) {
+    if (key !== 'requiresApproval' && /approv/i.test(key)) {
+      throw typeError(`${at}.${key}`, 'is not an option of a tool: approval is set by requiresApproval')
+    }
+  }
   const approval: HostTool['approval'] = typeof ra === 'function' ? 'predicate' : ra === true ? 'always' : 'never'
   hostTools.push({
     handler: t.handler as HostTool['handler'],
