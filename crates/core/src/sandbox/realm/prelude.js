@@ -19,6 +19,7 @@
   const PromiseC = Promise;
   const promiseReject = Promise.reject.bind(Promise);
   const ErrorC = Error;
+  const captureStackTrace = ErrorC.captureStackTrace;
   const TypeErrorC = TypeError;
   const StringC = String;
   const ProxyC = Proxy;
@@ -257,10 +258,14 @@
       pending.delete(index);
       p[1](makeError('ToolExecutionError', 'tools.' + p[2] + ' was aborted: it lost a Promise.race or Promise.any', p[2], undefined, p[3]));
     };
-    const callTool = (index, path, args) => {
+    const callTool = (index, path, args, tool) => {
       // The call's line: for the person asked to approve it, and for the
-      // error if the call fails uncaught.
-      const site = str(new ErrorC().stack) ?? '';
+      // error if the call fails uncaught. The frames from the script's call
+      // of `tool` down: the harness's own (this function, `tool`) are not
+      // the script's to see, and formatting them was most of the cost.
+      const holder = {};
+      apply(captureStackTrace, ErrorC, [holder, tool]);
+      const site = str(holder.stack) ?? '';
       let json;
       try {
         json = toJsonArgs(args);
@@ -289,7 +294,8 @@
           // Named by the literal (`tools.exec.name` is 'exec'). Defined,
           // not assigned: `target.isPrototypeOf = ...` would meet the
           // frozen Object.prototype's read-only property and throw.
-          defineProperty(target, key, { value: freeze({ [key]: (args) => callTool(index, path, args) }[key]), enumerable: true });
+          const tool = freeze({ [key]: (args) => callTool(index, path, args, tool) }[key]);
+          defineProperty(target, key, { value: tool, enumerable: true });
         } else {
           defineProperty(target, key, { value: namespace(child, path), enumerable: true });
         }
@@ -303,7 +309,8 @@
             return apply(reflectGet, undefined, [t, key, receiver]);
           }
           const path = prefix === '' ? key : prefix + '.' + key;
-          return freeze((args) => callTool(-1, path, args));
+          const unknown = freeze((args) => callTool(-1, path, args, unknown));
+          return unknown;
         },
       });
     };
