@@ -227,7 +227,11 @@ impl Worker {
         while Instant::now() < until {
             match self.rx.try_recv() {
                 Ok(m) => return Some(m),
-                Err(TryRecvError::Empty) => std::hint::spin_loop(),
+                // Give the core away if a thread is waiting for it: that
+                // may be the Node thread this one waits for, put on the
+                // same core by the scheduler (then a spin would keep the
+                // answer from coming until it ran out).
+                Err(TryRecvError::Empty) => std::thread::yield_now(),
                 Err(TryRecvError::Disconnected) => {
                     self.shutting_down = true;
                     return None;
