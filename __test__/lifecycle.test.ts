@@ -252,9 +252,16 @@ describe('closing', () => {
     expect(h.stats().realmsBuilt).toBeGreaterThan(built)
     expect(() => h.setTools([{ name: 'a b', handler: () => 0 }])).toThrow(/^tools\[0\]\.name: 'a b' is not a valid tool name/)
     expect(() => h.setTools([{ name: 'x' } as any])).toThrow(/^tools\[0\]\.handler: must be a function$/)
-    for (const key of ['needsApproval', 'approval', 'requireApproval', 'RequiresApproval']) {
+    for (const key of ['needsApproval', 'approval', 'requireApproval', 'RequiresApproval', 'requiresAproval', 'requiresConfirmation', 'needs\uff21pproval']) {
       expect(() => h.setTools([{ name: 'v', handler: () => 0 }, { name: 'rm', handler: () => 0, [key]: true } as any]))
         .toThrow(new RegExp(`^tools\\[1\\]\\.${key}: is not an option of a tool: approval is set by requiresApproval$`))
+    }
+    // Inherited (a class's getter), not enumerable, or a symbol: refused alike.
+    class ExecTool { name = 'exec'; handler = () => 0; get needsApproval() { return true } }
+    const hidden = Object.defineProperty({ name: 'rm', handler: () => 0 }, 'needsApproval', { value: true, enumerable: false })
+    const symbol = { name: 'rm', handler: () => 0, [Symbol('needsApproval')]: true }
+    for (const tool of [new ExecTool(), hidden, symbol]) {
+      expect(() => h.setTools([tool as any])).toThrow(/^tools\[0\]\.needsApproval: is not an option of a tool/)
     }
     expect(() => h.setTools('x' as any)).toThrow(/^tools: must be an array of tool definitions$/)
     expect((await h.run('return await tools.w({})')).value).toBe('w')

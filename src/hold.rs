@@ -25,11 +25,23 @@
 //!   woke late, the sandbox thread parked while it waited for the answer,
 //!   its own wake-up made the next hold run out, and the backoff deepened
 //!   (W3 at 20-24 µs per call, against 15-17 µs while holds caught);
+//! - at most [`CHAIN`] for a chain of holds with no pause between them
+//!   (each one made within [`CHAIN_GAP`] of the last): answered in one
+//!   libuv callback, such a chain keeps the event loop from turning even
+//!   when its holds are short, so after a millisecond one hold is skipped
+//!   and the callback returns to the loop;
 //! - never on a single CPU, where the sandbox thread cannot run while the
-//!   Node thread polls.
+//!   Node thread polls. When the sandbox thread last sent from the core
+//!   this thread runs on (the scheduler puts the two on one core at times;
+//!   polling there kept the sandbox thread from running, and calls took
+//!   ~85 µs each, for thousands of calls), the poll yields the core between
+//!   checks; otherwise it never yields, so that the hold ends on time
+//!   however loaded the machine (a yield can give the core away for a
+//!   scheduler time slice: yielding in every hold, holds lasted up to a
+//!   millisecond on a loaded machine).
 
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// The longest hold a harness may ask for, µs.
@@ -45,6 +57,13 @@ const MAX_BACKOFF: u32 = 6;
 /// however long a chain of quick calls runs.
 pub const WINDOW: Duration = Duration::from_millis(1);
 pub const BUDGET: Duration = Duration::from_micros(900);
+
+/// A chain of holds may last this long from its first hold's start; then
+/// one hold is skipped so the event loop turns.
+pub const CHAIN: Duration = Duration::from_millis(1);
+/// Holds made within this of the last one continue its chain: the Node
+/// thread answered a call and was handed the next inside one callback.
+const CHAIN_GAP: Duration = Duration::from_micros(200);
 
 /// Runs pending in this process, every harness counted (the napi layer
 /// keeps it: one more when a run starts, one less when its result is read).
@@ -86,6 +105,20 @@ fn budget_left(now: Instant) -> Duration {
     BUDGET.saturating_sub(Duration::from_nanos(held))
 }
 
+/// The core the calling thread runs on, where the platform says (-1: it
+/// does not).
+fn current_cpu() -> i32 {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: sched_getcpu takes nothing and only reads (a vDSO call).
+        unsafe { libc::sched_getcpu() }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        -1
+    }
+}
+
 fn nanos_since_epoch(now: Instant) -> u64 {
     let epoch = *EPOCH.get_or_init(Instant::now);
     now.saturating_duration_since(epoch).as_nanos() as u64
@@ -119,6 +152,12 @@ pub struct Hold {
     /// When the last hold ran out (ns after `EPOCH`), until the next batch
     /// is sent; 0: none did.
     missed_at: AtomicU64,
+    /// The core the sandbox thread last sent a batch from (-1: unknown).
+    sender_cpu: AtomicI32,
+    /// When the current chain of holds began, and when a hold was last
+    /// asked for or ended (ns after `EPOCH`; the Node thread only).
+    chain_start: AtomicU64,
+    last_asked: AtomicU64,
     /// What holding cost: holds made, and their total length in ns.
     holds: AtomicU64,
     held_ns: AtomicU64,
@@ -135,6 +174,7 @@ impl Hold {
     fn with_max(max: Duration) -> Hold {
         Hold {
             max,
+            sender_cpu: AtomicI32::new(-1),
             ..Hold::default()
         }
     }
@@ -142,6 +182,7 @@ impl Hold {
     /// A batch is about to be handed to Node (on the sandbox thread, just
     /// before the threadsafe function queues it).
     pub fn batch_begun(&self) {
+        self.sender_cpu.store(current_cpu(), Ordering::Relaxed);
         self.begun.fetch_add(1, Ordering::AcqRel);
     }
 
@@ -181,6 +222,13 @@ impl Hold {
             return;
         }
         let start = Instant::now();
+        if !self.chain_allows(nanos_since_epoch(start)) {
+            return;
+        }
+        // The sandbox thread last sent from this very core: polling would
+        // only keep it from running, so the poll yields the core instead.
+        let cpu = current_cpu();
+        let shared_core = cpu >= 0 && cpu == self.sender_cpu.load(Ordering::Relaxed);
         let left = budget_left(start);
         if left.is_zero() {
             return;
@@ -194,20 +242,46 @@ impl Hold {
             if now >= until {
                 break false;
             }
-            // Give the core away if a thread is waiting for it: on a busy
-            // machine that may be the very sandbox thread held for.
-            std::thread::yield_now();
+            if shared_core {
+                std::thread::yield_now();
+            } else {
+                // A few pause instructions between clock reads: gentle on
+                // a sibling hardware thread.
+                for _ in 0..8 {
+                    std::hint::spin_loop();
+                }
+            }
         };
         let held = start.elapsed().as_nanos() as u64;
         WINDOW_HELD.fetch_add(held, Ordering::Relaxed);
         self.holds.fetch_add(1, Ordering::Relaxed);
         self.held_ns.fetch_add(held, Ordering::Relaxed);
+        // A chain is measured from the end of its last hold.
+        self.last_asked
+            .store(nanos_since_epoch(Instant::now()), Ordering::Relaxed);
         if caught {
             self.misses.store(0, Ordering::Relaxed);
         } else if left >= self.max {
             // Ran out of its own length (not cut short by the budget).
             self.ran_out();
         }
+    }
+
+    /// Whether a hold asked for at `now` may be made: not if it would
+    /// continue a chain begun [`CHAIN`] or more ago (that one is skipped,
+    /// and the next hold begins a new chain).
+    fn chain_allows(&self, now: u64) -> bool {
+        let last = self.last_asked.swap(now, Ordering::Relaxed);
+        let gap = CHAIN_GAP.as_nanos() as u64;
+        if last == 0 || now.saturating_sub(last) > gap {
+            self.chain_start.store(now, Ordering::Relaxed);
+            return true;
+        }
+        if now.saturating_sub(self.chain_start.load(Ordering::Relaxed)) < CHAIN.as_nanos() as u64 {
+            return true;
+        }
+        self.last_asked.store(0, Ordering::Relaxed);
+        false
     }
 
     /// A hold ran out: the script may be slower than the hold, so the next
@@ -238,6 +312,14 @@ mod tests {
     #[test]
     fn a_batch_sent_ends_the_hold_and_one_that_runs_out_backs_off() {
         let hold = Hold::with_max(Duration::from_micros(200));
+        // Each hold as if the sandbox thread were on another core and the
+        // loop had turned since the last (those bounds have tests of their
+        // own).
+        let held = |hold: &Hold, mark: u64| {
+            hold.sender_cpu.store(-1, Ordering::Relaxed);
+            hold.last_asked.store(0, Ordering::Relaxed);
+            hold.hold(mark);
+        };
         // One run pending (the count never goes below zero, whatever a
         // caller miscounts). The only test that touches the count.
         runs_finished(usize::MAX);
@@ -247,38 +329,38 @@ mod tests {
         let mark = hold.mark();
         hold.batch_begun();
         hold.batch_sent();
-        hold.hold(mark);
+        held(&hold, mark);
         assert_eq!(hold.cost().0, 1);
         // Nothing comes: the hold runs out, then the next one is skipped,
         // then after a second miss three are.
         let mark = hold.mark();
-        hold.hold(mark);
+        held(&hold, mark);
         assert_eq!(hold.cost().0, 2);
         assert!(hold.cost().1 >= 200.0);
-        hold.hold(mark);
+        held(&hold, mark);
         assert_eq!(hold.cost().0, 2, "skipped after one miss");
-        hold.hold(mark);
+        held(&hold, mark);
         assert_eq!(hold.cost().0, 3);
         for _ in 0..3 {
-            hold.hold(mark);
+            held(&hold, mark);
         }
         assert_eq!(hold.cost().0, 3, "three skipped after two misses");
         // A catch resets the backoff.
         hold.batch_begun();
         hold.batch_sent();
-        hold.hold(mark);
-        hold.hold(mark);
+        held(&hold, mark);
+        held(&hold, mark);
         assert_eq!(hold.cost().0, 5);
         // A batch begun before the mark and queued after it is not the
         // one held for.
         hold.batch_begun();
         let mark = hold.mark();
         hold.batch_sent();
-        hold.hold(mark);
+        held(&hold, mark);
         assert!(hold.cost().1 >= 3.0 * 200.0, "it ran out");
         // With a second run pending, no hold at all.
         run_started();
-        hold.hold(hold.mark());
+        held(&hold, hold.mark());
         assert_eq!(hold.cost().0, 6);
         runs_finished(2);
     }
@@ -302,6 +384,27 @@ mod tests {
         hold.batch_sent();
         assert_eq!(hold.skip.load(Ordering::Relaxed), 3);
         assert_eq!(hold.misses.load(Ordering::Relaxed), 2);
+    }
+
+    #[test]
+    fn a_chain_of_holds_gives_the_loop_a_turn_every_millisecond() {
+        let hold = Hold::with_max(Duration::from_micros(50));
+        let us = 1_000;
+        // Holds 20 µs apart: one chain, until a millisecond from its start.
+        let mut t = 10_000 * us;
+        let mut made = 0;
+        while t < 10_000 * us + 999 * us {
+            assert!(hold.chain_allows(t));
+            made += 1;
+            t += 20 * us;
+        }
+        assert_eq!(made, 50);
+        assert!(!hold.chain_allows(t), "skipped: the loop turns");
+        // The next one begins a new chain, as does one after a pause.
+        assert!(hold.chain_allows(t + 20 * us));
+        assert!(hold.chain_allows(t + 40 * us));
+        assert!(hold.chain_allows(t + 5_000 * us));
+        assert_eq!(hold.chain_start.load(Ordering::Relaxed), t + 5_000 * us);
     }
 
     #[test]

@@ -118,6 +118,24 @@ export function normalizeTools(tools: unknown, field: string): { specs: ToolConf
   return { specs, hostTools }
 }
 
+/**
+ * Unknown keys of a tool are ignored, but an approval setting under another
+ * name (`needsApproval`, as other agent SDKs spell it; `requiresAproval`;
+ * `requiresConfirmation`) would run a tool its author meant to be asked
+ * about: such keys are refused, own or inherited (a class's getter),
+ * enumerable or not, string or symbol.
+ */
+function refuseOtherApprovalKeys(t: object, at: string): void {
+  for (let o: object | null = t; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
+    for (const key of Reflect.ownKeys(o)) {
+      const name = typeof key === 'string' ? key : (key.description ?? '')
+      if (key !== 'requiresApproval' && /ap+rov|confirm/i.test(name.normalize('NFKC'))) {
+        throw typeError(`${at}.${name}`, 'is not an option of a tool: approval is set by requiresApproval')
+      }
+    }
+  }
+}
+
 /** One tool definition, checked; its handler and checks go to `hostTools`. */
 function toolSpec(t: unknown, at: string, hostTools: HostTool[]): ToolConfig {
   if (!isObject(t)) throw typeError(at, 'must be an object')
@@ -130,14 +148,7 @@ function toolSpec(t: unknown, at: string, hostTools: HostTool[]): ToolConfig {
   if (ra !== undefined && typeof ra !== 'boolean' && typeof ra !== 'function') {
     throw typeError(`${at}.requiresApproval`, 'must be a boolean or a function')
   }
-  // Unknown keys are ignored, but an approval setting under another name
-  // (`needsApproval`, as other agent SDKs spell it) would run a tool its
-  // author meant to be asked about: that one is refused.
-  for (const key of Object.keys(t)) {
-    if (key !== 'requiresApproval' && /approv/i.test(key)) {
-      throw typeError(`${at}.${key}`, 'is not an option of a tool: approval is set by requiresApproval')
-    }
-  }
+  refuseOtherApprovalKeys(t, at)
   const approval: HostTool['approval'] = typeof ra === 'function' ? 'predicate' : ra === true ? 'always' : 'never'
   hostTools.push({
     handler: t.handler as HostTool['handler'],

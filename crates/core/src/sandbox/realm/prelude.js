@@ -265,7 +265,8 @@
       // the script's to see, and formatting them was most of the cost.
       const holder = {};
       apply(captureStackTrace, ErrorC, [holder, tool]);
-      const site = str(holder.stack) ?? '';
+      // Well-formed: a function's name may hold a lone surrogate.
+      const site = wellFormed(str(holder.stack) ?? '');
       let json;
       try {
         json = toJsonArgs(args);
