@@ -35,7 +35,8 @@
 //!   this thread runs on (the scheduler puts the two on one core at times;
 //!   polling there kept the sandbox thread from running, and calls took
 //!   ~85 µs each, for thousands of calls), the poll yields the core between
-//!   checks; otherwise it never yields, so that the hold ends on time
+//!   checks, and only after an answered call (after a start, there is no
+//!   hold then: see [`Hold::hold`]); otherwise it never yields, so that the hold ends on time
 //!   however loaded the machine (a yield can give the core away for a
 //!   scheduler time slice: yielding in every hold, holds lasted up to a
 //!   millisecond on a loaded machine).
@@ -134,6 +135,15 @@ fn window_at(start: u64, held: u64, at: u64) -> (u64, u64) {
     }
 }
 
+/// What the Node thread did just before it holds.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum HoldAfter {
+    /// Started a script.
+    Start,
+    /// Answered one of a script's tool calls.
+    Answer,
+}
+
 #[derive(Default)]
 pub struct Hold {
     /// Batches whose handing to Node's event loop has begun, and those
@@ -211,8 +221,12 @@ impl Hold {
 
     /// On the Node thread: wait until a batch was sent after `mark`, or
     /// the hold runs out, whichever comes first; at once if holding is off
-    /// or another run is pending anywhere in the process.
-    pub fn hold(&self, mark: u64) {
+    /// or another run is pending anywhere in the process. `after`: what
+    /// the thread just did; after a start, a sandbox thread on this core is
+    /// not waited for (a yield would hand it the core for a script that may
+    /// compute for its whole time limit, and the event loop would wait for
+    /// the scheduler to give the core back).
+    pub fn hold(&self, mark: u64, after: HoldAfter) {
         if self.max.is_zero() || pending_runs() != 1 {
             return;
         }
@@ -229,6 +243,9 @@ impl Hold {
         // only keep it from running, so the poll yields the core instead.
         let cpu = current_cpu();
         let shared_core = cpu >= 0 && cpu == self.sender_cpu.load(Ordering::Relaxed);
+        if shared_core && after == HoldAfter::Start {
+            return;
+        }
         let left = budget_left(start);
         if left.is_zero() {
             return;
@@ -318,7 +335,7 @@ mod tests {
         let held = |hold: &Hold, mark: u64| {
             hold.sender_cpu.store(-1, Ordering::Relaxed);
             hold.last_asked.store(0, Ordering::Relaxed);
-            hold.hold(mark);
+            hold.hold(mark, HoldAfter::Answer);
         };
         // One run pending (the count never goes below zero, whatever a
         // caller miscounts). The only test that touches the count.
@@ -423,7 +440,7 @@ mod tests {
     #[test]
     fn zero_never_holds() {
         let hold = Hold::new(0);
-        hold.hold(hold.mark());
+        hold.hold(hold.mark(), HoldAfter::Answer);
         assert_eq!(hold.cost().0, 0);
     }
 }

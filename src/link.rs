@@ -69,7 +69,7 @@ impl NativeLink {
             self.settle(token, outcome);
             Ok(())
         })?;
-        self.hold.hold(mark);
+        self.hold.hold(mark, crate::hold::HoldAfter::Answer);
         Ok(())
     }
 

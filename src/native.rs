@@ -246,7 +246,7 @@ impl NativeHarness {
         self.keep_alive.run_started(&env);
         // A short script's result follows within microseconds: read it
         // awake rather than be woken for it (see `Hold` for when not).
-        self.hold.hold(mark);
+        self.hold.hold(mark, crate::hold::HoldAfter::Start);
         Ok(run as f64)
     }
 
