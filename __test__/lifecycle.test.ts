@@ -191,15 +191,18 @@ describe('the Node thread\'s short waits (holdEventLoopUs)', () => {
     await Promise.all([on.close(), off.close()])
   })
 
-  it('waits that run out make the next ones skipped: 1, then 3, then 7', async () => {
+  it('waits that run out back off: of ten slow scripts at most three are waited for', async () => {
     // Each script computes for about 5 ms, far past a 20 µs wait, and sends
-    // nothing before its result.
+    // nothing before its result. After a wait that runs out, the next 1,
+    // then 3, then 7 are skipped (src/hold.rs tests the exact pattern): runs
+    // 1, 3 and 7 wait at most. Fewer when the sandbox thread last ran on
+    // the Node thread's own core: then a start is not waited for at all.
     const h = new ScriptHarness({ tools: [echo], holdEventLoopUs: 20, workers: 1 })
     const slow = 'const end = Date.now() + 5; let n = 0; while (Date.now() < end) n++; return n > 0'
     for (let i = 0; i < 10; i++) expect(await h.run(slow)).toMatchObject({ ok: true, value: true })
-    // Runs 1, 3 and 7 waited; 2, 4-6 and 8-10 were skipped.
-    expect(h.stats().eventLoopHolds).toBe(3)
-    expect(h.stats().eventLoopHeldUs).toBeGreaterThanOrEqual(3 * 20)
+    const { eventLoopHolds, eventLoopHeldUs } = h.stats()
+    expect(eventLoopHolds).toBeLessThanOrEqual(3)
+    expect(eventLoopHeldUs).toBeGreaterThanOrEqual(eventLoopHolds * 20)
     await h.close()
   })
 

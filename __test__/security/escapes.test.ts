@@ -211,6 +211,16 @@ describe('code from strings', () => {
     expect((stack.value as string).split('\n')[0]).toMatch(/^    at x\\n    at y \(script:9:1\) \(script:\d+:\d+\)$/)
   })
 
+  it('a function named with a lone surrogate on the stack does not break a tool call', async () => {
+    // The call site crosses to the engine as text: it must be well-formed.
+    const ha = new ScriptHarness({ workers: 1, tools: [{ name: 'echo', handler: (a) => a }] })
+    const r = await ha.run(`const f = async () => await tools.echo({ v: 1 })
+Object.defineProperty(f, 'name', { value: '\\uD800' })
+return await f()`)
+    await ha.close()
+    expect(r).toMatchObject({ ok: true, value: { v: 1 } })
+  })
+
   // vm2 GHSA-ch3r-j5x3-6q2m (CVE-2023-30547): a thrown Proxy whose
   // getPrototypeOf trap overflows the stack made vm2's handleException throw
   // a host RangeError into the sandbox.
