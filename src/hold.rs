@@ -35,11 +35,11 @@
 //!   this thread runs on (the scheduler puts the two on one core at times;
 //!   polling there kept the sandbox thread from running, and calls took
 //!   ~85 µs each, for thousands of calls), the poll yields the core between
-//!   checks, and only after an answered call (after a start, there is no
-//!   hold then: see [`Hold::hold`]); otherwise it never yields, so that the hold ends on time
-//!   however loaded the machine (a yield can give the core away for a
-//!   scheduler time slice: yielding in every hold, holds lasted up to a
-//!   millisecond on a loaded machine).
+//!   checks, and only after an answered call (after a start there is no
+//!   hold then: see [`Hold::hold`]); otherwise it never yields, so that
+//!   the hold ends on time however loaded the machine (a yield can give
+//!   the core away for a scheduler time slice: yielding in every hold,
+//!   holds lasted up to a millisecond on a loaded machine).
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, AtomicUsize, Ordering};

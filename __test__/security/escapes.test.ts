@@ -169,15 +169,21 @@ describe('code from strings', () => {
     expect(v.errorStack).not.toMatch(HOST_PATH)
   })
 
-  it('Error.stackTraceLimit = 0 cannot hide the lines of a script from the approver or from the result', async () => {
-    // The harness reads the call's line from a stack it makes in the script's
-    // realm; with the limit at 0 the approval request and uncaught errors lose it.
+  /** A harness whose one tool, `rm`, asks for approval; `lines` collects each request's line. */
+  const approverSeeingLines = () => {
     const lines: Array<number | undefined> = []
     const ha = new ScriptHarness({
       workers: 1,
       tools: [{ name: 'rm', requiresApproval: true, handler: () => 'done' }],
       onApproval: (req) => { lines.push(req.line); return true },
     })
+    return { ha, lines }
+  }
+
+  it('Error.stackTraceLimit = 0 cannot hide the lines of a script from the approver or from the result', async () => {
+    // The harness reads the call's line from a stack it makes in the script's
+    // realm; with the limit at 0 the approval request and uncaught errors lose it.
+    const { ha, lines } = approverSeeingLines()
     // (Error is frozen, yet QuickJS-ng keeps stackTraceLimit as writable
     // engine state.) Either refusing the write or not depending on it will do.
     await ha.run('try { Error.stackTraceLimit = 0 } catch {}\n\nawait tools.rm({})')
@@ -191,12 +197,7 @@ describe('code from strings', () => {
     // break in it made a frame of the script's own ("at y (script:1:1)") that
     // the harness read as the call's line (QuickJS patch 0011). The call is on
     // line 1; each name claims line 9.
-    const lines: Array<number | undefined> = []
-    const ha = new ScriptHarness({
-      workers: 1,
-      tools: [{ name: 'rm', requiresApproval: true, handler: () => 'done' }],
-      onApproval: (req) => { lines.push(req.line); return true },
-    })
+    const { ha, lines } = approverSeeingLines()
     const named = (body: string, name: string) =>
       `const f = async () => { ${body} }\nObject.defineProperty(f, 'name', { value: ${JSON.stringify(name)} })\n\n\nreturn await f()`
     const fakes = ['x\n    at y (script:9:1)', 'x (script:9:1)', 'x\r    at script:9:1', 'x\n    at y (script:9:1)\n    at z']
